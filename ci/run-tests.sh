@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs the whole suite: a -Werror build with every test (boot tests included), then an
+# ASan+UBSan build with the unit, fuzz-replay and integration tests.
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== build (warnings are errors)"
+cmake -S . -B build -DWERROR=ON
+cmake --build build -j "$jobs"
+
+echo "== ASan+UBSan build"
+cmake -S . -B build-asan -DWERROR=ON -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cmake --build build-asan -j "$jobs"
+
+export ASAN_OPTIONS=detect_stack_use_after_return=1:strict_string_checks=1:detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+status=0
+echo "== suite under ASan+UBSan (without boot tests)"
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE boot) || status=1
+
+echo "== whole suite"
+(cd build && ctest --output-on-failure -j "$jobs") || status=1
+
+exit $status

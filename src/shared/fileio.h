@@ -1,0 +1,63 @@
+/**
+ * File I/O helpers.
+ *
+ * Every output a tool produces is written atomically: the data goes into an unnamed (O_TMPFILE) or
+ * hidden temporary file in the target directory, is fsync()ed, and only then appears under its
+ * final name with one renameat(). A failed, interrupted or killed writer leaves the old file (or
+ * nothing) behind, never a partial one. All functions return 0 or -errno and never log above debug.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads a whole file (at most max bytes; 0 = 64 MiB). The buffer is NUL-terminated; *ret_size
+ * excludes the NUL. Returns -EFBIG if the file is larger than max. */
+int read_full_file(const char *path, char **ret, size_t *ret_size, size_t max);
+int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size, size_t max);
+
+/* Writes data to dirfd/path atomically with the given mode (the mode is applied exactly, without
+ * umask). dirfd may be AT_FDCWD. */
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Streaming variant for large outputs (disk images, ISO files).
+ *
+ *   AtomicFile f;
+ *   r = atomic_file_open(&f, AT_FDCWD, "out/disk.qcow2", 0644);   opens the temporary, f.fd is writable
+ *   ... write(f.fd, ...) ...
+ *   r = atomic_file_commit(&f);                                    fsync, link under the final name
+ *   atomic_file_done(&f);                                          always; discards if not committed
+ *
+ * With O_TMPFILE (the normal case on ext4, xfs, btrfs, tmpfs) nothing is visible in the directory
+ * before the commit, even if the process is killed with SIGKILL. Otherwise a hidden ".#name.XXXXXX"
+ * file is used and removed by atomic_file_done(); f.tmp_path names it for tools that need a path
+ * (f.tmp_path is always a usable path: "/proc/self/fd/N" in the O_TMPFILE case). */
+typedef struct AtomicFile {
+        int fd;
+        int dirfd;          /* owned duplicate of the target directory */
+        char *name;         /* final name, relative to dirfd */
+        char *tmp_name;     /* hidden temporary name, NULL when O_TMPFILE is used */
+        char *tmp_path;     /* a path through which the temporary can be opened */
+        mode_t mode;
+        bool committed;
+} AtomicFile;
+
+int atomic_file_open(AtomicFile *f, int dirfd, const char *path, mode_t mode);
+int atomic_file_commit(AtomicFile *f);
+void atomic_file_done(AtomicFile *f);
+
+/* Creates a directory and its parents (mode for the ones created). 0 if it existed, 1 if created. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Writes all of buf to fd, retrying on EINTR and short writes. */
+int loop_write(int fd, const void *buf, size_t len);
+/* Reads up to len bytes, retrying on EINTR and short reads; returns bytes read or -errno. */
+ssize_t loop_read(int fd, void *buf, size_t len);
+
+/* Splits a path into a newly allocated directory part ("." if none) and a pointer to the base name. */
+int path_split(const char *path, char **ret_dir, const char **ret_base);
+
+/* Returns true if path exists (any type). */
+bool path_exists(const char *path);
