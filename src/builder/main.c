@@ -20,6 +20,7 @@ static const struct {
         { "seed", verb_seed, "write or inspect a NoCloud cidata seed ISO" },
         { "env", verb_env, "create, check, flatten and package env.yml" },
         { "size", verb_size, "disk, memory and core sizing from studies per month" },
+        { "boot", verb_boot, "boot a built image in qemu (KVM where it works, else TCG)" },
 };
 
 static void help(void) {

@@ -8,3 +8,4 @@ int verb_seed(int argc, char *argv[]);
 int verb_env(int argc, char *argv[]);
 int verb_image(int argc, char *argv[]);
 int verb_size(int argc, char *argv[]);
+int verb_boot(int argc, char *argv[]);
