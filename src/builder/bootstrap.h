@@ -16,11 +16,16 @@
  * ~/.cache/appliance-builder. Caller frees. */
 char *bootstrap_default_cache_dir(void);
 
-/* Reads the mirror URI for `distribution` ("debian" / "ubuntu") from the host's apt
- * configuration: /etc/apt/sources.list.d/ *.sources (deb822) and /etc/apt/sources.list
- * (root overridable with $APPLIANCE_APT_ROOT, for tests). Returns 0 and the URI, -ENOENT
- * if no source of that distribution is configured. */
-int bootstrap_find_mirror(const char *distribution, char **ret_uri);
+/* Reads the host's apt configuration (/etc/apt/sources.list.d/ *.sources in deb822 form and
+ * *.list / /etc/apt/sources.list in one-line form; the root is overridable with
+ * $APPLIANCE_APT_ROOT, for tests) and returns the URI of the first "deb" entry that lists
+ * `suite`. -ENOENT if none does (e.g. an Ubuntu suite on a Debian host). */
+int bootstrap_find_mirror(const char *suite, char **ret_uri);
+
+/* The one-line "deb [signed-by=...] URI SUITE COMPONENTS" sources for `suite` and its
+ * -updates / -security companions, as mmdebstrap takes them. -ENOENT if `suite` itself has
+ * no entry. */
+int bootstrap_apt_sources(const char *suite, char ***ret_lines);
 
 /* cache_dir NULL = bootstrap_default_cache_dir(). Returns 0 and the tarball path, or -errno
  * with a message (e.g. the Ubuntu archive is not reachable from the apt config). */

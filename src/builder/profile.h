@@ -74,7 +74,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Profile *, profile_free);
 
 /* Hex SHA-256 over what determines the bootstrap: distribution, suite, architecture,
  * the sorted package list and the mirror. profile_digest() uses the mirror of the host's
- * apt configuration (bootstrap_find_mirror()); the _with_mirror variant takes it (NULL =
+ * apt configuration (bootstrap_apt_sources(), all lines); the _with_mirror variant takes it (NULL =
  * none). Caller frees; NULL on OOM. */
 char *profile_digest(const Profile *p);
 char *profile_digest_with_mirror(const Profile *p, const char *mirror);
