@@ -1,0 +1,24 @@
+/**
+ * The printable env document (A4 PDF, rendered with cairo):
+ *   1. the env text, monospaced, with line numbers; long lines are wrapped and the continuation is
+ *      marked with '+' in the line number column;
+ *   2. the QR codes of env-qr.h: a single code on its own page, or "NN " chunks four per page, each
+ *      labelled with its chunk number;
+ *   3. a page saying how to restore the file from the printout (with and without this program).
+ * Every page carries the title and "page X of Y".
+ */
+#pragma once
+
+#include <stddef.h>
+
+typedef struct EnvPdfInput {
+        const char *title;     /* e.g. "example.org: env.yml" */
+        const char *file_name; /* the restored file's name, e.g. "env.yml" */
+        const char *text;      /* the env file's bytes (need not be NUL-terminated) */
+        size_t text_size;
+        char *const *qr_texts; /* from qr_texts_from_data(), NULL-terminated */
+        const char *sha256_hex; /* of the env bytes, printed for checking a restore */
+} EnvPdfInput;
+
+/* Renders the PDF into memory. Returns 0 or -errno (detail in *ret_error). */
+int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **ret_error);
