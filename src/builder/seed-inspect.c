@@ -293,6 +293,7 @@ int seed_inspect(const char *path, SeedInspection *ret) {
                         return -errno;
         }
 
+        cidata_quiet_libcdio();
         plain = iso9660_open_ext(path, ISO_EXTENSION_NONE);
         if (!plain) {
                 r = add_note(&ins.problems, "filesystem: not an ISO 9660 image (cloud-init also accepts a vfat "

@@ -5,6 +5,7 @@
  * for '-'); plain ISO 9660 names ("USER_DATA;1") are found through the translated lookup.
  */
 #include <cdio/iso9660.h>
+#include <cdio/logging.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <errno.h>
@@ -17,7 +18,21 @@
 
 #include "cidata.h"
 #include "cleanup.h"
+#include "log.h"
 #include "macro.h"
+
+static void cdio_log_debug(cdio_log_level_t level, const char *message) {
+        log_debug("libcdio (%d): %s", (int) level, message);
+}
+
+void cidata_quiet_libcdio(void) {
+        static bool done = false;
+
+        if (!done) {
+                (void) cdio_log_set_handler(cdio_log_debug);
+                done = true;
+        }
+}
 
 static void iso9660_closep(iso9660_t **p) {
         if (*p)
@@ -39,6 +54,7 @@ static int open_iso(const char *path, iso9660_t **ret) {
                 return -errno;
         fd = safe_close(fd);
 
+        cidata_quiet_libcdio();
         iso = iso9660_open_ext(path, ISO_EXTENSION_ALL);
         if (!iso)
                 return -EMEDIUMTYPE;

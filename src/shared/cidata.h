@@ -15,5 +15,9 @@
  * Returns 0, -ENOENT if absent, -EMEDIUMTYPE if not ISO 9660 (other -errno if path can't be read). */
 int cidata_iso_read_file(const char *path, const char *name, char **ret, size_t *ret_size);
 
+/* Routes libcdio's own messages (e.g. "error reading PVD sector" for a non-ISO file) to debug
+ * logging instead of stderr. Called by the functions here; idempotent. */
+void cidata_quiet_libcdio(void);
+
 /* Volume id as blkid would show it (Joliet if present). Returns 0, -EMEDIUMTYPE, -ENODATA (empty). */
 int cidata_iso_volume_id(const char *path, char **ret);
