@@ -12,7 +12,7 @@ packages="
   mmdebstrap debian-archive-keyring cloud-image-utils genisoimage xorriso
   extlinux syslinux-common mtools dosfstools e2fsprogs fdisk util-linux
   gnupg zbar-tools poppler-utils dash curl openssl systemd hyperfine time
-  ca-certificates file
+  ca-certificates file jq
 "
 
 if [ "$(id -u)" -ne 0 ]; then
