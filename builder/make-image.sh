@@ -1,0 +1,69 @@
+#!/bin/sh
+# The driver behind `make image`: builds the images of a profile and a matching NoCloud seed.
+#
+#   sh builder/make-image.sh [--build DIR] [--profile NAME|FILE] [--env env.yml] [-o OUT]
+#
+# Writes OUT/ (default out/): the disk images in qcow2 and vmdk (streamOptimized), SHA256SUMS,
+# manifest.json (written by `appliance-builder image`) and seed.iso (`appliance-builder seed
+# --preset vagrant --grow-root`). The base system is bootstrapped with mmdebstrap from the host's
+# apt sources on the first run and cached (/var/cache/appliance-builder as root). `make image`
+# installs the packages and builds the tools before it calls this script.
+# Environment: APPLIANCE_ENV (same as --env), APPLIANCE_FORMATS (default qcow2,vmdk).
+# Exit status: 0 ok, 1 a step failed, 2 usage.
+set -eu
+
+build=build
+profile=minimal
+out=out
+env=${APPLIANCE_ENV:-}
+formats=${APPLIANCE_FORMATS:-qcow2,vmdk}
+
+usage() {
+	sed -n '2,13s/^# \{0,1\}//p' "$0"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) [ $# -ge 2 ] || { usage >&2; exit 2; }; build=$2; shift 2 ;;
+	--profile) [ $# -ge 2 ] || { usage >&2; exit 2; }; profile=$2; shift 2 ;;
+	--env) [ $# -ge 2 ] || { usage >&2; exit 2; }; env=$2; shift 2 ;;
+	-o | --output) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "make-image: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+
+builder=$build/appliance-builder
+if [ ! -x "$builder" ]; then
+	echo "make-image: $builder not found; build first (make build)" >&2
+	exit 1
+fi
+if [ -n "$env" ] && [ ! -r "$env" ]; then
+	echo "make-image: cannot read env file '$env'" >&2
+	exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make-image: warning: not root; the bootstrap runs mmdebstrap in unshare mode and libguestfs needs /dev/kvm or TCG access" >&2
+fi
+
+start=$(date +%s)
+echo "make-image: building profile '$profile' ($formats) into $out/"
+# shellcheck disable=SC2086
+"$builder" image --profile "$profile" --format "$formats" ${env:+--env "$env"} -o "$out"
+
+echo "make-image: writing the seed $out/seed.iso"
+# shellcheck disable=SC2086
+"$builder" seed --preset vagrant --grow-root ${env:+--env "$env"} -o "$out/seed.iso"
+
+end=$(date +%s)
+echo
+echo "make-image: done in $((end - start)) s. In $out/:"
+ls -l "$out"
+echo
+echo "Boot it, e.g.:"
+for f in "$out"/*.qcow2; do
+	[ -e "$f" ] || continue
+	echo "  qemu-system-x86_64 -m 2048 -nographic -drive file=$f,if=virtio -cdrom $out/seed.iso -nic user,hostfwd=tcp::2222-:22"
+	break
+done
+echo "  (login on the serial console; ssh -p 2222 vagrant@localhost with the vagrant key from seed/)"
