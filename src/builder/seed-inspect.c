@@ -279,12 +279,104 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
         return r < 0 ? r : 0;
 }
 
-int seed_inspect(const char *path, SeedInspection *ret) {
+/* Fills *ins (owned by the caller); returns -errno only when nothing could be judged. */
+static int inspect_into(const char *path, SeedInspection *ins) {
         _cleanup_(iso9660_closep) iso9660_t *plain = NULL, *ext = NULL;
-        _cleanup_(seed_inspection_done) SeedInspection ins = { .user_data_type = USER_DATA_EMPTY };
         _cleanup_(tree_done) Tree t_plain = {}, t_joliet = {};
         const Tree *visible;
         char *v = NULL;
+        int r;
+
+        cidata_quiet_libcdio();
+        plain = iso9660_open_ext(path, ISO_EXTENSION_NONE);
+        if (!plain) {
+                /* Not fatal: the report says what the file is not. */
+                return add_note(&ins->problems, "filesystem: not an ISO 9660 image (cloud-init also accepts a "
+                                                "vfat seed, which this command does not read)");
+        }
+        ins->filesystem = strdup("iso9660");
+        if (!ins->filesystem)
+                return -ENOMEM;
+        if (iso9660_ifs_get_volume_id(plain, &v))
+                ins->pvd_label = trim_volume_id(v);
+
+        r = tree_read(plain, true, &t_plain, &ins->rock_ridge);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_note(&ins->problems, "filesystem: cannot read the root directory");
+
+        ext = iso9660_open_ext(path, ISO_EXTENSION_ALL);
+        if (ext && iso9660_ifs_get_joliet_level(ext) > 0) {
+                ins->joliet = true;
+                v = NULL;
+                if (iso9660_ifs_get_volume_id(ext, &v))
+                        ins->label = trim_volume_id(v);
+                r = tree_read(ext, false, &t_joliet, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        ins->joliet = false;
+        }
+        if (!ins->label && ins->pvd_label) {
+                ins->label = strdup(ins->pvd_label);
+                if (!ins->label)
+                        return -ENOMEM;
+        }
+
+        visible = ins->rock_ridge || !ins->joliet ? &t_plain : &t_joliet;
+        ins->files = calloc(visible->n ?: 1, sizeof *ins->files);
+        if (!ins->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < visible->n; i++) {
+                ins->files[i].name = strdup(visible->entries[i].name);
+                if (!ins->files[i].name)
+                        return -ENOMEM;
+                ins->files[i].size = visible->entries[i].size;
+                ins->n_files++;
+        }
+
+        /* ds-identify: exactly "cidata" or "CIDATA" (blkid's label, i.e. Joliet's when present). */
+        if (isempty(ins->label))
+                r = add_note(&ins->problems, "label: the volume has no label; NoCloud looks for 'cidata' or 'CIDATA'");
+        else if (!streq(ins->label, "cidata") && !streq(ins->label, "CIDATA"))
+                r = add_note(&ins->problems,
+                             "label: volume id is '%s'; ds-identify only finds 'cidata' or 'CIDATA' (exact case)",
+                             ins->label);
+        else
+                r = 0;
+        if (r < 0)
+                return r;
+
+        if (!ins->rock_ridge && !ins->joliet) {
+                r = add_note(&ins->problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
+                                            "'user-data' and 'meta-data' cannot exist");
+                if (r < 0)
+                        return r;
+        } else if (!ins->joliet) {
+                r = add_note(&ins->warnings, "names: no Joliet tree; Windows guests (cloudbase-init) see 8.3 names");
+                if (r < 0)
+                        return r;
+        }
+
+        r = check_required(ins, visible, "user-data");
+        if (r >= 0)
+                r = check_required(ins, visible, "meta-data");
+        if (r >= 0)
+                r = check_user_data(ins, visible, "user-data", &ins->has_user_data);
+        if (r >= 0) {
+                bool dummy = false;
+                r = check_user_data(ins, visible, "vendor-data", &dummy);
+        }
+        if (r >= 0)
+                r = check_yaml_file(ins, visible, "meta-data", true);
+        if (r >= 0)
+                r = check_yaml_file(ins, visible, "network-config", false);
+        return r < 0 ? r : 0;
+}
+
+int seed_inspect(const char *path, SeedInspection *ret) {
+        _cleanup_(seed_inspection_done) SeedInspection ins = { .user_data_type = USER_DATA_EMPTY };
         int r;
 
         {
@@ -293,99 +385,9 @@ int seed_inspect(const char *path, SeedInspection *ret) {
                         return -errno;
         }
 
-        cidata_quiet_libcdio();
-        plain = iso9660_open_ext(path, ISO_EXTENSION_NONE);
-        if (!plain) {
-                r = add_note(&ins.problems, "filesystem: not an ISO 9660 image (cloud-init also accepts a vfat "
-                                            "seed, which this command does not read)");
-                if (r < 0)
-                        return r;
-                *ret = ins;
-                ins = (SeedInspection) {};
-                return 0;
-        }
-        ins.filesystem = strdup("iso9660");
-        if (!ins.filesystem)
-                return -ENOMEM;
-        if (iso9660_ifs_get_volume_id(plain, &v))
-                ins.pvd_label = trim_volume_id(v);
-
-        r = tree_read(plain, true, &t_plain, &ins.rock_ridge);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return add_note(&ins.problems, "filesystem: cannot read the root directory"), *ret = ins,
-                       ins = (SeedInspection) {}, 0;
-
-        ext = iso9660_open_ext(path, ISO_EXTENSION_ALL);
-        if (ext && iso9660_ifs_get_joliet_level(ext) > 0) {
-                ins.joliet = true;
-                v = NULL;
-                if (iso9660_ifs_get_volume_id(ext, &v))
-                        ins.label = trim_volume_id(v);
-                r = tree_read(ext, false, &t_joliet, NULL);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        ins.joliet = false;
-        }
-        if (!ins.label && ins.pvd_label) {
-                ins.label = strdup(ins.pvd_label);
-                if (!ins.label)
-                        return -ENOMEM;
-        }
-
-        visible = ins.rock_ridge || !ins.joliet ? &t_plain : &t_joliet;
-        ins.files = calloc(visible->n ?: 1, sizeof *ins.files);
-        if (!ins.files)
-                return -ENOMEM;
-        for (size_t i = 0; i < visible->n; i++) {
-                ins.files[i].name = strdup(visible->entries[i].name);
-                if (!ins.files[i].name)
-                        return -ENOMEM;
-                ins.files[i].size = visible->entries[i].size;
-                ins.n_files++;
-        }
-
-        /* ds-identify: exactly "cidata" or "CIDATA" (blkid's label, i.e. Joliet's when present). */
-        if (isempty(ins.label))
-                r = add_note(&ins.problems, "label: the volume has no label; NoCloud looks for 'cidata' or 'CIDATA'");
-        else if (!streq(ins.label, "cidata") && !streq(ins.label, "CIDATA"))
-                r = add_note(&ins.problems,
-                             "label: volume id is '%s'; ds-identify only finds 'cidata' or 'CIDATA' (exact case)",
-                             ins.label);
-        else
-                r = 0;
+        r = inspect_into(path, &ins);
         if (r < 0)
                 return r;
-
-        if (!ins.rock_ridge && !ins.joliet) {
-                r = add_note(&ins.problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
-                                            "'user-data' and 'meta-data' cannot exist");
-                if (r < 0)
-                        return r;
-        } else if (!ins.joliet) {
-                r = add_note(&ins.warnings, "names: no Joliet tree; Windows guests (cloudbase-init) see 8.3 names");
-                if (r < 0)
-                        return r;
-        }
-
-        r = check_required(&ins, visible, "user-data");
-        if (r >= 0)
-                r = check_required(&ins, visible, "meta-data");
-        if (r >= 0)
-                r = check_user_data(&ins, visible, "user-data", &ins.has_user_data);
-        if (r >= 0) {
-                bool dummy = false;
-                r = check_user_data(&ins, visible, "vendor-data", &dummy);
-        }
-        if (r >= 0)
-                r = check_yaml_file(&ins, visible, "meta-data", true);
-        if (r >= 0)
-                r = check_yaml_file(&ins, visible, "network-config", false);
-        if (r < 0)
-                return r;
-
         *ret = ins;
         ins = (SeedInspection) {};
         return 0;
