@@ -24,11 +24,11 @@ typedef enum {
         GUEST_HYGIENE_MACHINE_ID     = 1u << 0, /* empty /etc/machine-id, drop dbus machine-id */
         GUEST_HYGIENE_SSH_HOST_KEYS  = 1u << 1, /* remove /etc/ssh/ssh_host_* */
         GUEST_HYGIENE_LOGS           = 1u << 2, /* truncate /var/log, drop journal files */
-        GUEST_HYGIENE_APT_LISTS      = 1u << 3, /* /var/lib/apt/lists/*, /var/cache/apt/*.bin, archives */
+        GUEST_HYGIENE_APT_LISTS      = 1u << 3, /* apt lists, /var/cache/apt *.bin and archives */
         GUEST_HYGIENE_TMP            = 1u << 4, /* /tmp, /var/tmp */
-        GUEST_HYGIENE_SHELL_HISTORY  = 1u << 5, /* /root/.bash_history, /home/ * /.bash_history */
+        GUEST_HYGIENE_SHELL_HISTORY  = 1u << 5, /* .bash_history of root and users */
         GUEST_HYGIENE_CLOUD_INIT     = 1u << 6, /* /var/lib/cloud (instance state) */
-        GUEST_HYGIENE_DHCP_LEASES    = 1u << 7, /* /var/lib/dhcp/*, networkd leases */
+        GUEST_HYGIENE_DHCP_LEASES    = 1u << 7, /* dhclient and NetworkManager leases */
         GUEST_HYGIENE_RANDOM_SEED    = 1u << 8, /* /var/lib/systemd/random-seed */
         GUEST_HYGIENE_ALL            = (1u << 9) - 1,
 } GuestHygiene;
