@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cidata.h"
@@ -381,8 +382,12 @@ int seed_inspect(const char *path, SeedInspection *ret) {
 
         {
                 _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
+                struct stat st;
+
+                if (fd < 0 || fstat(fd, &st) < 0)
                         return -errno;
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
         }
 
         r = inspect_into(path, &ins);

@@ -240,7 +240,7 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
 
         r = atomic_file_open(&f, AT_FDCWD, path, 0644);
         if (r < 0)
-                return set_error(reterr, "cannot create '%s': %s", path, strerror(-r)), r;
+                return set_error(reterr, "cannot create the file: %s", strerror(-r)), r;
 
         if (epoch != (time_t) -1) {
                 r = time_override_begin(&o, epoch);
@@ -257,9 +257,9 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
         if (r >= 0) {
                 r = atomic_file_commit(&f);
                 if (r < 0)
-                        set_error(reterr, "cannot write '%s': %s", path, strerror(-r));
+                        set_error(reterr, "cannot commit the file: %s", strerror(-r));
         } else if (reterr && !*reterr)
-                set_error(reterr, "cannot write '%s': %s", path, strerror(-r));
+                set_error(reterr, "%s", strerror(-r));
         atomic_file_done(&f);
         return r;
 }

@@ -17,6 +17,7 @@ typedef struct SeedFile {
 /* Writes an ISO 9660 (Rock Ridge + Joliet) with volume id volume_id (NULL = "cidata") containing
  * the files in its root, atomically to path. epoch: SOURCE_DATE_EPOCH-style fixed time for all dates,
  * or (time_t)-1 for now. Returns 0 or -errno; *reterr (may be NULL) gets a message.
+ * (The message does not repeat path: callers say "Cannot write '<path>': <message>".)
  *
  * With a fixed epoch the image is byte-for-byte reproducible: every date in the volume descriptors,
  * directory records and Rock Ridge entries is the epoch, written in UTC. Nothing is left at path on

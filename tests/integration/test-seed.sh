@@ -150,6 +150,8 @@ rc=0; "$BUILDER" seed inspect ud >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 3 ] || fail "inspect of a text file: exit $rc"
 rc=0; "$BUILDER" seed inspect /nonexistent.iso >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "inspect of a missing file: exit $rc"
+rc=0; "$BUILDER" seed inspect . >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "inspect of a directory: exit $rc"
 
 step "broken inputs give an error and no output"
 printf '#cloud-config\nusers:\n  - name: a\n    groups: [x, y\n' >bad.yml
@@ -205,7 +207,8 @@ cp s.iso keep.iso
 rc=0; "$BUILDER" seed --user-data bad.yml -o keep.iso 2>/dev/null || rc=$?
 [ "$rc" -eq 1 ] && cmp -s s.iso keep.iso || fail "existing output changed by a failed run"
 
-# Usage errors exit 2.
+# Usage errors exit 2; --help exits 0 and documents the exit codes.
+"$BUILDER" seed --help | grep -q '^Exit status: 0 success' || fail "seed --help"
 rc=0; "$BUILDER" seed 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "no -o: exit $rc"
 rc=0; "$BUILDER" seed -o x.iso --preset nope 2>/dev/null || rc=$?
