@@ -1,0 +1,42 @@
+# Sourced by the image tests: a shared, cached Debian root tarball, built once with mmdebstrap.
+#
+# The cache lives in $APPLIANCE_TEST_CACHE (default /var/tmp/appliance-test-cache); each tarball is
+# named by the SHA-256 of everything that determines its contents (suite, variant, package list and
+# mirror), so a changed recipe builds a new tarball instead of reusing a stale one.
+
+image_mirror() {
+        local f
+        for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+                [ -r "$f" ] || continue
+                case "$f" in
+                *.sources) awk '/^URIs:/ { print $2; exit }' "$f" ;;
+                *) awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' "$f" ;;
+                esac
+                return 0
+        done
+        return 1
+}
+
+# Prints the path of the cached rootfs tarball, building it first if needed.
+image_test_rootfs() {
+        local cache="${APPLIANCE_TEST_CACHE:-/var/tmp/appliance-test-cache}"
+        local include="linux-image-cloud-amd64,systemd-sysv,udev,e2fsprogs,openssh-server,ifupdown,isc-dhcp-client"
+        local mirror key out tmp
+        mirror=$(image_mirror) || { echo "no apt mirror configured" >&2; return 1; }
+        key=$(printf 'bookworm\nminbase\n%s\n%s\n' "$include" "$mirror" | sha256sum | cut -c1-16)
+        out="$cache/rootfs-bookworm-$key.tar"
+        tmp="$cache/.building-$key.tar"
+        if [ ! -s "$out" ]; then
+                mkdir -p "$cache" || return 1
+                command -v mmdebstrap >/dev/null || { echo "mmdebstrap missing" >&2; return 1; }
+                (
+                        exec 9>"$cache/.lock"
+                        flock 9
+                        [ -s "$out" ] && exit 0
+                        # mmdebstrap picks the output format from the extension: keep ".tar" last.
+                        mmdebstrap --quiet --variant=minbase --include="$include" bookworm "$tmp" "$mirror" >&2 &&
+                                mv "$tmp" "$out"
+                ) || { rm -rf "$tmp"; return 1; }
+        fi
+        echo "$out"
+}
