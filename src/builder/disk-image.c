@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,18 +442,18 @@ static uint64_t allocated_bytes(int fd) {
         return (uint64_t) st.st_blocks * 512;
 }
 
-static int sha256_fd(int fd, const char *name, char ret[65]) {
+/* Hashes a file, reading only its data extents: holes are hashed as zeros without being read.
+ * Adds the bytes done to *counter as it goes. */
+static int sha256_fd(int fd, char ret[65], uint64_t *counter) {
         static const uint8_t zeros[1 << 16];
         _cleanup_free_ uint8_t *buf = malloc(1 << 20);
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         unsigned char digest[32];
-        _cleanup_free_ char *label = NULL;
         struct stat st;
         uint64_t pos = 0;
-        Progress p;
         int r = 0;
 
-        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 || asprintf(&label, "Checksumming %s", name) < 0) {
+        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(md);
                 return -ENOMEM;
         }
@@ -460,12 +461,10 @@ static int sha256_fd(int fd, const char *name, char ret[65]) {
                 EVP_MD_CTX_free(md);
                 return -errno;
         }
-        progress_begin(&p, label, (uint64_t) st.st_size);
         while (pos < (uint64_t) st.st_size && r >= 0) {
                 off_t data = lseek(fd, (off_t) pos, SEEK_DATA);
                 uint64_t hole_end = data < 0 ? (uint64_t) st.st_size : (uint64_t) data;
 
-                /* A hole reads as zeros: hash zeros without reading them. */
                 while (pos < hole_end) {
                         size_t n = (size_t) MIN(hole_end - pos, (uint64_t) sizeof zeros);
                         if (EVP_DigestUpdate(md, zeros, n) != 1) {
@@ -473,7 +472,7 @@ static int sha256_fd(int fd, const char *name, char ret[65]) {
                                 break;
                         }
                         pos += n;
-                        progress_update(&p, pos);
+                        __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
                 }
                 if (r < 0 || pos >= (uint64_t) st.st_size)
                         break;
@@ -490,18 +489,72 @@ static int sha256_fd(int fd, const char *name, char ret[65]) {
                                 break;
                         }
                         pos += (uint64_t) n;
-                        progress_update(&p, pos);
+                        __atomic_add_fetch(counter, (uint64_t) n, __ATOMIC_RELAXED);
                 }
         }
         if (r >= 0 && EVP_DigestFinal_ex(md, digest, NULL) != 1)
                 r = -EIO;
         EVP_MD_CTX_free(md);
-        p.done = 0;
-        progress_end(&p);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < sizeof digest; i++)
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
+        return 0;
+}
+
+typedef struct HashJob {
+        const int *fds;
+        ImageOutput *outs;
+        int *results;
+        size_t n, next;
+        uint64_t done;
+        unsigned running;
+} HashJob;
+
+static void *hash_worker(void *userdata) {
+        HashJob *j = userdata;
+
+        for (;;) {
+                size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
+                if (i >= j->n)
+                        break;
+                j->results[i] = sha256_fd(j->fds[i], j->outs[i].sha256, &j->done);
+        }
+        __atomic_sub_fetch(&j->running, 1, __ATOMIC_SEQ_CST);
+        return NULL;
+}
+
+/* Hashes n files on two threads (SHA-256 of multi-GiB sparse disks is CPU-bound). Returns the
+ * index of the first failure in *ret_failed. */
+static int sha256_many(const int *fds, ImageOutput *outs, size_t n, uint64_t total, size_t *ret_failed) {
+        int results[IMAGE_MAX_OUTPUTS] = {};
+        HashJob j = { .fds = fds, .outs = outs, .results = results, .n = n, .running = 2 };
+        pthread_t t[2];
+        unsigned started = 0;
+        Progress p;
+
+        progress_begin(&p, "Checksumming outputs", total);
+        for (unsigned i = 0; i < 2; i++)
+                if (pthread_create(&t[i], NULL, hash_worker, &j) == 0)
+                        started++;
+                else
+                        __atomic_sub_fetch(&j.running, 1, __ATOMIC_SEQ_CST);
+        if (started == 0)
+                (void) hash_worker(&j), __atomic_add_fetch(&j.running, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&j.running, __ATOMIC_SEQ_CST) > 0) {
+                progress_update(&p, __atomic_load_n(&j.done, __ATOMIC_RELAXED));
+                (void) usleep(50000);
+        }
+        for (unsigned i = 0; i < started; i++)
+                (void) pthread_join(t[i], NULL);
+        progress_update(&p, total);
+        progress_end(&p);
+
+        for (size_t i = 0; i < n; i++)
+                if (results[i] < 0) {
+                        *ret_failed = i;
+                        return results[i];
+                }
         return 0;
 }
 
@@ -633,33 +686,41 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
 
         /* Checksums of everything that is an output. */
         t = progress_now_usec();
-        for (size_t i = 0; i < n_outs && r >= 0; i++) {
-                ImageOutput *io;
-                struct stat st;
+        if (r >= 0) {
+                int fds[IMAGE_MAX_OUTPUTS];
+                uint64_t total = 0;
+                size_t failed = 0;
 
-                if (!outs[i].is_output)
-                        continue;
-                if (res->n_outputs >= IMAGE_MAX_OUTPUTS) {
-                        r = set_err(reterr, -E2BIG, "too many outputs");
-                        break;
+                for (size_t i = 0; i < n_outs && r >= 0; i++) {
+                        ImageOutput *io;
+                        struct stat st;
+
+                        if (!outs[i].is_output)
+                                continue;
+                        if (res->n_outputs >= IMAGE_MAX_OUTPUTS) {
+                                r = set_err(reterr, -E2BIG, "too many outputs");
+                                break;
+                        }
+                        if (fstat(outs[i].f.fd, &st) < 0) {
+                                r = set_err(reterr, -errno, "cannot stat '%s': %m", outs[i].name);
+                                break;
+                        }
+                        io = &res->outputs[res->n_outputs];
+                        io->size = (uint64_t) st.st_size;
+                        io->name = strdup(outs[i].name);
+                        if (!io->name) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        fds[res->n_outputs++] = outs[i].f.fd;
+                        total += (uint64_t) st.st_size;
                 }
-                io = &res->outputs[res->n_outputs];
-                r = sha256_fd(outs[i].f.fd, outs[i].name, io->sha256);
-                if (r < 0) {
-                        (void) set_err(reterr, r, "cannot checksum '%s': %s", outs[i].name, strerror(-r));
-                        break;
+                if (r >= 0) {
+                        r = sha256_many(fds, res->outputs, res->n_outputs, total, &failed);
+                        if (r < 0)
+                                (void) set_err(reterr, r, "cannot checksum '%s': %s", res->outputs[failed].name,
+                                               strerror(-r));
                 }
-                if (fstat(outs[i].f.fd, &st) < 0) {
-                        r = set_err(reterr, -errno, "cannot stat '%s': %m", outs[i].name);
-                        break;
-                }
-                io->size = (uint64_t) st.st_size;
-                io->name = strdup(outs[i].name);
-                if (!io->name) {
-                        r = -ENOMEM;
-                        break;
-                }
-                res->n_outputs++;
         }
         if (r >= 0)
                 image_result_step(res, "checksums", progress_now_usec() - t);

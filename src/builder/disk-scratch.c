@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +17,31 @@
 #include "disk-scratch.h"
 #include "macro.h"
 
-int scratch_dir_new(ScratchDir *ret, const char *extra_dir) {
-        const char *base = getenv("TMPDIR") ?: "/var/tmp";
+static uint64_t mem_available(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/meminfo", "re");
+        char line[128];
+        unsigned long long kb;
+
+        while (f && fgets(line, sizeof line, f))
+                if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                        return (uint64_t) kb * 1024;
+        return 0;
+}
+
+static const char *pick_base(uint64_t ram_bytes) {
+        const char *t = getenv("TMPDIR");
+        struct statvfs sv;
+
+        if (!isempty(t))
+                return t;
+        if (ram_bytes > 0 && statvfs("/dev/shm", &sv) >= 0 && access("/dev/shm", W_OK) >= 0 &&
+            (uint64_t) sv.f_bavail * sv.f_frsize > 2 * ram_bytes && mem_available() > 2 * ram_bytes + (1ULL << 30))
+                return "/dev/shm";
+        return "/var/tmp";
+}
+
+int scratch_dir_new(ScratchDir *ret, const char *extra_dir, uint64_t ram_bytes) {
+        const char *base = pick_base(ram_bytes);
         _cleanup_free_ char *tmpl = NULL, *extra = NULL;
         int p[2];
         pid_t pid;

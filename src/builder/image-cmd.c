@@ -31,7 +31,7 @@
 #include "sizing.h"
 #include "verbs.h"
 
-#define TEST_VOLUME_BYTES (2ULL << 30) /* a volume's size when neither profile nor sizing gives one */
+#define TEST_VOLUME_BYTES (1ULL << 30) /* a volume's size when neither profile nor sizing gives one */
 
 static const char *arg_profile = NULL;
 static const char *arg_base = NULL;
@@ -292,6 +292,20 @@ static int prepare_output_dir(bool *ret_created) {
         return 0;
 }
 
+/* Bytes the scratch tree will need: the base's size, times four when it is compressed. A build
+ * without --base bootstraps first and guesses 1 GiB. */
+static uint64_t scratch_estimate(void) {
+        struct stat st;
+
+        if (!arg_base)
+                return 1ULL << 30;
+        if (stat(arg_base, &st) < 0)
+                return 0;
+        if (endswith(arg_base, ".tar"))
+                return (uint64_t) st.st_size;
+        return (uint64_t) st.st_size * 4;
+}
+
 static int build(const Profile *profile, const char *agent, ScratchDir *scratch, ImagePlan *plan) {
         _cleanup_(image_result_done) ImageResult res = {};
         _cleanup_free_ char *err = NULL, *tree = NULL, *tarball = NULL, *manifest = NULL;
@@ -459,7 +473,7 @@ int verb_image(int argc, char *argv[]) {
         if (r < 0)
                 return 1;
 
-        r = scratch_dir_new(&scratch, created ? arg_output : NULL);
+        r = scratch_dir_new(&scratch, created ? arg_output : NULL, scratch_estimate());
         if (r < 0) {
                 if (created)
                         (void) rmdir(arg_output);
