@@ -263,8 +263,9 @@ static int run_package(const char *env_path) {
         /* 2. The printable PDF. */
         r = qr_texts_from_data(text, text_len, &qr);
         if (r == -E2BIG)
-                return log_error_errno(r, "%s: too large for %u QR codes of %u characters (compress it or remove "
-                                       "comments).", env_path, QR_MAX_CODES, QR_CHUNK_CHARS);
+                return log_error_errno(r, "%s: too large for the printout: gzip and base32 of the file need more "
+                                       "than %u QR codes of %u characters; shorten it (comments, unused keys).",
+                                       env_path, QR_MAX_CODES, QR_CHUNK_CHARS);
         if (r < 0)
                 return log_error_errno(r, "Failed to make the QR code texts: %m");
         log_debug("%zu QR code(s) for %zu bytes.", strv_length(qr), text_len);

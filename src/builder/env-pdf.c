@@ -5,6 +5,7 @@
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <errno.h>
+#include <fontconfig/fontconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,11 +165,14 @@ static void draw_header(cairo_t *cr, const char *title, unsigned page, unsigned 
         cairo_stroke(cr);
 }
 
-/* Draws a QR code as an image with one pixel per module, scaled without interpolation so every
- * module stays a sharp square in the PDF. (x, y) is the top-left corner including the quiet zone. */
+/* Draws a QR code as a 1-bit image with PX_PER_MODULE pixels per module. Renderers scale it down
+ * with averaging, which keeps module edges where they belong; one pixel per module, scaled up, comes
+ * out with uneven modules that zbar fails to read at 150 dpi. (x, y) is the top-left corner of the
+ * quiet zone; size includes it. */
+#define PX_PER_MODULE 8
 static int draw_qr(cairo_t *cr, const QrMatrix *m, double x, double y, double size) {
-        unsigned side = m->width + 2 * QR_QUIET;
-        cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int) side, (int) side);
+        unsigned side = (m->width + 2 * QR_QUIET) * PX_PER_MODULE;
+        cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_A1, (int) side, (int) side);
         int stride;
         uint8_t *px;
 
@@ -179,24 +183,36 @@ static int draw_qr(cairo_t *cr, const QrMatrix *m, double x, double y, double si
         cairo_surface_flush(img);
         stride = cairo_image_surface_get_stride(img);
         px = cairo_image_surface_get_data(img);
+        memset(px, 0, (size_t) stride * side);
         for (unsigned yy = 0; yy < side; yy++) {
                 uint32_t *row = (uint32_t *) (px + (size_t) yy * (size_t) stride);
+                unsigned my = yy / PX_PER_MODULE;
                 for (unsigned xx = 0; xx < side; xx++) {
-                        bool dark = xx >= QR_QUIET && yy >= QR_QUIET && xx < QR_QUIET + m->width &&
-                                    yy < QR_QUIET + m->width &&
-                                    m->modules[(yy - QR_QUIET) * m->width + (xx - QR_QUIET)];
-                        row[xx] = dark ? 0x000000 : 0xffffff;
+                        unsigned mx = xx / PX_PER_MODULE;
+                        bool dark = mx >= QR_QUIET && my >= QR_QUIET && mx < QR_QUIET + m->width &&
+                                    my < QR_QUIET + m->width &&
+                                    m->modules[(my - QR_QUIET) * m->width + (mx - QR_QUIET)];
+                        if (!dark)
+                                continue;
+                        /* A1 packs pixels into native-endian 32-bit words, the first pixel in the
+                         * least significant bit on little-endian machines, the most on big-endian. */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                        row[xx / 32] |= UINT32_C(0x80000000) >> (xx % 32);
+#else
+                        row[xx / 32] |= UINT32_C(1) << (xx % 32);
+#endif
                 }
         }
         cairo_surface_mark_dirty(img);
 
         cairo_save(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_rectangle(cr, x, y, size, size);
+        cairo_fill(cr);
         cairo_translate(cr, x, y);
         cairo_scale(cr, size / side, size / side);
-        cairo_set_source_surface(cr, img, 0, 0);
-        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
-        cairo_rectangle(cr, 0, 0, side, side);
-        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_mask_surface(cr, img, 0, 0);
         cairo_restore(cr);
         cairo_surface_destroy(img);
         return 0;
@@ -355,6 +371,10 @@ int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **r
         if (st == CAIRO_STATUS_SUCCESS)
                 st = cairo_surface_status(s);
         cairo_surface_destroy(s);
+        /* The PDF is made once per run: release cairo's and fontconfig's caches instead of keeping
+         * them until exit (fontconfig initialises itself again if it is needed later). */
+        cairo_debug_reset_static_data();
+        FcFini();
 
         if (r >= 0 && (st != CAIRO_STATUS_SUCCESS || b.oom)) {
                 r = b.oom || st == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;

@@ -21,7 +21,7 @@ mkdir -p "$TMPDIR"
 cd "$W"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-zbar() { zbarimg --raw -q '-S*.enable=0' '-Sqrcode.enable=1' "$@" || true; }
+zbar() { zbarimg --nodbus --raw -q '-S*.enable=0' '-Sqrcode.enable=1' "$@" 2>/dev/null || true; }
 
 # The original's decoder pipeline, on the pages of a PDF.
 decode_pdf() {
@@ -40,11 +40,12 @@ disable_root: false
 appliance:
   domain: example.org
   allowed_hosts: example.org
-	# a tab, and non-ASCII text: Grüße
+  # non-ASCII text: Grüße
 ecs:
   settings: |
       DEBUG = False
 EOF
+printf '  motd: "a\ttab"\n' >>small.yml
 # A large env: 40 lines of incompressible comment text give several QR chunks.
 {
 	cat small.yml
