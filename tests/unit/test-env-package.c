@@ -344,8 +344,32 @@ static void test_qr_scan_files(void **state) {
         }
         assert_int_equal(write_file_atomic(txt, "hello", 5, 0644), 0);
 
-        const char *const ok[] = { png, pgm };
-        for (size_t i = 0; i < 2; i++) {
+        /* PBM (1 = black, rows padded to whole bytes) and 16-bit PPM */
+        _cleanup_free_ char *pbm = NULL, *ppm = NULL;
+        assert_true(asprintf(&pbm, "%s/code.pbm", tmpdir) > 0);
+        assert_true(asprintf(&ppm, "%s/code.ppm", tmpdir) > 0);
+        {
+                _cleanup_fclose_ FILE *f = fopen(pbm, "we"), *g = fopen(ppm, "we");
+                assert_non_null(f);
+                assert_non_null(g);
+                fprintf(f, "P4 %u %u\n", side, side);
+                fprintf(g, "P6\n%u %u\n65535\n", side, side);
+                for (unsigned y = 0; y < side; y++) {
+                        for (unsigned x = 0; x < side; x += 8) {
+                                uint8_t byte = 0;
+                                for (unsigned b = 0; b < 8 && x + b < side; b++)
+                                        if (px[y * side + x + b] == 0)
+                                                byte |= (uint8_t) (0x80 >> b);
+                                fputc(byte, f);
+                        }
+                        for (unsigned x = 0; x < side; x++)
+                                for (unsigned c = 0; c < 6; c++)
+                                        fputc(px[y * side + x], g);
+                }
+        }
+
+        const char *const ok[] = { png, pgm, pbm, ppm };
+        for (size_t i = 0; i < 4; i++) {
                 _cleanup_strv_free_ char **found = NULL;
                 _cleanup_free_ char *err = NULL;
 
@@ -368,6 +392,15 @@ static void test_qr_scan_files(void **state) {
                 assert_true(asprintf(&missing, "%s/nope.png", tmpdir) > 0);
                 assert_int_equal(qr_scan_file(missing, &found, &err), -ENOENT);
                 assert_non_null(err);
+        }
+        {
+                /* a PGM header promising more pixels than there are */
+                _cleanup_strv_free_ char **found = NULL;
+                _cleanup_free_ char *err = NULL;
+
+                assert_int_equal(write_file_atomic(txt, "P5 100 100 255\n\x01\x02", 17, 0644), 0);
+                assert_int_equal(qr_scan_file(txt, &found, &err), -EBADMSG);
+                assert_non_null(strstr(err, "truncated"));
         }
         {
                 /* a PNG signature followed by garbage */
