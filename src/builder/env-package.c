@@ -207,16 +207,21 @@ static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
         return r;
 }
 
-static time_t package_time(void) {
+/* The time for dates and the archive name: SOURCE_DATE_EPOCH if set (then *ret_fixed is true). */
+static int package_time(time_t *ret, bool *ret_fixed) {
         const char *s = getenv("SOURCE_DATE_EPOCH");
-        time_t t;
+        int r;
 
-        if (!isempty(s)) {
-                if (seed_parse_epoch(s, &t) >= 0)
-                        return t;
-                log_warning("Invalid SOURCE_DATE_EPOCH='%s', ignoring.", s);
+        if (isempty(s)) {
+                *ret = time(NULL);
+                *ret_fixed = false;
+                return 0;
         }
-        return time(NULL);
+        r = seed_parse_epoch(s, ret);
+        if (r < 0)
+                return log_error_errno(r, "Invalid SOURCE_DATE_EPOCH='%s'.", s);
+        *ret_fixed = true;
+        return 0;
 }
 
 static int run_package(const char *env_path) {
@@ -228,7 +233,7 @@ static int run_package(const char *env_path) {
         size_t text_len, pdf_size, iso_size, tgz_size, gpg_size, n_out;
         const char *domain, *text, *env_dir_base;
         char sha[65], ts[32];
-        bool created_dir = false;
+        bool created_dir = false, fixed_time = false;
         struct tm tm;
         time_t now;
         int r;
@@ -273,6 +278,9 @@ static int run_package(const char *env_path) {
         _cleanup_free_ char *title = NULL;
         if (asprintf(&title, "%s: env.yml", domain) < 0)
                 return log_oom();
+        r = package_time(&now, &fixed_time);
+        if (r < 0)
+                return r;
         EnvPdfInput in = {
                 .title = title,
                 .file_name = "env.yml",
@@ -280,6 +288,7 @@ static int run_package(const char *env_path) {
                 .text_size = text_len,
                 .qr_texts = qr,
                 .sha256_hex = sha,
+                .creation = fixed_time ? now : (time_t) -1,
         };
         free(TAKE_PTR(err));
         r = env_pdf_render(&in, &pdf, &pdf_size, &err);
@@ -287,7 +296,6 @@ static int run_package(const char *env_path) {
                 return log_error_errno(r, "Failed to render the PDF: %s", err ?: strerror(-r));
 
         /* 3. The seed ISO. */
-        now = package_time();
         if (asprintf(&meta, "instance-id: iid-cloud-default\nlocal-hostname: %s\n", domain) < 0)
                 return log_oom();
         const SeedFile seed[] = {
@@ -295,7 +303,7 @@ static int run_package(const char *env_path) {
                 { "meta-data", meta, strlen(meta) },
                 { PDF_NAME, pdf, pdf_size },
         };
-        r = make_iso(seed, ELEMENTSOF(seed), getenv("SOURCE_DATE_EPOCH") ? now : (time_t) -1, &iso, &iso_size);
+        r = make_iso(seed, ELEMENTSOF(seed), fixed_time ? now : (time_t) -1, &iso, &iso_size);
         if (r < 0)
                 return r;
 

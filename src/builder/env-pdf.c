@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "env-pdf.h"
@@ -362,6 +363,16 @@ int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **r
         s = cairo_pdf_surface_create_for_stream(buffer_write, &b, PAGE_W, PAGE_H);
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, in->title);
         cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "appliance-builder env package");
+        if (in->creation != (time_t) -1) {
+                /* A fixed date (SOURCE_DATE_EPOCH) makes the PDF, and the ISO holding it, reproducible. */
+                struct tm tm;
+                char date[32];
+
+                if (gmtime_r(&in->creation, &tm) && strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
+                        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, date);
+                        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, date);
+                }
+        }
         cr = cairo_create(s);
 
         r = render(cr, in, ret_error);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <time.h>
 
 typedef struct EnvPdfInput {
         const char *title;     /* e.g. "example.org: env.yml" */
@@ -18,6 +19,7 @@ typedef struct EnvPdfInput {
         size_t text_size;
         char *const *qr_texts; /* from qr_texts_from_data(), NULL-terminated */
         const char *sha256_hex; /* of the env bytes, printed for checking a restore */
+        time_t creation;        /* the document's creation date; (time_t) -1 = now */
 } EnvPdfInput;
 
 /* Renders the PDF into memory. Returns 0 or -errno (detail in *ret_error). */

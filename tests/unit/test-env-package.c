@@ -433,6 +433,7 @@ static void test_pdf_render(void **state) {
                 .text_size = strlen(text),
                 .qr_texts = l,
                 .sha256_hex = "00",
+                .creation = (time_t) -1,
         };
         assert_int_equal(env_pdf_render(&in, &pdf, &size, &err), 0);
         assert_null(err);
