@@ -1,10 +1,252 @@
 /**
- * PLACEHOLDER: replaced by the real agent.
+ * appliance-agent: the first-boot and every-boot agent of the appliance image. One verb per systemd
+ * unit, in the manual's execution order; see agent.h for the runtime files and the README section
+ * "The agent" for the administrator's view.
  */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "env.h"
 #include "log.h"
+#include "strv.h"
+
+static char *arg_root = NULL;
+static char *arg_profile = NULL;
+static char *arg_systemctl = NULL;
+static char *arg_metadata_url = NULL;
+static char *arg_unit = NULL;
+static bool arg_json = false;
+static bool arg_once = false;
+
+static void help(void) {
+        printf("%s [OPTIONS...] VERB [ARGS...]\n\n"
+               "Configures the appliance at boot, in the order of the administration manual.\n\n"
+               "Verbs:\n"
+               "  prepare-env             Find the env, validate it, write /run/active-env.yml\n"
+               "  prepare-storage         Mount ecs-data/ecs-volatile, grow the disk, make the layout\n"
+               "  prepare-appliance       Hostname, ssh keys, extra files, TLS, profile templates\n"
+               "  appliance               Start the services, wait for health, report READY\n"
+               "  status                  Show the env source, the steps, the failed reason, the services\n"
+               "  fail [REASON]           Set the failed flag (used by appliance-failed@.service)\n"
+               "  env [ROOTS]             Print the active env flattened for sh (default: ecs,appliance)\n\n"
+               "Options:\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "     --root=DIR           Operate on the system below DIR (tests, offline images)\n"
+               "     --profile=PATH       Image profile (default ROOT%s)\n"
+               "     --json               status: print JSON\n"
+               "     --once               appliance: exit after READY instead of monitoring\n"
+               "     --systemctl=CMD      Program used to start/stop units (default: systemctl)\n"
+               "     --metadata-url=URL   EC2-compatible user-data URL (default %s)\n"
+               "     --unit=UNIT          fail: the unit that failed\n\n"
+               "Exit status: 0 success (also standby), 1 failure or refused (failed flag set), 2 usage.\n"
+               "Recovery from the failed state: rm /run/appliance_failed; systemctl restart appliance\n",
+               program_invocation_short_name, AGENT_PROFILE, AGENT_EC2_URL);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_ROOT,
+                ARG_PROFILE,
+                ARG_JSON,
+                ARG_ONCE,
+                ARG_SYSTEMCTL,
+                ARG_METADATA_URL,
+                ARG_UNIT,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "profile", required_argument, NULL, ARG_PROFILE },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "systemctl", required_argument, NULL, ARG_SYSTEMCTL },
+                { "metadata-url", required_argument, NULL, ARG_METADATA_URL },
+                { "unit", required_argument, NULL, ARG_UNIT },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("appliance-agent %s\n", PROJECT_VERSION);
+                        return 0;
+                case ARG_ROOT: {
+                        char buf[PATH_MAX];
+                        if (!realpath(optarg, buf)) {
+                                log_error_errno(errno, "Invalid --root '%s': %m", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_root);
+                        arg_root = strdup(buf);
+                        if (!arg_root)
+                                return log_oom();
+                        break;
+                }
+                case ARG_PROFILE:
+                        free(arg_profile);
+                        arg_profile = strdup(optarg);
+                        if (!arg_profile)
+                                return log_oom();
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_ONCE:
+                        arg_once = true;
+                        break;
+                case ARG_SYSTEMCTL:
+                        free(arg_systemctl);
+                        arg_systemctl = strdup(optarg);
+                        if (!arg_systemctl)
+                                return log_oom();
+                        break;
+                case ARG_METADATA_URL:
+                        if (!startswith(optarg, "http://")) {
+                                log_error("--metadata-url must be an http:// URL: '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_metadata_url);
+                        arg_metadata_url = strdup(optarg);
+                        if (!arg_metadata_url)
+                                return log_oom();
+                        break;
+                case ARG_UNIT:
+                        free(arg_unit);
+                        arg_unit = strdup(optarg);
+                        if (!arg_unit)
+                                return log_oom();
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+        if (optind >= argc) {
+                log_error("A verb is required.");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int verb_status(const Agent *a) {
+        _cleanup_free_ char *text = NULL;
+        int r = a->json ? agent_status_json(a, &text) : agent_status_text(a, &text);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to collect the status: %m");
+        fputs(text, stdout);
+        return 0;
+}
+
+static int verb_fail(const Agent *a, int argc, char *argv[]) {
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        r = agent_failed_check(a, NULL);
+        if (r == -EBUSY) {
+                log_info("The failed flag is already set.");
+                return 0;
+        }
+        if (argc > 0)
+                reason = strv_join(argv, " ");
+        else if (arg_unit)
+                r = asprintf(&reason, "Appliance (%s) failed to start, system in standby (journalctl -u %s)", arg_unit,
+                             arg_unit);
+        else
+                reason = strdup("Appliance failed");
+        if (!reason || r < 0)
+                return log_oom();
+        r = agent_set_failed(a, reason);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the failed flag: %m");
+        log_error("Appliance failed: %s", reason);
+        (void) agent_notifyf("STATUS=Appliance failed: %s", reason);
+        return 0;
+}
+
+static int verb_env(const Agent *a, int argc, char *argv[]) {
+        _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_strv_free_ char **roots = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = agent_load_active_env(a, &env);
+        if (r < 0)
+                return r;
+        r = strv_split(argc > 0 ? argv[0] : "ecs,appliance", ",", &roots);
+        if (r < 0)
+                return log_oom();
+        r = env_flatten(env, roots, ENV_FLATTEN_SH, &text);
+        if (r < 0)
+                return log_error_errno(r, "Failed to flatten the env: %m");
+        fputs(text, stdout);
+        return 0;
+}
+
+static int run(int argc, char *argv[]) {
+        Agent a = {};
+        const char *verb;
+        int r;
+
+        log_setup("appliance-agent");
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r == 0 ? 0 : 2;
+
+        a = (Agent) {
+                .root = arg_root ?: (char *) "/",
+                .profile_path = arg_profile,
+                .systemctl = arg_systemctl ?: (char *) "systemctl",
+                .metadata_url = arg_metadata_url ?: (char *) AGENT_EC2_URL,
+                .json = arg_json,
+                .once = arg_once,
+        };
+        verb = argv[optind];
+        argc -= optind + 1;
+        argv += optind + 1;
+
+        if (streq(verb, "prepare-env"))
+                r = step_prepare_env(&a);
+        else if (streq(verb, "prepare-storage"))
+                r = step_prepare_storage(&a);
+        else if (streq(verb, "prepare-appliance"))
+                r = step_prepare_appliance(&a);
+        else if (streq(verb, "appliance"))
+                r = step_appliance(&a);
+        else if (streq(verb, "status"))
+                r = verb_status(&a);
+        else if (streq(verb, "fail"))
+                r = verb_fail(&a, argc, argv);
+        else if (streq(verb, "env"))
+                r = verb_env(&a, argc, argv);
+        else {
+                log_error("Unknown verb '%s'. Try '%s --help'.", verb, program_invocation_short_name);
+                return 2;
+        }
+        return r < 0 ? 1 : 0;
+}
 
 int main(int argc, char *argv[]) {
-        log_setup("appliance-agent");
-        log_error("not built yet");
-        return 1;
+        int r = run(argc, argv);
+
+        free(arg_root);
+        free(arg_profile);
+        free(arg_systemctl);
+        free(arg_metadata_url);
+        free(arg_unit);
+        return r;
 }

@@ -1,0 +1,13 @@
+/**
+ * Minimal HTTP/1.0 GET and TCP connect checks with a deadline (numeric addresses and localhost).
+ */
+#pragma once
+
+#include <stddef.h>
+
+int split_host_port(const char *s, char **ret_host, unsigned *ret_port);
+/* 0 if a TCP connection to HOST:PORT succeeds within timeout_ms. */
+int tcp_check(const char *host_port, unsigned timeout_ms);
+/* GET url; *ret_status is the HTTP status; the body (at most max bytes) is NUL-terminated.
+ * Returns 0, -ETIMEDOUT, -ECONNREFUSED, -EBADMSG (not HTTP), -EFBIG, ... */
+int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, char **ret_body, size_t *ret_len);

@@ -1,0 +1,12 @@
+/**
+ * prepare-storage helpers exposed for tests.
+ */
+#pragma once
+
+#include "agent.h"
+
+/* "../data/etc" for src "/app/etc", target "/data/etc". Newly allocated. */
+char *relative_link_target(const char *src, const char *target);
+/* Adds "LABEL=label where ext4 defaults,nofail 0 2" to ROOT/etc/fstab unless where has an entry.
+ * Returns 1 if added, 0 if present. */
+int fstab_ensure(const Agent *a, const char *label, const char *where);

@@ -1,0 +1,15 @@
+/**
+ * Configuration templates of the image profile, rendered from the active env by prepare-appliance.
+ *
+ * Placeholder syntax: "{{ PATH }}" where PATH is a colon path into the env as the manual writes it
+ * ("{{ appliance:domain }}", "{{ ssh_authorized_keys:0 }}"); spaces inside the braces are optional.
+ * A scalar gives its text (booleans as written in the env, null as the empty string). A missing key
+ * is an error unless a default follows a '|': "{{ appliance:ssl:client_certs_mandatory | false }}"
+ * (the default is the literal text after '|', trimmed). "\{{" gives a literal "{{". Mappings and
+ * lists cannot be inserted. Errors read "NAME:LINE: message".
+ */
+#pragma once
+
+#include "env.h"
+
+int template_render(const Env *e, const char *name, const char *text, char **ret, char **ret_error);

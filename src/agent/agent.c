@@ -1,0 +1,541 @@
+/**
+ * Agent state: paths under the root, the failed and standby flags, the per-step records, the
+ * maintenance page and status.json, sd_notify() and systemctl.
+ *
+ * The failed flag exists under two names: /run/appliance-failed (the reference) and
+ * /run/appliance_failed (the administration manual's spelling). The agent always writes both; the
+ * state counts as failed only while both exist, so the manual's recovery ("rm /run/appliance_failed;
+ * systemctl restart appliance") works with either spelling. The units express the same thing with
+ * two triggering conditions (ConditionPathExists=|!...), and the next step removes the leftover name.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "spawn.h"
+#include "strv.h"
+
+static const char *const step_result_table[_STEP_RESULT_MAX] = {
+        [STEP_OK] = "ok",
+        [STEP_CHANGED] = "changed",
+        [STEP_FAILED] = "failed",
+        [STEP_STANDBY] = "standby",
+        [STEP_REFUSED] = "refused",
+};
+
+const char *step_result_to_string(StepResult r) {
+        if (r < 0 || r >= _STEP_RESULT_MAX)
+                return NULL;
+        return step_result_table[r];
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+bool agent_is_host_root(const Agent *a) {
+        return streq(a->root, "/");
+}
+
+char *agent_path(const Agent *a, const char *path) {
+        char *p;
+
+        if (agent_is_host_root(a))
+                return strdup(path);
+        if (asprintf(&p, "%s%s%s", a->root, path[0] == '/' ? "" : "/", path) < 0)
+                return NULL;
+        return p;
+}
+
+static int mkdir_parents_for(const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        int r;
+
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        r = mkdir_p(dir, 0755);
+        return r < 0 ? r : 0;
+}
+
+/* Writes text to an agent path (creating the parents), atomically. */
+static int agent_write(const Agent *a, const char *path, const char *text, mode_t mode) {
+        _cleanup_free_ char *p = agent_path(a, path);
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = mkdir_parents_for(p);
+        if (r < 0)
+                return r;
+        return write_file_atomic(p, text, strlen(text), mode);
+}
+
+static bool agent_exists(const Agent *a, const char *path) {
+        _cleanup_free_ char *p = agent_path(a, path);
+        return p && path_exists(p);
+}
+
+static int agent_unlink(const Agent *a, const char *path) {
+        _cleanup_free_ char *p = agent_path(a, path);
+
+        if (!p)
+                return -ENOMEM;
+        if (unlink(p) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int agent_failed_check(const Agent *a, char **ret_reason) {
+        bool hyphen = agent_exists(a, AGENT_FAILED_FLAG), underscore = agent_exists(a, AGENT_FAILED_FLAG_MANUAL);
+
+        if (hyphen && underscore) {
+                if (ret_reason) {
+                        _cleanup_free_ char *p = agent_path(a, AGENT_FAILED_FLAG);
+                        char *text = NULL;
+
+                        if (!p)
+                                return -ENOMEM;
+                        if (read_full_file(p, &text, NULL, 64 * 1024) < 0)
+                                text = strdup("unknown reason");
+                        if (!text)
+                                return -ENOMEM;
+                        text[strcspn(text, "\n")] = 0;
+                        *ret_reason = text;
+                }
+                return -EBUSY;
+        }
+        if (hyphen || underscore) {
+                /* The administrator removed one of the two names: the failed state is cleared. */
+                log_info("Failed flag removed by the administrator, clearing '%s'.",
+                         hyphen ? AGENT_FAILED_FLAG : AGENT_FAILED_FLAG_MANUAL);
+                (void) agent_unlink(a, AGENT_FAILED_FLAG);
+                (void) agent_unlink(a, AGENT_FAILED_FLAG_MANUAL);
+        }
+        return 0;
+}
+
+int agent_set_failed(const Agent *a, const char *reason) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (asprintf(&text, "%s\n", reason) < 0)
+                return -ENOMEM;
+        for (char *c = text; c[0] && c[1]; c++)
+                if (*c == '\n')
+                        *c = ' ';
+        r = agent_write(a, AGENT_FAILED_FLAG, text, 0644);
+        if (r < 0)
+                return r;
+        r = agent_write(a, AGENT_FAILED_FLAG_MANUAL, text, 0644);
+        if (r < 0)
+                return r;
+        (void) agent_unlink(a, AGENT_READY_FLAG);
+        (void) agent_write_status_page(a, "Appliance Error", reason);
+        return 0;
+}
+
+bool agent_standby(const Agent *a) {
+        return agent_exists(a, AGENT_STANDBY_FLAG);
+}
+
+static bool valid_step_name(const char *s) {
+        return !isempty(s) && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == strlen(s);
+}
+
+static void one_line(char *s) {
+        for (; s && *s; s++)
+                if (*s == '\n' || *s == '\r')
+                        *s = ' ';
+}
+
+int agent_record_step(const Agent *a, const char *step, StepResult result, const char *message,
+                      uint64_t duration_usec, const char *source) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *msg = strdup(message ?: ""),
+                           *src = strdup(source ?: "");
+
+        if (!valid_step_name(step))
+                return -EINVAL;
+        if (!msg || !src)
+                return -ENOMEM;
+        one_line(msg);
+        one_line(src);
+        if (asprintf(&path, "%s/%s", AGENT_STATE_DIR, step) < 0)
+                return -ENOMEM;
+        if (asprintf(&text, "RESULT=%s\nMESSAGE=%s\nDURATION_USEC=%llu\nFINISHED_USEC=%llu\n%s%s%s",
+                     step_result_to_string(result), msg, (unsigned long long) duration_usec,
+                     (unsigned long long) now_usec(), *src ? "SOURCE=" : "", src, *src ? "\n" : "") < 0)
+                return -ENOMEM;
+        return agent_write(a, path, text, 0644);
+}
+
+char *json_quote(const char *s) {
+        size_t n = 2;
+        char *out, *o;
+
+        for (const char *c = s; *c; c++)
+                n += ((unsigned char) *c < 0x20 || *c == '"' || *c == '\\') ? 6 : 1;
+        out = malloc(n + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        *o++ = '"';
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c == '"' || *c == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char) *c;
+                } else if (*c == '\n') {
+                        *o++ = '\\';
+                        *o++ = 'n';
+                } else if (*c < 0x20)
+                        o += sprintf(o, "\\u%04x", *c);
+                else
+                        *o++ = (char) *c;
+        }
+        *o++ = '"';
+        *o = 0;
+        return out;
+}
+
+static char *html_escape(const char *s) {
+        size_t n = 0;
+        char *out, *o;
+
+        for (const char *c = s; *c; c++)
+                n += *c == '<' || *c == '>' ? 4 : *c == '&' ? 5 : *c == '"' ? 6 : 1;
+        out = malloc(n + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *c = s; *c; c++) {
+                if (*c == '<')
+                        o = stpcpy(o, "&lt;");
+                else if (*c == '>')
+                        o = stpcpy(o, "&gt;");
+                else if (*c == '&')
+                        o = stpcpy(o, "&amp;");
+                else if (*c == '"')
+                        o = stpcpy(o, "&quot;");
+                else
+                        *o++ = *c;
+        }
+        *o = 0;
+        return out;
+}
+
+/* A small "KEY=value" lookup in a step record. Returns a pointer into a newly allocated copy. */
+static char *record_get(const char *text, const char *key) {
+        size_t kl = strlen(key);
+
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strneq(l, key, kl) && l[kl] == '=')
+                        return strndup(l + kl + 1, strcspn(l + kl + 1, "\n"));
+        return NULL;
+}
+
+static const char *const step_order[] = { "prepare-env", "prepare-storage", "prepare-appliance", "appliance" };
+
+typedef struct StatusData {
+        char *state;
+        char *failed_reason;
+        char *env_source;
+        char *step_text[ELEMENTSOF(step_order)];
+        char *services;
+} StatusData;
+
+static void status_data_done(StatusData *d) {
+        free(d->state);
+        free(d->failed_reason);
+        free(d->env_source);
+        for (size_t i = 0; i < ELEMENTSOF(step_order); i++)
+                free(d->step_text[i]);
+        free(d->services);
+}
+
+static int status_data_load(const Agent *a, StatusData *d) {
+        const char *state;
+        int r;
+
+        *d = (StatusData) {};
+        r = agent_failed_check(a, &d->failed_reason);
+        if (r < 0 && r != -EBUSY)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
+                _cleanup_free_ char *rel = NULL, *p = NULL;
+
+                if (asprintf(&rel, "%s/%s", AGENT_STATE_DIR, step_order[i]) < 0)
+                        return -ENOMEM;
+                p = agent_path(a, rel);
+                if (!p)
+                        return -ENOMEM;
+                (void) read_full_file(p, &d->step_text[i], NULL, 64 * 1024);
+        }
+        if (d->step_text[0])
+                d->env_source = record_get(d->step_text[0], "SOURCE");
+        {
+                _cleanup_free_ char *p = agent_path(a, "/run/appliance/services");
+                if (!p)
+                        return -ENOMEM;
+                (void) read_full_file(p, &d->services, NULL, 64 * 1024);
+        }
+
+        if (d->failed_reason)
+                state = "failed";
+        else if (agent_standby(a))
+                state = "standby";
+        else if (agent_exists(a, AGENT_READY_FLAG))
+                state = "ready";
+        else if (!agent_exists(a, AGENT_ACTIVE_ENV))
+                state = "unconfigured";
+        else
+                state = "starting";
+        d->state = strdup(state);
+        return d->state ? 0 : -ENOMEM;
+}
+
+int agent_status_json(const Agent *a, char **ret) {
+        _cleanup_(status_data_done) StatusData d = {};
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        r = status_data_load(a, &d);
+        if (r < 0)
+                return r;
+        f = open_memstream(&out, &len);
+        if (!f)
+                return -ENOMEM;
+        {
+                _cleanup_free_ char *st = json_quote(d.state), *fr = d.failed_reason ? json_quote(d.failed_reason) : NULL,
+                                   *es = d.env_source ? json_quote(d.env_source) : NULL;
+                fprintf(f, "{\n  \"state\": %s,\n  \"failed_reason\": %s,\n  \"env_source\": %s,\n  \"steps\": [",
+                        st, fr ?: "null", es ?: "null");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
+                _cleanup_free_ char *name = json_quote(step_order[i]), *res = NULL, *msg = NULL, *dur = NULL,
+                                   *qres = NULL, *qmsg = NULL;
+
+                if (d.step_text[i]) {
+                        res = record_get(d.step_text[i], "RESULT");
+                        msg = record_get(d.step_text[i], "MESSAGE");
+                        dur = record_get(d.step_text[i], "DURATION_USEC");
+                }
+                qres = json_quote(res ?: "pending");
+                qmsg = json_quote(msg ?: "");
+                fprintf(f, "%s\n    { \"name\": %s, \"result\": %s, \"message\": %s, \"duration_usec\": %s }",
+                        i ? "," : "", name, qres, qmsg, dur && *dur ? dur : "null");
+        }
+        fputs("\n  ],\n  \"services\": [", f);
+        {
+                _cleanup_strv_free_ char **lines = NULL;
+                size_t n = 0;
+
+                if (d.services && strv_split(d.services, "\n", &lines) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                STRV_FOREACH(l, lines) {
+                        _cleanup_strv_free_ char **fields = NULL;
+                        if (strv_split(*l, "\t", &fields) < 0 || strv_length(fields) < 3)
+                                continue;
+                        _cleanup_free_ char *u = json_quote(fields[0]), *s = json_quote(fields[1]),
+                                            *h = json_quote(fields[2]);
+                        fprintf(f, "%s\n    { \"unit\": %s, \"state\": %s, \"health\": %s }", n++ ? "," : "", u, s, h);
+                }
+                fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int agent_status_text(const Agent *a, char **ret) {
+        _cleanup_(status_data_done) StatusData d = {};
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        r = status_data_load(a, &d);
+        if (r < 0)
+                return r;
+        f = open_memstream(&out, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "State: %s\n", d.state);
+        if (d.failed_reason)
+                fprintf(f, "Failed: %s\n  (remove %s to recover, then: systemctl restart appliance)\n",
+                        d.failed_reason, AGENT_FAILED_FLAG_MANUAL);
+        fprintf(f, "Env source: %s\n", d.env_source ?: "none");
+        fputs("Steps:\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
+                _cleanup_free_ char *res = NULL, *msg = NULL, *dur = NULL;
+                uint64_t us = 0;
+
+                if (d.step_text[i]) {
+                        res = record_get(d.step_text[i], "RESULT");
+                        msg = record_get(d.step_text[i], "MESSAGE");
+                        dur = record_get(d.step_text[i], "DURATION_USEC");
+                }
+                if (dur)
+                        (void) safe_atou64(dur, &us);
+                fprintf(f, "  %-18s %-8s %7.3fs  %s\n", step_order[i], res ?: "pending", (double) us / 1e6,
+                        msg ?: "");
+        }
+        fputs("Services:\n", f);
+        if (isempty(d.services))
+                fputs("  (none)\n", f);
+        else {
+                _cleanup_strv_free_ char **lines = NULL;
+                if (strv_split(d.services, "\n", &lines) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                STRV_FOREACH(l, lines) {
+                        _cleanup_strv_free_ char **fields = NULL;
+                        if (strv_split(*l, "\t", &fields) < 0 || strv_length(fields) < 3)
+                                continue;
+                        fprintf(f, "  %-24s %-8s %s\n", fields[0], fields[1], fields[2]);
+                }
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int agent_write_status_page(const Agent *a, const char *title, const char *text) {
+        _cleanup_free_ char *t = html_escape(title), *x = html_escape(text), *html = NULL, *json = NULL;
+        int r;
+
+        if (!t || !x)
+                return -ENOMEM;
+        if (asprintf(&html,
+                     "<!DOCTYPE html>\n"
+                     "<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\n"
+                     "<title>%s</title>\n"
+                     "<style>body{font-family:sans-serif;margin:4em auto;max-width:40em;color:#333}</style>\n"
+                     "</head><body>\n<h1>%s</h1>\n<p>%s</p>\n"
+                     "<p><small>This page reloads every 30 seconds.</small></p>\n</body></html>\n",
+                     t, t, x) < 0)
+                return -ENOMEM;
+        r = agent_write(a, AGENT_WWW_DIR "/503.html", html, 0644);
+        if (r < 0)
+                return r;
+        r = agent_status_json(a, &json);
+        if (r < 0)
+                return r;
+        return agent_write(a, AGENT_WWW_DIR "/status.json", json, 0644);
+}
+
+int agent_notify(const char *msg) {
+        const char *e = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        size_t l;
+
+        if (isempty(e))
+                return 0;
+        l = strlen(e);
+        if ((e[0] != '/' && e[0] != '@') || l >= sizeof sa.sun_path)
+                return -EINVAL;
+        memcpy(sa.sun_path, e, l);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = 0;   /* abstract namespace */
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *) &sa,
+                   (socklen_t) (offsetof(struct sockaddr_un, sun_path) + l)) < 0)
+                return -errno;
+        return 1;
+}
+
+int agent_notifyf(const char *fmt, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return agent_notify(m);
+}
+
+int agent_systemctl(const Agent *a, const char *verb, const char *unit) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int r;
+
+        r = strv_split(a->systemctl, " ", &argv);
+        if (r < 0)
+                return r;
+        if (strv_length(argv) == 0)
+                return -EINVAL;
+        if (streq(verb, "is-active"))
+                r = strv_extend(&argv, "--quiet");
+        else if (streq(verb, "start-no-block")) {
+                r = strv_extend(&argv, "--no-block");
+                verb = "start";
+        }
+        if (r >= 0)
+                r = strv_extend(&argv, verb);
+        if (r >= 0)
+                r = strv_extend(&argv, unit);
+        if (r < 0)
+                return r;
+        return spawn_capture(argv, NULL, 0, SPAWN_NULL_STDOUT, NULL, NULL);
+}
+
+int agent_step_begin(const Agent *a, const char *step, Env **ret_env) {
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        r = agent_failed_check(a, &reason);
+        if (r == -EBUSY) {
+                log_error("Refusing to run %s: the appliance failed: %s", step, reason);
+                log_error("Resolve the issue, then: rm %s; systemctl restart appliance", AGENT_FAILED_FLAG_MANUAL);
+                (void) agent_notifyf("STATUS=Refused: appliance failed: %s", reason);
+                return -EBUSY;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to check the failed flag: %m");
+        if (agent_standby(a)) {
+                log_notice("Appliance Standby: not running %s.", step);
+                (void) agent_record_step(a, step, STEP_STANDBY, "Appliance Standby", 0, NULL);
+                (void) agent_notify("STATUS=Appliance Standby");
+                return 0;
+        }
+        r = agent_load_active_env(a, ret_env);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *reason) {
+        log_error("%s failed: %s", step, reason);
+        (void) agent_set_failed(a, reason);
+        (void) agent_record_step(a, step, STEP_FAILED, reason, now_usec() - t0, NULL);
+        (void) agent_notifyf("STATUS=Appliance Error: %s", reason);
+        return -EIO;
+}

@@ -1,0 +1,110 @@
+/**
+ * The first-boot agent's shared state: the root it works on, the runtime files it keeps there, and
+ * the verbs (steps) main.c dispatches to.
+ *
+ * Every path the agent touches is resolved under Agent.root ("/" in production, a temporary
+ * directory in tests), so each step can run against --root DIR. Runtime files (all on /run, a tmpfs):
+ *
+ *   /run/active-env.yml            the activated env (0600), written by prepare-env
+ *   /run/appliance-failed          failed flag: the reason, one line (also /run/appliance_failed,
+ *                                  the manual's spelling; removing either name clears the state)
+ *   /run/appliance-standby         present while appliance:standby is true
+ *   /run/appliance-ready           present while every profile service passes its health check
+ *   /run/appliance/steps/STEP      "KEY=value" lines: RESULT, MESSAGE, DURATION_USEC, FINISHED_USEC, SOURCE
+ *   /run/appliance/www/503.html    the maintenance page nginx serves while not ready
+ *   /run/appliance/www/status.json the machine-readable status (same as "status --json")
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "env.h"
+#include "macro.h"
+
+#define AGENT_ACTIVE_ENV "/run/active-env.yml"
+#define AGENT_FAILED_FLAG "/run/appliance-failed"
+#define AGENT_FAILED_FLAG_MANUAL "/run/appliance_failed"
+#define AGENT_STANDBY_FLAG "/run/appliance-standby"
+#define AGENT_READY_FLAG "/run/appliance-ready"
+#define AGENT_STATE_DIR "/run/appliance/steps"
+#define AGENT_WWW_DIR "/run/appliance/www"
+#define AGENT_PROFILE "/usr/share/appliance/profile.yml"
+#define AGENT_EC2_URL "http://169.254.169.254/latest/user-data"
+
+typedef struct AgentProfile AgentProfile;
+
+typedef struct Agent {
+        char *root;              /* "/" or an absolute directory, without a trailing slash except "/" */
+        char *profile_path;      /* NULL: AGENT_PROFILE under root */
+        char *systemctl;         /* the program used to start/stop units ("systemctl") */
+        char *metadata_url;      /* EC2-compatible user-data URL */
+        bool json;
+        bool once;               /* appliance: exit after READY instead of monitoring */
+} Agent;
+
+typedef enum StepResult {
+        STEP_OK,
+        STEP_CHANGED,
+        STEP_FAILED,
+        STEP_STANDBY,
+        STEP_REFUSED,
+        _STEP_RESULT_MAX,
+        _STEP_RESULT_INVALID = -EINVAL,
+} StepResult;
+
+const char *step_result_to_string(StepResult r);
+
+/* Agent paths: a newly allocated root + path (path must be absolute). NULL on OOM. */
+char *agent_path(const Agent *a, const char *path);
+bool agent_is_host_root(const Agent *a);
+
+/* The failed flag. agent_failed_check(): 0 if not failed (and cleans up a half-removed flag pair),
+ * -EBUSY if failed (the reason in *ret_reason if not NULL). agent_set_failed() writes both names. */
+int agent_failed_check(const Agent *a, char **ret_reason);
+int agent_set_failed(const Agent *a, const char *reason);
+bool agent_standby(const Agent *a);
+
+/* Step records under AGENT_STATE_DIR. */
+int agent_record_step(const Agent *a, const char *step, StepResult result, const char *message,
+                      uint64_t duration_usec, const char *source);
+
+/* Writes www/503.html (title, text) and www/status.json. */
+int agent_write_status_page(const Agent *a, const char *title, const char *text);
+/* The status as JSON (for "status --json" and www/status.json). */
+int agent_status_json(const Agent *a, char **ret);
+int agent_status_text(const Agent *a, char **ret);
+
+/* sd_notify() over $NOTIFY_SOCKET; a no-op (0) when it is unset. */
+int agent_notify(const char *msg);
+int agent_notifyf(const char *fmt, ...) _printf_(1, 2);
+
+/* Begins a step other than prepare-env: refuses (-EBUSY, logged) while the failed flag is set,
+ * returns 0 (recorded as standby) in standby, else loads the active env and returns 1. */
+int agent_step_begin(const Agent *a, const char *step, Env **ret_env);
+/* Sets the failed flag with reason, records and reports the step as failed; returns -EIO. */
+int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *reason);
+
+/* Loads and validates /run/active-env.yml (or another file) for the later steps. */
+int agent_load_active_env(const Agent *a, Env **ret);
+
+/* Runs a unit operation ("start", "stop", "is-active", or "start-no-block": queue the start without
+ * waiting, for units ordered after the calling one) through a->systemctl; returns its exit status. */
+int agent_systemctl(const Agent *a, const char *verb, const char *unit);
+
+uint64_t now_usec(void);
+
+/* A profile service's health check: 0 if healthy, else -errno and a description in *ret_why. */
+struct ProfileService;
+int health_check(const Agent *a, const struct ProfileService *s, char **ret_why);
+
+/* JSON string escaping into a newly allocated quoted string. */
+char *json_quote(const char *s);
+
+/* The steps. Each returns 0 on success (also: nothing to do, standby) or a negative errno after
+ * logging, recording the step and, where the brief says so, setting the failed flag. */
+int step_prepare_env(const Agent *a);
+int step_prepare_storage(const Agent *a);
+int step_prepare_appliance(const Agent *a);
+int step_appliance(const Agent *a);

@@ -1,0 +1,227 @@
+/**
+ * The "appliance" step, run by the one enabled unit (Type=notify): starts the profile's services in
+ * order, waits for each health check, then marks the appliance ready and tells systemd (READY=1 and
+ * a STATUS= line). Until then nginx serves the maintenance page: the agent keeps
+ * /run/appliance/www/503.html and status.json current, and /run/appliance-ready exists only while
+ * everything is healthy (the nginx snippet in rootfs answers 503 + Retry-After without it).
+ *
+ * Health checks (profile "health:"): "tcp:HOST:PORT" (connect), "http://HOST:PORT/PATH" (status
+ * 200..399), "exec:/path args" (exit 0); none: the unit must be active. After READY the agent stays
+ * (unless --once) and re-checks every 30 s, withdrawing the ready flag while a check fails, until
+ * SIGTERM. A service that does not become healthy in its timeout fails the appliance: the failed
+ * flag gets the reason, and the maintenance page says so.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "agent-http.h"
+#include "log.h"
+#include "agent-profile.h"
+#include "spawn.h"
+#include "strv.h"
+
+#define MONITOR_INTERVAL_SEC 30
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+        (void) sig;
+        stop_requested = 1;
+}
+
+/* 0 if healthy, else -errno with a short description in *ret_why. */
+int health_check(const Agent *a, const ProfileService *s, char **ret_why) {
+        int r;
+
+        if (!s->health) {
+                r = agent_systemctl(a, "is-active", s->unit);
+                if (r != 0)
+                        return asprintf(ret_why, "unit not active") < 0 ? -ENOMEM : -ESRCH;
+                return 0;
+        }
+        if (startswith(s->health, "tcp:")) {
+                r = tcp_check(s->health + 4, 2000);
+                if (r < 0)
+                        return asprintf(ret_why, "%s: %s", s->health, strerror(-r)) < 0 ? -ENOMEM : r;
+                return 0;
+        }
+        if (startswith(s->health, "http://")) {
+                int status = 0;
+                r = http_get(s->health, 5000, 1024 * 1024, &status, NULL, NULL);
+                if (r < 0)
+                        return asprintf(ret_why, "%s: %s", s->health, strerror(-r)) < 0 ? -ENOMEM : r;
+                if (status < 200 || status >= 400)
+                        return asprintf(ret_why, "%s: HTTP %d", s->health, status) < 0 ? -ENOMEM : -EPROTO;
+                return 0;
+        }
+        if (startswith(s->health, "exec:")) {
+                _cleanup_strv_free_ char **argv = NULL;
+                r = strv_split(s->health + 5, " ", &argv);
+                if (r < 0)
+                        return r;
+                if (strv_length(argv) == 0)
+                        return -EINVAL;
+                r = spawn_capture(argv, NULL, 0, SPAWN_NULL_STDOUT | SPAWN_NULL_STDERR, NULL, NULL);
+                if (r != 0)
+                        return asprintf(ret_why, "%s: exit status %d", s->health, r) < 0 ? -ENOMEM : -EIO;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int write_services(const Agent *a, const AgentProfile *p, char *const *states) {
+        _cleanup_free_ char *path = agent_path(a, "/run/appliance/services"), *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!path)
+                return -ENOMEM;
+        f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_services; i++)
+                fprintf(f, "%s\t%s\t%s\n", p->services[i].unit, states[i], p->services[i].health ?: "active");
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        return write_file_atomic(path, text ?: "", text ? strlen(text) : 0, 0644);
+}
+
+static int set_ready(const Agent *a, bool ready) {
+        _cleanup_free_ char *path = agent_path(a, AGENT_READY_FLAG);
+
+        if (!path)
+                return -ENOMEM;
+        if (ready)
+                return write_file_atomic(path, "", 0, 0644);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static void sleep_interruptible(unsigned sec) {
+        struct timespec ts = { .tv_sec = sec };
+        (void) nanosleep(&ts, NULL);
+}
+
+static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_reason) {
+        _cleanup_free_ char *why = NULL;
+        uint64_t deadline;
+        int r;
+
+        if (agent_systemctl(a, "is-active", s->unit) != 0) {
+                log_info("Starting '%s'.", s->unit);
+                /* Queued: the health check below decides, and a unit that happens to be ordered
+                 * after appliance.service cannot deadlock the start. */
+                r = agent_systemctl(a, "start-no-block", s->unit);
+                if (r != 0)
+                        return asprintf(ret_reason, "Service '%s' failed to start", s->unit) < 0 ? -ENOMEM : -EIO;
+        }
+        deadline = now_usec() + (uint64_t) s->timeout * 1000000ULL;
+        for (;;) {
+                free(why);
+                why = NULL;
+                r = health_check(a, s, &why);
+                if (r == 0) {
+                        log_info("'%s' is healthy.", s->unit);
+                        return 0;
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (now_usec() >= deadline || stop_requested)
+                        return asprintf(ret_reason, "Service '%s' did not become healthy within %u s (%s)", s->unit,
+                                        s->timeout, why ?: "check failed") < 0 ? -ENOMEM : -ETIMEDOUT;
+                (void) agent_notifyf("STATUS=Waiting for %s (%s)", s->unit, why ?: "starting");
+                sleep_interruptible(1);
+        }
+}
+
+int step_appliance(const Agent *a) {
+        _cleanup_(agent_profile_freep) AgentProfile *p = NULL;
+        _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_free_ char *path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
+                           *err = NULL, *reason = NULL;
+        _cleanup_strv_free_ char **states = NULL;
+        uint64_t t0 = now_usec();
+        struct sigaction sa = { .sa_handler = on_signal };
+        int r;
+
+        if (!path)
+                return log_oom();
+        r = agent_step_begin(a, "appliance", &env);
+        if (r <= 0) {
+                if (r == 0)
+                        (void) agent_notify("READY=1\nSTATUS=Appliance Standby");
+                return r;
+        }
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGINT, &sa, NULL);
+
+        r = agent_profile_load(path, &p, &err);
+        if (r < 0)
+                return agent_step_fail(a, "appliance", t0, err ?: "cannot read the image profile");
+
+        (void) set_ready(a, false);
+        (void) agent_write_status_page(a, "Appliance Startup", "Starting the services");
+        for (size_t i = 0; i < p->n_services; i++)
+                if (strv_extend(&states, "pending") < 0)
+                        return log_oom();
+        (void) write_services(a, p, states);
+
+        for (size_t i = 0; i < p->n_services; i++) {
+                (void) agent_notifyf("STATUS=Starting %s (%zu/%zu)", p->services[i].unit, i + 1, p->n_services);
+                r = start_and_wait(a, &p->services[i], &reason);
+                free(states[i]);
+                states[i] = strdup(r == 0 ? "healthy" : "failed");
+                (void) write_services(a, p, states);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return agent_step_fail(a, "appliance", t0, reason ?: "a service failed");
+        }
+
+        r = set_ready(a, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", AGENT_READY_FLAG);
+        (void) agent_record_step(a, "appliance", STEP_OK, "Appliance ready", now_usec() - t0, NULL);
+        (void) agent_write_status_page(a, "Appliance Ready", "The appliance is ready");
+        log_info("Appliance ready: %zu service(s) healthy.", p->n_services);
+        (void) agent_notifyf("READY=1\nSTATUS=Appliance ready (%zu service%s healthy)", p->n_services,
+                             p->n_services == 1 ? "" : "s");
+        if (a->once)
+                return 0;
+
+        while (!stop_requested) {
+                bool all = true;
+
+                sleep_interruptible(MONITOR_INTERVAL_SEC);
+                if (stop_requested)
+                        break;
+                for (size_t i = 0; i < p->n_services; i++) {
+                        _cleanup_free_ char *why = NULL;
+                        bool ok = health_check(a, &p->services[i], &why) == 0;
+                        if (!ok)
+                                log_warning("'%s' is unhealthy: %s", p->services[i].unit, strna(why));
+                        all = all && ok;
+                        free(states[i]);
+                        states[i] = strdup(ok ? "healthy" : "unhealthy");
+                }
+                (void) write_services(a, p, states);
+                (void) set_ready(a, all);
+                (void) agent_write_status_page(a, all ? "Appliance Ready" : "Appliance Degraded",
+                                               all ? "The appliance is ready" : "A service is not healthy, retrying");
+                (void) agent_notifyf("STATUS=%s", all ? "Appliance ready" : "Appliance degraded: a service is unhealthy");
+        }
+        (void) agent_notify("STOPPING=1\nSTATUS=Stopping");
+        (void) set_ready(a, false);
+        (void) agent_write_status_page(a, "Appliance Stopped", "The appliance is stopped for maintenance");
+        log_info("Appliance stopped.");
+        return 0;
+}

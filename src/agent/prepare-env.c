@@ -1,0 +1,319 @@
+/**
+ * prepare-env: find the env, validate it, activate it as /run/active-env.yml.
+ *
+ * Sources, first match wins (USERDATA_TYPE in brackets):
+ *   1. $ENV_YML, a path as the process sees it                          [local]
+ *   2. ROOT/app/env.yml                                                 [local]
+ *   3. the seed labelled cidata/CIDATA (ISO 9660 through libcdio, or vfat through the agent's own
+ *      FAT reader; never mounted), file user-data                       [cidata]
+ *   4. the drive labelled config-2 (ISO 9660 or vfat), openstack/latest/user_data  [config-2]
+ *   5. if the profile sets features:ec2_metadata, the EC2-compatible metadata service, 3 s [ec2]
+ * A seed that exists but lacks the file is skipped with a warning (the original's reader took its
+ * own error text for an env there).
+ *
+ * The text gets one "USERDATA_TYPE: <type>" line (an existing top-level USERDATA_TYPE line is
+ * replaced, so re-reading /run/active-env.yml does not pile up duplicate keys), is loaded by the env
+ * model and checked by agent_env_check(), and only then written to /run/active-env.yml (0600,
+ * atomically). No env or a bad one: the failed flag with the reason, nothing written.
+ * appliance:standby true: the standby flag and the status "Appliance Standby"; later units skip.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cidata.h"
+#include "cleanup.h"
+#include "agent-env-check.h"
+#include "fileio.h"
+#include "agent-http.h"
+#include "log.h"
+#include "agent-prepare-appliance.h"
+#include "agent-probe.h"
+#include "agent-profile.h"
+
+#define ENV_MAX (16U * 1024U * 1024U)
+
+typedef struct EnvSource {
+        char *text;
+        size_t len;
+        const char *type;   /* USERDATA_TYPE */
+        char *origin;       /* for messages: the file or device and member */
+} EnvSource;
+
+static void env_source_done(EnvSource *s) {
+        free(s->text);
+        free(s->origin);
+}
+
+static int from_file(const char *path, const char *type, EnvSource *ret) {
+        char *text;
+        size_t len;
+        int r;
+
+        r = read_full_file(path, &text, &len, ENV_MAX);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to read env '%s': %m", path);
+        ret->text = text;
+        ret->len = len;
+        ret->type = type;
+        ret->origin = strdup(path);
+        return ret->origin ? 1 : log_oom();
+}
+
+static int from_drive(const Agent *a, const char *const *labels, const char *member, const char *type, EnvSource *ret) {
+        _cleanup_free_ char *dev = NULL, *text = NULL;
+        size_t len = 0;
+        FsType t;
+        int r;
+
+        r = probe_find_label(a, labels, &dev, &t);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to look for a '%s' drive: %m", labels[0]);
+
+        if (t == FS_ISO9660)
+                r = strchr(member, '/') ? iso_read_file(dev, member, ENV_MAX, &text, &len)
+                                        : cidata_iso_read_file(dev, member, &text, &len);
+        else if (t == FS_VFAT) {
+                _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                r = fd < 0 ? -errno : fat_read_file(fd, member, ENV_MAX, &text, &len);
+        } else
+                r = -EMEDIUMTYPE;
+        if (r < 0) {
+                log_warning_errno(r, "Drive '%s' (%s, label %s) has no readable '%s': %m, ignoring.", dev,
+                                  fs_type_to_string(t), labels[0], member);
+                return 0;
+        }
+        ret->text = TAKE_PTR(text);
+        ret->len = len;
+        ret->type = type;
+        if (asprintf(&ret->origin, "%s:%s", dev, member) < 0)
+                return log_oom();
+        return 1;
+}
+
+static int from_metadata(const Agent *a, EnvSource *ret) {
+        _cleanup_free_ char *body = NULL;
+        size_t len;
+        int r, status;
+
+        r = http_get(a->metadata_url, 3000, ENV_MAX, &status, &body, &len);
+        if (r < 0) {
+                log_info_errno(r, "No metadata service at '%s': %m", a->metadata_url);
+                return 0;
+        }
+        if (status != 200) {
+                log_info("Metadata service '%s' answered HTTP %d, no user-data.", a->metadata_url, status);
+                return 0;
+        }
+        ret->text = TAKE_PTR(body);
+        ret->len = len;
+        ret->type = "ec2";
+        ret->origin = strdup(a->metadata_url);
+        return ret->origin ? 1 : log_oom();
+}
+
+/* Finds the env. Returns 1 and fills ret, 0 if there is none, <0 on errors (logged). */
+static int find_env(const Agent *a, const AgentProfile *p, EnvSource *ret, char **ret_tried) {
+        static const char *const cidata[] = { "cidata", "CIDATA", NULL };
+        static const char *const config2[] = { "config-2", "CONFIG-2", NULL };
+        _cleanup_free_ char *app_env = agent_path(a, "/app/env.yml");
+        const char *e = getenv("ENV_YML");
+        int r;
+
+        if (!app_env)
+                return log_oom();
+        if (!isempty(e)) {
+                r = from_file(e, "local", ret);
+                if (r != 0)
+                        return r;
+        }
+        r = from_file(app_env, "local", ret);
+        if (r != 0)
+                return r;
+        r = from_drive(a, cidata, "user-data", "cidata", ret);
+        if (r != 0)
+                return r;
+        r = from_drive(a, config2, "openstack/latest/user_data", "config-2", ret);
+        if (r != 0)
+                return r;
+        if (p->ec2_metadata) {
+                r = from_metadata(a, ret);
+                if (r != 0)
+                        return r;
+        }
+        if (asprintf(ret_tried, "%s%s/app/env.yml, a cidata seed, a config-2 drive%s", isempty(e) ? "" : "$ENV_YML, ",
+                     agent_is_host_root(a) ? "" : a->root, p->ec2_metadata ? ", the EC2 metadata service" : "") < 0)
+                return log_oom();
+        return 0;
+}
+
+/* The env text with exactly one USERDATA_TYPE line at the end. */
+static char *tag_env(const char *text, size_t len, const char *type) {
+        char *out, *o;
+
+        out = malloc(len + strlen(type) + 32);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *l = text; l < text + len;) {
+                const char *nl = memchr(l, '\n', (size_t) (text + len - l));
+                size_t n = nl ? (size_t) (nl - l) + 1 : (size_t) (text + len - l);
+
+                if (!(n >= 14 && memcmp(l, "USERDATA_TYPE:", 14) == 0)) {
+                        memcpy(o, l, n);
+                        o += n;
+                }
+                l += n;
+        }
+        if (o > out && o[-1] != '\n')
+                *o++ = '\n';
+        o += sprintf(o, "USERDATA_TYPE: %s\n", type);
+        *o = 0;
+        return out;
+}
+
+static int fail_step(const Agent *a, uint64_t t0, const char *title, const char *reason) {
+        log_error("%s: %s", title, reason);
+        (void) agent_set_failed(a, reason);
+        (void) agent_write_status_page(a, title, reason);
+        (void) agent_record_step(a, "prepare-env", STEP_FAILED, reason, now_usec() - t0, NULL);
+        (void) agent_notifyf("STATUS=%s: %s", title, reason);
+        return -EBADMSG;
+}
+
+int step_prepare_env(const Agent *a) {
+        _cleanup_(env_source_done) EnvSource src = {};
+        _cleanup_(agent_profile_freep) AgentProfile *profile = NULL;
+        _cleanup_free_ char *profile_path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
+                           *tried = NULL, *tagged = NULL, *err = NULL, *reason = NULL, *active = NULL,
+                           *old = NULL, *source = NULL;
+        _cleanup_(env_freep) Env *env = NULL;
+        uint64_t t0 = now_usec();
+        int r, standby;
+
+        if (!profile_path)
+                return log_oom();
+        /* Host keys first: ssh must work for the administrator even if the env is bad. */
+        r = ssh_host_keys_ensure(a);
+        if (r < 0)
+                log_warning_errno(r, "Could not make the ssh host keys, continuing: %m");
+
+        (void) agent_notify("STATUS=Reading the environment");
+        (void) agent_write_status_page(a, "Appliance Startup", "Reading the environment");
+        r = agent_profile_load(profile_path, &profile, &err);
+        if (r < 0)
+                return fail_step(a, t0, "Appliance Error", err ?: "cannot read the image profile");
+
+        r = find_env(a, profile, &src, &tried);
+        if (r < 0)
+                return fail_step(a, t0, "Appliance Error", "Error reading userdata (see the journal)");
+        if (r == 0) {
+                if (asprintf(&reason, "No env found (tried %s)", tried) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
+        log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
+
+        /* The source as it is first (empty, NUL bytes, header, syntax: with its own positions), then
+         * with the USERDATA_TYPE line, as it will be activated. */
+        r = env_load_buffer(src.origin, src.text, src.len, &env, &err);
+        if (r >= 0) {
+                env = env_free(env);
+                tagged = tag_env(src.text, src.len, src.type);
+                if (!tagged)
+                        return log_oom();
+                r = env_load_buffer(src.origin, tagged, strlen(tagged), &env, &err);
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                if (asprintf(&reason, "Invalid env: %s", err ?: src.origin) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
+        r = agent_env_check(env, &err);
+        if (r < 0) {
+                if (asprintf(&reason, "Invalid env: %s", err ?: src.origin) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
+        for (char *const *w = env_warnings(env); w && *w; w++)
+                log_warning("%s", *w);
+
+        active = agent_path(a, AGENT_ACTIVE_ENV);
+        if (!active)
+                return log_oom();
+        {
+                _cleanup_free_ char *run = agent_path(a, "/run");
+                if (!run)
+                        return log_oom();
+                r = mkdir_p(run, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create '%s': %m", run);
+        }
+        bool changed = !(read_full_file(active, &old, NULL, ENV_MAX) >= 0 && streq(old, tagged));
+        r = write_file_atomic(active, tagged, strlen(tagged), 0600);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", active);
+        log_info("%s '%s'.", changed ? "Activated" : "Unchanged:", AGENT_ACTIVE_ENV);
+
+        if (asprintf(&source, "%s:%s", src.type, src.origin) < 0)
+                return log_oom();
+
+        standby = env_get_bool(env, "appliance:standby", false);
+        {
+                _cleanup_free_ char *flag = agent_path(a, AGENT_STANDBY_FLAG);
+                if (!flag)
+                        return log_oom();
+                if (standby > 0) {
+                        r = write_file_atomic(flag, "appliance:standby is true\n", 26, 0644);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to write '%s': %m", flag);
+                        log_notice("Appliance Standby: appliance:standby is true, not starting the appliance.");
+                        (void) agent_write_status_page(a, "Appliance Standby", "Appliance is in standby");
+                        (void) agent_record_step(a, "prepare-env", STEP_STANDBY, "Appliance Standby", now_usec() - t0,
+                                                 source);
+                        (void) agent_notify("STATUS=Appliance Standby");
+                        return 0;
+                }
+                if (unlink(flag) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to remove '%s': %m", flag);
+        }
+
+        (void) agent_record_step(a, "prepare-env", changed ? STEP_CHANGED : STEP_OK, "env activated", now_usec() - t0,
+                                 source);
+        (void) agent_notifyf("STATUS=Environment from %s activated", src.type);
+        return 0;
+}
+
+int agent_load_active_env(const Agent *a, Env **ret) {
+        _cleanup_free_ char *path = agent_path(a, AGENT_ACTIVE_ENV), *text = NULL, *err = NULL;
+        _cleanup_(env_freep) Env *env = NULL;
+        size_t len;
+        int r;
+
+        if (!path)
+                return log_oom();
+        r = read_full_file(path, &text, &len, ENV_MAX);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No active env '%s': run prepare-env first.", AGENT_ACTIVE_ENV);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", path);
+        r = env_load_buffer(AGENT_ACTIVE_ENV, text, len, &env, &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r >= 0)
+                r = agent_env_check(env, &err);
+        if (r < 0)
+                return log_error_errno(r, "Invalid active env: %s", err ?: AGENT_ACTIVE_ENV);
+        *ret = TAKE_PTR(env);
+        return 0;
+}

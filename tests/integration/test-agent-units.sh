@@ -1,0 +1,120 @@
+#!/bin/bash
+# The agent's systemd units and image files (src/agent/rootfs): systemd-analyze verify, the enable
+# link, the failed-flag conditions; the binary has no dynamic dependencies (static build); and the
+# maintenance page through a real nginx on 127.0.0.1 with the shipped snippet: 503 + Retry-After
+# while starting or failed, the application once the appliance is ready, status.json always.
+set -euo pipefail
+
+: "${AGENT:?}" "${SRCDIR:?}" "${BUILDDIR:?}"
+ROOTFS="$SRCDIR/src/agent/rootfs"
+UNITS="$ROOTFS/usr/lib/systemd/system"
+T=$(mktemp -d /tmp/test-agent-units.XXXXXX)
+chmod 0755 "$T"   # nginx workers run as nobody
+NGINX_PID=
+cleanup() {
+	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 1. systemd-analyze verify (the agent path pointed at the built binary).
+command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze missing"; exit 77; }
+mkdir -p "$T/units"
+cp "$UNITS"/*.service "$T/units/"
+sed -i "s#/usr/sbin/appliance-agent#$AGENT#" "$T/units"/*.service
+ln -s appliance-failed@.service "$T/units/appliance-failed@appliance.service"
+out=$(cd "$T/units" && systemd-analyze verify prepare-env.service prepare-storage.service prepare-appliance.service \
+	appliance.service appliance-update.service appliance-failed@appliance.service 2>&1) || fail "verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify complained: $out"
+
+# 2. Wiring: one enabled unit, the manual's order, both spellings of the failed flag.
+[ "$(readlink "$ROOTFS/etc/systemd/system/multi-user.target.wants/appliance.service")" = \
+	/usr/lib/systemd/system/appliance.service ] || fail "appliance.service is not enabled"
+[ "$(ls "$ROOTFS/etc/systemd/system/multi-user.target.wants")" = appliance.service ] || fail "other units enabled"
+grep -q '^After=.*prepare-env.service' "$UNITS/prepare-storage.service" || fail "order env -> storage"
+grep -q '^After=.*prepare-storage.service' "$UNITS/prepare-appliance.service" || fail "order storage -> appliance config"
+grep -q '^After=.*prepare-appliance.service' "$UNITS/appliance.service" || fail "order -> appliance"
+grep -q '^Type=notify' "$UNITS/appliance.service" || fail "appliance is not Type=notify"
+for u in prepare-storage prepare-appliance appliance; do
+	grep -q '^ConditionPathExists=|!/run/appliance-failed$' "$UNITS/$u.service" || fail "$u: no failed condition"
+	grep -q '^ConditionPathExists=|!/run/appliance_failed$' "$UNITS/$u.service" || fail "$u: no manual-spelling condition"
+	grep -q '^ConditionFileNotEmpty=/run/active-env.yml$' "$UNITS/$u.service" || fail "$u: no active-env condition"
+done
+if grep -q '^Condition' "$UNITS/prepare-env.service"; then fail "prepare-env must run while failed"; fi
+for f in usr/local/sbin/env-update.sh usr/local/sbin/appliance-status; do
+	[ -x "$ROOTFS/$f" ] || fail "$f not executable"
+	sh -n "$ROOTFS/$f" || fail "$f: syntax"
+done
+sh -n "$ROOTFS/usr/local/share/appliance/env.include" || fail "env.include: syntax"
+
+# 3. No dynamic dependencies (the sanitizer build links the agent dynamically on purpose).
+if grep -q '^AGENT_STATIC:BOOL=ON' "$BUILDDIR/CMakeCache.txt"; then
+	if readelf -d "$AGENT" | grep -q NEEDED; then fail "the agent has dynamic dependencies"; fi
+	if readelf -l "$AGENT" | grep -q 'Requesting program interpreter'; then fail "the agent needs ld.so"; fi
+	out=$(env -i "$AGENT" --version) || fail "the static agent does not run without an environment"
+	case "$out" in "appliance-agent "*) ;; *) fail "--version: $out" ;; esac
+else
+	echo "NOTE: dynamic (sanitizer) build, the static-binary check does not apply"
+fi
+
+# 4. The maintenance page through nginx.
+if ! command -v nginx >/dev/null; then
+	echo "NOTE: nginx missing, the maintenance page is not tested"
+	echo OK
+	exit 0
+fi
+R="$T/root"
+mkdir -p "$R/app" "$R/etc" "$R/usr/share/appliance" "$T/ng"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$R/etc/passwd"
+printf 'root:x:0:\n' > "$R/etc/group"
+printf '#cloud-config\nappliance:\n  domain: page.example.org\n' > "$R/app/env.yml"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+sed "s#/run/#$R/run/#g" "$ROOTFS/etc/nginx/snippets/appliance-maintenance.conf" > "$T/ng/snippet.conf"
+cat > "$T/ng/nginx.conf" <<NGINX
+daemon off;
+pid $T/ng/nginx.pid;
+error_log $T/ng/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $T/ng; proxy_temp_path $T/ng; fastcgi_temp_path $T/ng;
+    uwsgi_temp_path $T/ng; scgi_temp_path $T/ng;
+    server {
+        listen 127.0.0.1:$port;
+        include $T/ng/snippet.conf;
+        location / { return 200 "application\n"; }
+    }
+}
+NGINX
+nginx -t -q -c "$T/ng/nginx.conf" || fail "nginx rejects the snippet"
+nginx -c "$T/ng/nginx.conf" &
+NGINX_PID=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+
+printf 'services:\n  - unit: nginx.service\n    health: "tcp:127.0.0.1:%s"\n    timeout: 10\n  - unit: web.service\n    health: "http://127.0.0.1:%s/appliance-status.json"\n    timeout: 10\n' "$port" "$port" \
+	> "$R/usr/share/appliance/profile.yml"
+agent() { "$AGENT" --root "$R" --systemctl=true "$@"; }
+agent prepare-env
+curl -s -D "$T/h" -o "$T/body" "http://127.0.0.1:$port/some/page"
+grep -q '^HTTP/1.1 503' "$T/h" || fail "not 503 while starting: $(head -1 "$T/h")"
+grep -qi '^Retry-After: 30' "$T/h" || fail "no Retry-After"
+grep -q 'Appliance Startup' "$T/body" || fail "maintenance page text"
+agent prepare-storage
+agent prepare-appliance
+agent --once appliance
+[ "$(curl -s "http://127.0.0.1:$port/")" = application ] || fail "application not served once ready"
+curl -s "http://127.0.0.1:$port/appliance-status.json" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["state"] == "ready", s
+assert s["services"][0]["unit"] == "nginx.service" and s["services"][0]["state"] == "healthy", s
+assert s["services"][1]["unit"] == "web.service" and s["services"][1]["state"] == "healthy", s'
+
+agent fail --unit=appliance.service
+curl -s -D "$T/h" -o "$T/body" "http://127.0.0.1:$port/"
+grep -q '^HTTP/1.1 503' "$T/h" || fail "not 503 when failed"
+grep -q 'failed to start' "$T/body" || fail "failure reason not on the page"
+curl -s "http://127.0.0.1:$port/appliance-status.json" | grep -q '"state": "failed"' || fail "status.json not failed"
+"$AGENT" --root "$R" status | grep -q '^State: failed' || fail "status text"
+echo OK
