@@ -13,6 +13,7 @@ packages="
   extlinux syslinux-common mtools dosfstools e2fsprogs fdisk util-linux
   gnupg zbar-tools poppler-utils dash curl openssl systemd hyperfine time
   ca-certificates file jq
+  nginx-light openssh-client python3
 "
 
 if [ "$(id -u)" -ne 0 ]; then
