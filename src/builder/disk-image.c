@@ -215,6 +215,7 @@ void image_result_done(ImageResult *r) {
                 free(r->outputs[i].name);
         free(r->kernel_cmdline);
         free(r->generator);
+        free(r->manifest);
         *r = (ImageResult) {};
 }
 
@@ -741,6 +742,8 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
         if (r >= 0) {
                 manifest = image_manifest_json(plan, res);
                 if (!manifest)
+                        r = -ENOMEM;
+                else if (!(res->manifest = strdup(manifest)))
                         r = -ENOMEM;
         }
 

@@ -110,6 +110,7 @@ typedef struct ImageResult {
         bool env_baked;
         char *kernel_cmdline;
         char *generator;
+        char *manifest;         /* the text written to manifest.json */
 } ImageResult;
 
 void image_result_done(ImageResult *r);

@@ -179,7 +179,7 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
         progress_begin(&p, "Extracting root tarball", (uint64_t) st.st_size);
         rd = (Reader) { .fd = fd, .md = md, .buf = buf, .progress = &p };
         if (archive_read_open(in, &rd, NULL, reader_read, NULL) != ARCHIVE_OK)
-                r = set_err(reterr, -EBADMSG, "'%s': cannot open archive: %s", tarball,
+                r = set_err(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
                             archive_error_string(in) ?: "unknown error");
         else
                 r = extract_stream(in, out, tarball, &entries, reterr);

@@ -273,17 +273,14 @@ static int prepare_output_dir(bool *ret_created) {
         }
 
         /* Probe now, before minutes of work: can an unnamed temporary be created there? */
+        _cleanup_free_ char *probe_path = NULL;
         AtomicFile probe;
-        r = atomic_file_open(&probe, AT_FDCWD, "manifest.json", 0644);
+
+        if (asprintf(&probe_path, "%s/manifest.json", arg_output) < 0)
+                return log_oom();
+        r = atomic_file_open(&probe, AT_FDCWD, probe_path, 0644);
         if (r >= 0)
                 atomic_file_done(&probe);
-        else {
-                char buf[PATH_MAX_LEN];
-                snprintf(buf, sizeof buf, "%s/manifest.json", arg_output);
-                r = atomic_file_open(&probe, AT_FDCWD, buf, 0644);
-                if (r >= 0)
-                        atomic_file_done(&probe);
-        }
         if (r < 0) {
                 if (*ret_created)
                         (void) rmdir(arg_output);
@@ -308,7 +305,7 @@ static uint64_t scratch_estimate(void) {
 
 static int build(const Profile *profile, const char *agent, ScratchDir *scratch, ImagePlan *plan) {
         _cleanup_(image_result_done) ImageResult res = {};
-        _cleanup_free_ char *err = NULL, *tree = NULL, *tarball = NULL, *manifest = NULL;
+        _cleanup_free_ char *err = NULL, *tree = NULL, *tarball = NULL;
         const char *base = arg_base;
         RootfsUsage usage;
         uint64_t t, t0 = progress_now_usec();
@@ -381,19 +378,14 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
         if (r < 0)
                 return log_error_errno(r, "%s", strempty_or(err));
 
-        image_result_step(&res, "total", progress_now_usec() - t0);
         for (size_t i = 0; i < res.n_outputs; i++) {
                 char b[FORMAT_BYTES_MAX];
                 log_info("Wrote %s/%s (%s).", arg_output, res.outputs[i].name,
                          format_bytes(b, sizeof b, res.outputs[i].size));
         }
         log_info("Built '%s' in %.1fs.", profile->name, (double) (progress_now_usec() - t0) / 1e6);
-        if (arg_json) {
-                manifest = image_manifest_json(plan, &res);
-                if (!manifest)
-                        return log_oom();
-                fputs(manifest, stdout);
-        }
+        if (arg_json)
+                fputs(strempty_or(res.manifest), stdout);
         return 0;
 }
 
