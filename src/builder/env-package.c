@@ -245,6 +245,8 @@ static int run_package(const char *env_path) {
                         return log_error_errno(r, "%s", err);
                 return log_error_errno(r, "Failed to load '%s': %m", env_path);
         }
+        STRV_FOREACH(w, env_warnings(env))
+                log_warning("%s", *w);
         domain = env_get_string(env, "appliance:domain", NULL);
         if (!domain) {
                 const EnvNode *n = env_lookup(env, "appliance:domain");
