@@ -117,4 +117,35 @@ grep -q '^HTTP/1.1 503' "$T/h" || fail "not 503 when failed"
 grep -q 'failed to start' "$T/body" || fail "failure reason not on the page"
 curl -s "http://127.0.0.1:$port/appliance-status.json" | grep -q '"state": "failed"' || fail "status.json not failed"
 "$AGENT" --root "$R" status | grep -q '^State: failed' || fail "status text"
+
+# 5. The manual's recovery: every step but prepare-env refuses until the flag is removed.
+agent prepare-env
+for step in prepare-storage prepare-appliance appliance; do
+	if agent --once "$step" 2>/dev/null; then fail "$step ran while failed"; fi
+done
+rm "$R/run/appliance_failed"
+agent prepare-storage
+[ ! -e "$R/run/appliance-failed" ] || fail "the other flag name was not cleared"
+agent prepare-appliance
+
+# 6. READY=1 and STATUS= reach systemd's notification socket.
+python3 - "$T/notify.sock" "$T/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    while True:
+        msg = s.recv(4096).decode()
+        out.write(msg + "\n")
+        out.flush()
+        if "READY=1" in msg:
+            break
+PY
+listener=$!
+for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET="$T/notify.sock" agent --once appliance
+wait "$listener" || fail "no READY=1 on the notification socket"
+grep -q '^STATUS=Starting nginx.service (1/2)$' "$T/notify.out" || fail "no progress STATUS: $(cat "$T/notify.out")"
+grep -q '^STATUS=Appliance ready (2 services healthy)$' "$T/notify.out" || fail "no ready STATUS: $(cat "$T/notify.out")"
 echo OK
