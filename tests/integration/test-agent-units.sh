@@ -128,7 +128,15 @@ agent prepare-storage
 [ ! -e "$R/run/appliance-failed" ] || fail "the other flag name was not cleared"
 agent prepare-appliance
 
-# 6. READY=1 and STATUS= reach systemd's notification socket.
+# 6. The manual's shell activation: . env.include; ENV_YML=/run/active-env.yml userdata_to_env ecs,appliance
+agent env ecs,appliance | grep -q "^export APPLIANCE_DOMAIN=page.example.org$" || fail "env flattening"
+sed "s#/usr/sbin/appliance-agent#$AGENT --root $R#; s#/run/env_include_#$T/env_include_#" \
+	"$ROOTFS/usr/local/share/appliance/env.include" > "$T/env.include"
+domain=$(bash -c ". '$T/env.include'; ENV_YML=/run/active-env.yml userdata_to_env ecs,appliance && echo \$APPLIANCE_DOMAIN")
+[ "$domain" = page.example.org ] || fail "userdata_to_env: '$domain'"
+[ -z "$(ls "$T" | grep env_include_)" ] || fail "userdata_to_env left its FIFO behind"
+
+# 7. READY=1 and STATUS= reach systemd's notification socket.
 python3 - "$T/notify.sock" "$T/notify.out" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
