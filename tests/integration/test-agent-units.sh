@@ -118,6 +118,23 @@ grep -q 'failed to start' "$T/body" || fail "failure reason not on the page"
 curl -s "http://127.0.0.1:$port/appliance-status.json" | grep -q '"state": "failed"' || fail "status.json not failed"
 "$AGENT" --root "$R" status | grep -q '^State: failed' || fail "status text"
 
+# 4b. The shipped nginx site template renders from the env and passes nginx -t.
+mkdir -p "$R/usr/share/appliance/templates"
+cp "$ROOTFS/usr/share/appliance/templates/nginx-appliance.conf" "$R/usr/share/appliance/templates/"
+cp "$R/usr/share/appliance/profile.yml" "$T/profile.saved"
+printf 'templates:\n  - src: /usr/share/appliance/templates/nginx-appliance.conf\n    dest: /etc/nginx/sites-enabled/default\n' \
+	>> "$R/usr/share/appliance/profile.yml"
+rm -f "$R/run/appliance-failed" "$R/run/appliance_failed"
+agent prepare-appliance
+grep -q '^    server_name page.example.org;$' "$R/etc/nginx/sites-enabled/default" || fail "site not rendered"
+sed "s#snippets/appliance-maintenance.conf#$T/ng/snippet.conf#; s#/app/etc/#$R/app/etc/#" \
+	"$R/etc/nginx/sites-enabled/default" > "$T/ng/site.conf"
+sed "/server {/,\$d" "$T/ng/nginx.conf" > "$T/ng/site-test.conf"
+printf '    include %s;\n}\n' "$T/ng/site.conf" >> "$T/ng/site-test.conf"
+nginx -t -q -c "$T/ng/site-test.conf" || fail "rendered site rejected by nginx -t"
+cp "$T/profile.saved" "$R/usr/share/appliance/profile.yml"
+agent fail --unit=appliance.service
+
 # 5. The manual's recovery: every step but prepare-env refuses until the flag is removed.
 agent prepare-env
 for step in prepare-storage prepare-appliance appliance; do
