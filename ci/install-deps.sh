@@ -14,6 +14,7 @@ packages="
   gnupg zbar-tools poppler-utils dash curl openssl systemd hyperfine time
   ca-certificates file jq
   nginx-light openssh-client python3
+  grub-pc-bin grub-common
 "
 
 if [ "$(id -u)" -ne 0 ]; then
