@@ -183,6 +183,12 @@ int step_appliance(const Agent *a) {
                 (void) write_services(a, p, states);
                 if (r == -ENOMEM)
                         return log_oom();
+                if (r < 0 && stop_requested) {
+                        /* systemctl stop during the start: a stop, not a failure. */
+                        log_info("Stop requested while starting '%s'.", p->services[i].unit);
+                        (void) agent_write_status_page(a, "Appliance Stopped", "The appliance is stopped for maintenance");
+                        return 0;
+                }
                 if (r < 0)
                         return agent_step_fail(a, "appliance", t0, reason ?: "a service failed");
         }

@@ -173,4 +173,15 @@ NOTIFY_SOCKET="$T/notify.sock" agent --once appliance
 wait "$listener" || fail "no READY=1 on the notification socket"
 grep -q '^STATUS=Starting nginx.service (1/2)$' "$T/notify.out" || fail "no progress STATUS: $(cat "$T/notify.out")"
 grep -q '^STATUS=Appliance ready (2 services healthy)$' "$T/notify.out" || fail "no ready STATUS: $(cat "$T/notify.out")"
+
+# 8. systemctl stop while a service is still starting is a stop, not a failure.
+printf 'services:\n  - unit: slow.service\n    health: "exec:/bin/false"\n    timeout: 600\n' > "$R/usr/share/appliance/profile.yml"
+"$AGENT" --root "$R" --systemctl=true appliance 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q 'slow.service' "$R/run/appliance/services" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$pid"
+wait "$pid" || fail "stopping during the start failed the appliance"
+[ ! -e "$R/run/appliance-failed" ] || fail "stop during the start set the failed flag"
+[ ! -e "$R/run/appliance-ready" ] || fail "ready flag after a stop"
+grep -q 'Appliance Stopped' "$R/run/appliance/www/503.html" || fail "page after a stop"
 echo OK
