@@ -26,6 +26,7 @@
 #include "agent-env-check.h"
 #include "fileio.h"
 #include "agent-growpart.h"
+#include "agent-http.h"
 #include "agent-prepare-appliance.h"
 #include "agent-profile.h"
 #include "spawn.h"
@@ -290,6 +291,29 @@ static void test_checks(void **state) {
                             *l2 = relative_link_target("/var/lib/postgresql", "/data/postgresql");
         assert_string_equal(l1, "../data/etc");
         assert_string_equal(l2, "../../data/postgresql");
+}
+
+
+static void test_http_json(void **state) {
+        _cleanup_free_ char *host = NULL, *v6 = NULL, *q = NULL;
+        unsigned port = 0;
+        (void) state;
+
+        assert_int_equal(split_host_port("127.0.0.1:5432", &host, &port), 0);
+        assert_string_equal(host, "127.0.0.1");
+        assert_int_equal(port, 5432);
+        assert_int_equal(split_host_port("[::1]:80", &v6, &port), 0);
+        assert_string_equal(v6, "::1");
+        assert_int_equal(port, 80);
+        assert_int_equal(split_host_port("127.0.0.1", &host, &port), -EINVAL);
+        assert_int_equal(split_host_port("127.0.0.1:0", &host, &port), -EINVAL);
+        assert_int_equal(split_host_port("127.0.0.1:70000", &host, &port), -EINVAL);
+        /* Names are not resolved (no NSS in the static agent). */
+        assert_int_equal(tcp_check("example.org:80", 100), -EADDRNOTAVAIL);
+        assert_int_equal(http_get("https://127.0.0.1/", 100, 10, &(int) { 0 }, NULL, NULL), -EPROTONOSUPPORT);
+
+        q = json_quote("a\"b\\c\nd\x01");
+        assert_string_equal(q, "\"a\\\"b\\\\c\\nd\\u0001\"");
 }
 
 /* ---- steps against a temporary root ---- */
@@ -657,6 +681,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_profile),
                 cmocka_unit_test(test_template),
                 cmocka_unit_test(test_checks),
+                cmocka_unit_test(test_http_json),
                 cmocka_unit_test_setup_teardown(test_env_local_and_idempotent, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_bad, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_failed_flag_recovery, setup_root, teardown_root),
