@@ -786,6 +786,11 @@ static int env_parse(Env *e, char **ret_error) {
 }
 
 int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **ret_error) {
+        return env_load_buffer_flags(name, buf, len, 0, ret, ret_error);
+}
+
+int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoadFlags flags, Env **ret,
+                          char **ret_error) {
         _cleanup_(env_freep) Env *e = NULL;
         _cleanup_free_ char *error = NULL;
         int r;
@@ -808,8 +813,10 @@ int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, ch
                         line += *c == '\n';
                 error = xasprintf("%s:%zu: NUL byte in the file", name, line);
                 r = -EILSEQ;
-        } else
+        } else if (!(flags & ENV_LOAD_NO_HEADER))
                 r = check_header(name, buf, len, &error);
+        else
+                r = 0;
         if (r >= 0) {
                 e = calloc(1, sizeof(Env));
                 if (!e)

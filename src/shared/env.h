@@ -76,6 +76,12 @@ typedef enum EnvFlattenFormat {
 int env_load_file(const char *path, Env **ret, char **ret_error);
 int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **ret_error);
 
+typedef enum EnvLoadFlags {
+        ENV_LOAD_NO_HEADER = 1 << 0,    /* do not require "#cloud-config" (YAML fragments, e.g. --extra) */
+} EnvLoadFlags;
+int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoadFlags flags, Env **ret,
+                          char **ret_error);
+
 Env *env_free(Env *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Env *, env_free);
 
