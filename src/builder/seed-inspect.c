@@ -120,26 +120,20 @@ static int tree_read(iso9660_t *iso, bool translate, Tree *ret, bool *ret_rock) 
                 t.entries = e;
                 e = &t.entries[t.n++];
                 *e = (Entry) { .lsn = st->lsn, .size = st->size };
+                size_t n = strnlen(st->filename, sizeof e->name - 1);
+                memcpy(e->name, st->filename, n);
+                e->name[n] = 0;
                 if (translate && st->rr.b3_rock != yep) {
-                        char buf[sizeof e->name + 16];
-                        size_t n = strlen(st->filename);
-
-                        if (n >= sizeof e->name)
-                                n = sizeof e->name - 1;
-                        memcpy(buf, st->filename, n);
-                        buf[n] = 0;
                         /* lower case, no ";1", no trailing '.', as isofs with map=normal shows it */
-                        char *semi = strrchr(buf, ';');
+                        char *semi = strrchr(e->name, ';');
                         if (semi)
                                 *semi = 0;
-                        n = strlen(buf);
-                        if (n > 0 && buf[n - 1] == '.')
-                                buf[--n] = 0;
+                        n = strlen(e->name);
+                        if (n > 0 && e->name[n - 1] == '.')
+                                e->name[--n] = 0;
                         for (size_t k = 0; k < n; k++)
-                                buf[k] = (char) tolower((unsigned char) buf[k]);
-                        snprintf(e->name, sizeof e->name, "%s", buf);
-                } else
-                        snprintf(e->name, sizeof e->name, "%s", st->filename);
+                                e->name[k] = (char) tolower((unsigned char) e->name[k]);
+                }
         }
         *ret = t;
         if (ret_rock)
