@@ -495,7 +495,7 @@ static EnvNode *loader_find_anchor(Loader *l, const char *name) {
 }
 
 /* Adds a finished node to the collection on top of the stack, or makes it the root. */
-static int loader_add(Loader *l, EnvNode *n, const yaml_mark_t *mark, char **ret_error) {
+static int loader_add(Loader *l, EnvNode *n, char **ret_error) {
         Env *e = l->env;
 
         if (l->n_stack == 0) {
@@ -508,8 +508,8 @@ static int loader_add(Loader *l, EnvNode *n, const yaml_mark_t *mark, char **ret
 
         if (!f->have_key) {
                 if (n->type == ENV_NODE_SEQUENCE || n->type == ENV_NODE_MAPPING) {
-                        *ret_error = xasprintf("%s:%zu:%zu: mapping keys must be scalars", e->name,
-                                               mark->line + 1, mark->column + 1);
+                        *ret_error = xasprintf("%s:%u:%u: mapping keys must be scalars", e->name, n->line,
+                                               n->column);
                         return -EBADMSG;
                 }
                 f->key.name = strndup(n->value ?: "", n->len);
@@ -704,14 +704,14 @@ static int env_parse(Env *e, char **ret_error) {
                                 r = -EBADMSG;
                                 break;
                         }
-                        r = loader_add(&l, n, &ev.start_mark, ret_error);
+                        r = loader_add(&l, n, ret_error);
                         break;
                 case YAML_SCALAR_EVENT:
                         r = loader_scalar(&l, &ev, &n, ret_error);
                         if (r >= 0 && ev.data.scalar.anchor)
                                 r = loader_register_anchor(&l, (const char *) ev.data.scalar.anchor, n);
                         if (r >= 0)
-                                r = loader_add(&l, n, &ev.start_mark, ret_error);
+                                r = loader_add(&l, n, ret_error);
                         break;
                 case YAML_SEQUENCE_START_EVENT:
                 case YAML_MAPPING_START_EVENT: {
@@ -759,7 +759,7 @@ static int env_parse(Env *e, char **ret_error) {
                         if (r >= 0 && anchor)
                                 r = loader_register_anchor(&l, anchor, n);
                         if (r >= 0)
-                                r = loader_add(&l, n, &ev.start_mark, ret_error);
+                                r = loader_add(&l, n, ret_error);
                         break;
                 }
                 default:
