@@ -158,7 +158,7 @@ static int image_format(const char *path, const char **ret) {
 }
 
 static int add_drive(char ***argv, const char *path, bool readonly) {
-        const char *fmt;
+        const char *fmt = NULL;
         char *d;
         int r;
 
