@@ -64,10 +64,14 @@ int env_gpg_home_new(EnvGpgHome **ret) {
         h = calloc(1, sizeof(EnvGpgHome));
         if (!h)
                 return -ENOMEM;
-        /* short path: gpg-agent's socket name must fit into sun_path */
-        h->path = strdup("/tmp/envgpg.XXXXXX");
-        if (!h->path)
+        /* gpg-agent may put its sockets into the home: keep the path well within sun_path */
+        const char *tmp = getenv("TMPDIR");
+        if (isempty(tmp) || tmp[0] != '/' || strlen(tmp) > 64)
+                tmp = "/tmp";
+        if (asprintf(&h->path, "%s/envgpg.XXXXXX", tmp) < 0) {
+                h->path = NULL;
                 return -ENOMEM;
+        }
         if (!mkdtemp(h->path)) {
                 free(h->path);
                 h->path = NULL;
