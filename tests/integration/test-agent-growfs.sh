@@ -56,6 +56,7 @@ blocks_after=$(echo "$out" | sed -n '/^AFTER$/,$p' | sed -n 's/^blocks: //p')
 # 100 MiB -> about 399 MiB of 4 KiB blocks.
 [ "$blocks_after" -gt $((blocks_before * 3)) ] || fail "ext4 not grown online: $blocks_before -> $blocks_after blocks"
 echo "$out" | grep -q '^RESULT=changed$' || fail "step not recorded as changed: $out"
+echo "ext4 grew online: $blocks_before -> $blocks_after blocks of 4 KiB"
 
 size=$(sfdisk -d "$T/disk.img" | sed -n 's/.*img1 : start= *2048, size= *\([0-9]*\).*/\1/p')
 [ "$size" = $((819200 - 2048)) ] || fail "partition 1 not grown to the disk end: $size"
