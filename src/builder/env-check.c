@@ -199,9 +199,10 @@ static char *path_join(const char *a, const char *b) {
         return s;
 }
 
-static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, const char *path);
+static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, const char *path, unsigned kline,
+                         unsigned kcol);
 
-static int check_value(Checker *c, const EnvNode *n, const Field *f, const char *path) {
+static int check_value(Checker *c, const EnvNode *n, const Field *f, const char *path, unsigned kline, unsigned kcol) {
         unsigned line = env_node_line(n), col = env_node_column(n);
 
         switch (f->type) {
@@ -224,7 +225,7 @@ static int check_value(Checker *c, const EnvNode *n, const Field *f, const char 
                         finding(c, true, line, col, path, "expected a mapping, found %s", kind_name(n));
                         return 0;
                 }
-                return f->children ? check_mapping(c, n, f->children, path) : 0;
+                return f->children ? check_mapping(c, n, f->children, path, kline, kcol) : 0;
         case F_STRING_LIST:
         case F_MAP_LIST:
                 if (env_node_type(n) != ENV_NODE_SEQUENCE) {
@@ -249,7 +250,7 @@ static int check_value(Checker *c, const EnvNode *n, const Field *f, const char 
                                         "expected a mapping, found %s", kind_name(item));
                                 continue;
                         }
-                        int r = check_mapping(c, item, f->children, p);
+                        int r = check_mapping(c, item, f->children, p, env_node_line(item), env_node_column(item));
                         if (r < 0)
                                 return r;
                 }
@@ -258,7 +259,9 @@ static int check_value(Checker *c, const EnvNode *n, const Field *f, const char 
         return 0;
 }
 
-static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, const char *path) {
+/* kline/kcol: where the mapping's own key is (reported for missing required keys) */
+static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, const char *path, unsigned kline,
+                         unsigned kcol) {
         int r;
 
         for (size_t i = 0; i < env_node_size(m); i++) {
@@ -278,7 +281,7 @@ static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, cons
                 const EnvNode *v = env_node_item(m, i);
                 if (env_node_type(v) == ENV_NODE_NULL)
                         continue;   /* unset; required ones are reported below */
-                r = check_value(c, v, f, p);
+                r = check_value(c, v, f, p, env_node_key_line(m, i), env_node_key_column(m, i));
                 if (r < 0)
                         return r;
         }
@@ -291,7 +294,7 @@ static int check_mapping(Checker *c, const EnvNode *m, const Field *fields, cons
                 _cleanup_free_ char *p = path_join(path, x->name);
                 if (!p)
                         return -ENOMEM;
-                finding(c, true, v ? env_node_line(v) : env_node_line(m), v ? env_node_column(v) : env_node_column(m),
+                finding(c, true, v ? env_node_line(v) : kline, v ? env_node_column(v) : kcol,
                         p, "required key %s", v ? "has no value" : "is missing");
         }
         return 0;
@@ -451,7 +454,7 @@ int env_check(const Env *e, EnvCheckResult *ret) {
                 log_warning("%s", *w);
                 c.result.warnings++;
         }
-        r = check_mapping(&c, env_root(e), root_fields, "");
+        r = check_mapping(&c, env_root(e), root_fields, "", 1, 1);
         if (r < 0)
                 return r;
         check_hostname(&c, "appliance:domain");
