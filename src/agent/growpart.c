@@ -487,7 +487,8 @@ int grow_last_partition(const char *path) {
                 return log_error_errno(r, "Cannot grow partition %d of '%s': %m", lastno, diskdev);
         if (r > 0 && plan.start * (uint64_t) sector_size != last.start512 * 512)
                 return log_error_errno(EINVAL,
-                                       "Partition %d of '%s' starts elsewhere in the table than in the kernel, not touching it.",
+                                       "Partition %d of '%s' starts elsewhere in the table than in the kernel, "
+                                       "not touching it.",
                                        lastno, diskdev);
         if (is_gpt && (r > 0 || get_le64(gpt.hdr + 32) != disk_sectors - 1)) {
                 /* Also when the partition cannot grow: the backup table belongs at the new disk end. */

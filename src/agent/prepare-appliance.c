@@ -7,9 +7,9 @@
  *     root and of the app user (keys compare by type and base64 blob; other lines are kept).
  *  3. ssh host keys (rsa, ecdsa, ed25519) generated when missing, so every instance has its own:
  *     the image ships none. This runs in prepare-env (before ssh.service and even when the env is
- *     bad, so that the administrator can still log in to fix it); the function lives here. They are made by the image's own ssh-keygen (one -f per key, which works
- *     with every OpenSSH from Ubuntu 16.04 on, also under --root); without ssh-keygen there is no
- *     sshd to need them and the step says so.
+ *     bad, so that the administrator can still log in to fix it); the function lives here. They
+ *     are made by the image's own ssh-keygen (one -f per key, which works with every OpenSSH from
+ *     Ubuntu 16.04 on, also under --root); without ssh-keygen there is no sshd to need them.
  *  4. appliance:extra:files: contents (trailing newlines trimmed, one added, as the original's
  *     echo did) with owner and permissions; rewritten only when something differs.
  *  5. TLS: the env's appliance:ssl:key/cert, checked to belong together, else a self-signed
@@ -370,8 +370,10 @@ static int setup_extra_files(const Agent *a, const Env *env, char **reason) {
 }
 
 static int setup_tls(const Agent *a, const Env *env, const char *domain, char **reason) {
-        const char *key = env_get_string(env, "appliance:ssl:key", NULL), *cert = env_get_string(env, "appliance:ssl:cert", NULL);
-        _cleanup_free_ char *kp = agent_path(a, "/app/etc/server.key.pem"), *cp = agent_path(a, "/app/etc/server.cert.pem"),
+        const char *key = env_get_string(env, "appliance:ssl:key", NULL),
+                   *cert = env_get_string(env, "appliance:ssl:cert", NULL);
+        _cleanup_free_ char *kp = agent_path(a, "/app/etc/server.key.pem"),
+                           *cp = agent_path(a, "/app/etc/server.cert.pem"),
                            *old_key = NULL, *old_cert = NULL, *gen_key = NULL, *gen_cert = NULL, *err = NULL;
         int r, changed = 0;
 
