@@ -1,0 +1,67 @@
+/**
+ * Fuzzes the env loader (env.h) with untrusted bytes: loading with and without the header rule,
+ * the typed accessors on well-known paths, a walk over the whole tree, and flattening in both
+ * formats (alias expansion must stay bounded). The first byte selects the load flags.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "env.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static size_t walk(const EnvNode *n, unsigned depth) {
+        size_t count = 1;
+        if (depth > 300)
+                abort();   /* the loader limits nesting */
+        (void) env_node_line(n);
+        (void) env_node_string(n);
+        (void) env_node_bool(n);
+        int64_t v;
+        (void) env_node_int(n, &v);
+        for (size_t i = 0; i < env_node_size(n) && count < 100000; i++) {
+                (void) env_node_key(n, i);
+                (void) env_node_key_line(n, i);
+                count += walk(env_node_item(n, i), depth + 1);
+        }
+        return count;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        static const char *const paths[] = {
+                "appliance:domain", "appliance:standby", "ecs:userswitcher:enabled", "ssh_authorized_keys:0",
+                "appliance:extra:files:0:path", "USERDATA_TYPE", "", "a:b:c:0:1",
+        };
+        _cleanup_(env_freep) Env *e = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        if (size < 1 || size > 64 * 1024)
+                return 0;
+        EnvLoadFlags flags = (data[0] & 1) ? ENV_LOAD_NO_HEADER : 0;
+        if (env_load_buffer_flags("fuzz.yml", (const char *) data + 1, size - 1, flags, &e, &err) < 0) {
+                if (!err)
+                        abort();   /* every failure but OOM carries a message */
+                return 0;
+        }
+
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                int64_t v;
+                (void) env_get_string(e, paths[i], NULL);
+                (void) env_get_bool(e, paths[i], 0);
+                (void) env_get_int(e, paths[i], 0, &v);
+                (void) env_list_length(e, paths[i]);
+        }
+        (void) walk(env_root(e), 0);
+        for (char *const *w = env_warnings(e); *w; w++)
+                (void) strlen(*w);
+
+        char *all[] = { (char *) ".", NULL };
+        for (EnvFlattenFormat f = 0; f < _ENV_FLATTEN_FORMAT_MAX; f++) {
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                (void) env_flatten(e, NULL, f, &a);
+                (void) env_flatten(e, all, f, &b);
+        }
+        return 0;
+}
