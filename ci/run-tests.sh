@@ -23,4 +23,17 @@ echo "== suite under ASan+UBSan (without boot tests)"
 echo "== whole suite"
 (cd build && ctest --output-on-failure -j "$jobs") || status=1
 
+# --- env loader fuzzing (60 s, libFuzzer; only where clang is installed) ---
+if command -v clang >/dev/null 2>&1; then
+	echo "== fuzz-env for 60 s (clang, libFuzzer)"
+	if CC=clang cmake -S . -B build-fuzz -DFUZZ=ON -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug &&
+		cmake --build build-fuzz -j "$jobs" --target fuzz-env-libfuzzer; then
+		rm -rf build-fuzz/corpus-copy && cp -r tests/fuzz/corpus/env build-fuzz/corpus-copy
+		(cd build-fuzz && ./fuzz-env-libfuzzer -max_total_time=60 corpus-copy) || status=1
+	else
+		status=1
+	fi
+fi
+# --- end of env loader fuzzing ---
+
 exit $status
