@@ -12,7 +12,8 @@ done
 T=$(mktemp -d /tmp/test-agent-env.XXXXXX)
 HTTP_PID=
 cleanup() {
-	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null || true
+	set +e
+	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT

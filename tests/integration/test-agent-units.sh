@@ -12,7 +12,11 @@ T=$(mktemp -d /tmp/test-agent-units.XXXXXX)
 chmod 0755 "$T"   # nginx workers run as nobody
 NGINX_PID=
 cleanup() {
-	[ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+	set +e
+	if [ -n "$NGINX_PID" ]; then
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
