@@ -20,6 +20,7 @@
 #define ENV_MAX_SIZE (16U * 1024U * 1024U)
 #define ENV_MAX_WARNINGS 50U
 #define ENV_MAX_DEPTH 256U
+#define ENV_MAX_MERGED 100000U      /* pairs copied by merge keys, per mapping */
 #define ENV_HEADER "#cloud-config"
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -391,6 +392,12 @@ static int mapping_finish(Env *e, EnvNode *m, char **ret_error) {
                                 *ret_error = xasprintf("%s:%u:%u: merge key '<<' needs a mapping or a list of mappings",
                                                        e->name, m->keys[i].line, m->keys[i].column);
                                 r = -EBADMSG;
+                                goto fail;
+                        }
+                        if (tmp.n_items + src->n_items > ENV_MAX_MERGED) {
+                                *ret_error = xasprintf("%s:%u:%u: merge keys expand to more than %u keys",
+                                                       e->name, m->keys[i].line, m->keys[i].column, ENV_MAX_MERGED);
+                                r = -E2BIG;
                                 goto fail;
                         }
                         for (size_t k = 0; k < src->n_items; k++) {
