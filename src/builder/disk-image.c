@@ -420,11 +420,13 @@ static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_byt
                                 "compression_type=zstd", src, dst, NULL };
         const char *vmdk[] = { "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
                                src, dst, NULL };
+        const char *raw[] = { "qemu-img", "convert", "-f", "raw", "-O", "raw", src, dst, NULL };
         int r;
 
-        if (!src || !dst || asprintf(&label, "Converting to %s", name) < 0)
+        if (!src || !dst || asprintf(&label, "%s %s", format == IMAGE_FORMAT_RAW ? "Copying" : "Converting to", name) < 0)
                 return -ENOMEM;
-        r = progress_spawn((char *const *) (format == IMAGE_FORMAT_QCOW2 ? qcow2 : vmdk), label, src_bytes, &out);
+        r = progress_spawn((char *const *) (format == IMAGE_FORMAT_QCOW2 ? qcow2 : format == IMAGE_FORMAT_VMDK ? vmdk : raw),
+                           label, src_bytes, &out);
         if (r == -ENOENT)
                 return set_err(reterr, r, "qemu-img not found (install qemu-utils)");
         if (r < 0)
@@ -575,7 +577,8 @@ static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, cha
 int image_write(const char *root, const ImagePlan *plan, const char *output_dir, const char *tmpdir,
                 ImageResult *res, char **reterr) {
         OutFile outs[IMAGE_MAX_OUTPUTS + IMAGE_MAX_DISKS] = {};
-        size_t n_outs = 0, raw_idx[IMAGE_MAX_DISKS];
+        size_t n_outs = 0;
+        int src_fd[IMAGE_MAX_DISKS] = { -EBADF, -EBADF, -EBADF }, prebuilt_fd[IMAGE_MAX_DISKS] = { -EBADF, -EBADF, -EBADF };
         _cleanup_close_ int outdir = -EBADF, scratch = -EBADF;
         _cleanup_free_ char *sums = NULL, *manifest = NULL;
         RootfsUsage usage = {};
@@ -592,9 +595,11 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
         if (scratch < 0)
                 return set_err(reterr, -errno, "cannot open scratch directory '%s': %m", tmpdir);
 
-        r = rootfs_usage(root, &usage);
-        if (r < 0)
-                return set_err(reterr, r, "cannot measure the root tree: %s", strerror(-r));
+        if (root) {
+                r = rootfs_usage(root, &usage);
+                if (r < 0)
+                        return set_err(reterr, r, "cannot measure the root tree: %s", strerror(-r));
+        }
 
         /* Raw disks: in the output directory when raw is wanted, else scratch space. */
         for (size_t d = 0; d < plan->n_disks && r >= 0; d++) {
@@ -607,10 +612,30 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         r = -ENOMEM;
                         break;
                 }
+                if (disk->prebuilt) {
+                        prebuilt_fd[d] = open(disk->prebuilt, O_RDONLY | O_CLOEXEC);
+                        if (prebuilt_fd[d] < 0) {
+                                r = set_err(reterr, -errno, "cannot open '%s': %m", disk->prebuilt);
+                                break;
+                        }
+                        src_fd[d] = prebuilt_fd[d];
+                        if (!want)
+                                continue;
+                        r = open_out(o, outdir, name, true, reterr, output_dir);
+                        if (r < 0)
+                                break;
+                        n_outs++;
+                        t = progress_now_usec();
+                        r = convert_one(prebuilt_fd[d], o->f.fd, IMAGE_FORMAT_RAW, allocated_bytes(prebuilt_fd[d]),
+                                        name, reterr);
+                        image_result_step(res, "copy-raw", progress_now_usec() - t);
+                        continue;
+                }
                 r = open_out(o, want ? outdir : scratch, name, want, reterr, want ? output_dir : tmpdir);
                 if (r < 0)
                         break;
-                raw_idx[d] = n_outs++;
+                src_fd[d] = o->f.fd;
+                n_outs++;
                 if (ftruncate(o->f.fd, (off_t) disk->size) < 0) {
                         r = set_err(reterr, -errno, "cannot size '%s' to %" PRIu64 " bytes: %m", name, disk->size);
                         break;
@@ -679,8 +704,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                 break;
                         n_outs++;
                         t = progress_now_usec();
-                        r = convert_one(outs[raw_idx[d]].f.fd, o->f.fd, f, allocated_bytes(outs[raw_idx[d]].f.fd), name,
-                                        reterr);
+                        r = convert_one(src_fd[d], o->f.fd, f, allocated_bytes(src_fd[d]), name, reterr);
                         image_result_step(res, f == IMAGE_FORMAT_QCOW2 ? "convert-qcow2" : "convert-vmdk",
                                           progress_now_usec() - t);
                 }
@@ -777,6 +801,8 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
 
         for (size_t i = 0; i < n_outs; i++)
                 out_file_done(&outs[i]);
+        for (size_t d = 0; d < IMAGE_MAX_DISKS; d++)
+                (void) safe_close(prebuilt_fd[d]);
         if (r == -ENOMEM && reterr && !*reterr)
                 (void) set_err(reterr, r, "out of memory");
         return r;

@@ -53,6 +53,8 @@ typedef struct ImageDisk {
         MbrPartition parts[MBR_MAX_PARTITIONS];
         size_t n_parts;
         uint32_t signature;
+        const char *prebuilt;   /* a raw disk made elsewhere (a customized cloud image): only
+                                 * converted and hashed, its filesystems are not written */
 } ImageDisk;
 
 typedef struct ImagePlan {
@@ -129,7 +131,8 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                        char **reterr);
 
 /* Writes every disk and format into output_dir (steps 3 and 4) and commits them at the end; on
- * failure nothing appears. tmpdir holds scratch files. */
+ * failure nothing appears. tmpdir holds scratch files. root may be NULL when every disk that holds
+ * the root is prebuilt. */
 int image_write(const char *root, const ImagePlan *plan, const char *output_dir, const char *tmpdir,
                 ImageResult *res, char **reterr);
 

@@ -111,14 +111,14 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 fprintf(f, "%s\n    {\"name\": ", d ? "," : "");
                 json_str(f, disk->name);
                 fprintf(f, ", \"size\": %" PRIu64 ", \"partition_table\": %s", disk->size,
-                        disk->partitioned ? "\"dos\"" : "null");
-                if (disk->partitioned)
+                        disk->prebuilt ? "\"from the base image\"" : disk->partitioned ? "\"dos\"" : "null");
+                if (disk->partitioned && !disk->prebuilt)
                         fprintf(f, ", \"disk_signature\": \"0x%08" PRIx32 "\"", disk->signature);
                 fputs(", \"filesystems\": [", f);
                 bool first = true;
                 for (size_t i = 0; i < plan->n_fs; i++) {
                         const ImageFs *fs = &plan->fs[i];
-                        if (fs->disk != d)
+                        if (fs->disk != d || (disk->prebuilt && fs->from_tree))
                                 continue;
                         fprintf(f, "%s\n      {\"label\": ", first ? "" : ",");
                         json_str(f, fs->label);

@@ -23,12 +23,14 @@
 #include "disk-scratch.h"
 #include "disk-util.h"
 #include "fileio.h"
+#include "guest.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "profile.h"
 #include "progress.h"
 #include "sizing.h"
+#include "strv.h"
 #include "verbs.h"
 
 #define TEST_VOLUME_BYTES (1ULL << 30) /* a volume's size when neither profile nor sizing gives one */
@@ -168,18 +170,6 @@ static int parse_argv(int argc, char *argv[]) {
         if (arg_size > 0 && arg_studies_set)
                 return log_error("--size and --studies-per-month exclude each other."), -EINVAL;
         return 1;
-}
-
-/* A disk image (qcow2 magic, or a boot signature without a tar header), as opposed to a tarball. */
-static bool looks_like_disk_image(const char *path) {
-        uint8_t b[512];
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || pread(fd, b, sizeof b, 0) != (ssize_t) sizeof b)
-                return false;
-        if (memcmp(b, "QFI\xfb", 4) == 0)
-                return true;
-        return b[510] == 0x55 && b[511] == 0xaa && memcmp(b + 257, "ustar", 5) != 0;
 }
 
 static char *default_agent(void) {
@@ -389,6 +379,92 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
         return 0;
 }
 
+static HygieneItemId hygiene_item_for(const char *path) {
+        if (strstr(path, "ssh_host_"))
+                return HYGIENE_SSH_HOST_KEYS;
+        if (strstr(path, "machine-id"))
+                return HYGIENE_MACHINE_ID;
+        if (strstr(path, "random-seed"))
+                return HYGIENE_RANDOM_SEED;
+        if (strstr(path, "persistent-net"))
+                return HYGIENE_NET_RULES;
+        if (strstr(path, "dhcp") || strstr(path, "lease"))
+                return HYGIENE_DHCP_LEASES;
+        if (strstr(path, "/apt/"))
+                return HYGIENE_APT_CACHES;
+        return HYGIENE_BUILD_LOGS;
+}
+
+/* A vendor cloud image: customized on a copy by libguestfs (guest.c), then converted and hashed
+ * like any other disk. */
+static int build_cloud(const Profile *profile, const char *agent, ScratchDir *scratch, ImagePlan *plan) {
+        _cleanup_(image_result_done) ImageResult res = {};
+        _cleanup_free_ char *err = NULL, *raw = NULL;
+        GuestReport rep = {};
+        uint64_t t, t0 = progress_now_usec();
+        struct stat st;
+        int r;
+
+        res.profile = profile;
+        res.profile_digest = profile_digest(profile);
+        res.base_kind = "cloud-image";
+        res.base_path = arg_base;
+        if (asprintf(&res.generator, "appliance-builder %s", PROJECT_VERSION) < 0 ||
+            asprintf(&raw, "%s/disk.raw", scratch->path) < 0)
+                return log_oom();
+
+        GuestCustomization c = {
+                .size = arg_size,
+                .agent_binary = agent,
+                .agent_rootfs = arg_agent_rootfs ?: default_agent_rootfs(),
+                .env_path = arg_env,
+                .profile_text = profile->text,
+                .profile_text_len = profile->text_len,
+                .profile = profile,
+                .kernel_cmdline = profile->kernel_cmdline,
+                .hygiene = GUEST_HYGIENE_ALL,
+                .report = &rep,
+        };
+        t = progress_now_usec();
+        log_info("Customizing cloud image '%s' with libguestfs...", arg_base);
+        r = guest_customize_cloud_image(arg_base, raw, &c, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", strempty_or(err));
+        image_result_step(&res, "customize-cloud-image", progress_now_usec() - t);
+        res.env_baked = arg_env != NULL;
+
+        STRV_FOREACH(p, rep.removed)
+                if (strv_extend(&res.hygiene.items[hygiene_item_for(*p)].changed, *p) < 0) {
+                        guest_report_done(&rep);
+                        return log_oom();
+                }
+        guest_report_done(&rep);
+        for (HygieneItemId i = 0; i < _HYGIENE_MAX; i++)
+                if (i == HYGIENE_ROOT_PASSWORD)
+                        r = hygiene_report_set(&res.hygiene, i, false, "left as the vendor image has it");
+                else if (i == HYGIENE_FREE_SPACE)
+                        r = hygiene_report_set(&res.hygiene, i, false, "not zeroed: the vendor image's blocks are kept");
+                else
+                        r = hygiene_report_set(&res.hygiene, i, true, "applied by the cloud-image customization");
+        if (r < 0)
+                return log_oom();
+
+        if (stat(raw, &st) < 0)
+                return log_error_errno(errno, "Cannot stat '%s': %m", raw);
+        plan->disks[0].prebuilt = raw;
+        plan->disks[0].size = (uint64_t) st.st_size;
+
+        r = image_write(NULL, plan, arg_output, scratch->path, &res, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", strempty_or(err));
+        for (size_t i = 0; i < res.n_outputs; i++)
+                log_info("Wrote %s/%s.", arg_output, res.outputs[i].name);
+        log_info("Built '%s' from a cloud image in %.1fs.", profile->name, (double) (progress_now_usec() - t0) / 1e6);
+        if (arg_json)
+                fputs(strempty_or(res.manifest), stdout);
+        return 0;
+}
+
 int verb_image(int argc, char *argv[]) {
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_free_ char *err = NULL, *agent = NULL;
@@ -396,7 +472,7 @@ int verb_image(int argc, char *argv[]) {
         ScratchDir scratch = {};
         ImagePlan plan;
         Sizing sz = {};
-        bool have_sizing, created = false;
+        bool have_sizing, created = false, cloud = false;
         uint64_t root_size;
         size_t n_vols = 0;
         int r;
@@ -417,11 +493,15 @@ int verb_image(int argc, char *argv[]) {
         }
         if (arg_base && access(arg_base, R_OK) < 0)
                 return log_error_errno(errno, "Cannot read base '%s': %m", arg_base), 1;
-        if (arg_base && looks_like_disk_image(arg_base))
-                return log_error("Base '%s' is a disk image: cloud-image bases are customized by libguestfs, which "
-                                 "this build path does not drive yet; pass a root tarball.",
-                                 arg_base),
-                       1;
+        cloud = arg_base && guest_is_disk_image(arg_base);
+        if (cloud)
+                /* A vendor image keeps its own partitions: volumes become disks of their own. */
+                for (size_t i = 0; i < profile->n_volumes; i++)
+                        if (profile->volumes[i].place == PART_PLACE_PARTITION) {
+                                log_info("Volume '%s' becomes a separate disk: a cloud-image base keeps its own "
+                                         "partition table.", profile->volumes[i].label);
+                                profile->volumes[i].place = PART_PLACE_DISK;
+                        }
 
         r = get_sizing(profile, &sz, &have_sizing);
         if (r < 0)
@@ -438,14 +518,15 @@ int verb_image(int argc, char *argv[]) {
 
         if (arg_dry_run) {
                 printf("Profile: %s (%s)\n", profile->name, profile->path);
-                printf("Base: %s\n", arg_base ?: "bootstrap with mmdebstrap (cached)");
+                printf("Base: %s%s\n", arg_base ?: "bootstrap with mmdebstrap (cached)",
+                       cloud ? " (cloud image: customized with libguestfs, its partitions kept)" : "");
                 if (root_size == 0)
                         printf("Root size: fit to the content (decided after extraction)\n");
                 image_plan_print(&plan, arg_output);
                 return 0;
         }
 
-        if (geteuid() != 0)
+        if (geteuid() != 0 && !cloud)
                 return log_error("Building from a root tarball needs root: file owners from the tarball must be "
                                  "kept. Run as root (or in a user namespace as root)."),
                        1;
@@ -472,7 +553,7 @@ int verb_image(int argc, char *argv[]) {
                 return log_error_errno(r, "Cannot create a scratch directory: %m"), 1;
         }
 
-        r = build(profile, agent, &scratch, &plan);
+        r = cloud ? build_cloud(profile, agent, &scratch, &plan) : build(profile, agent, &scratch, &plan);
         scratch_dir_done(&scratch);
         if (r < 0 && created)
                 (void) rmdir(arg_output);
