@@ -11,3 +11,6 @@ int tcp_check(const char *host_port, unsigned timeout_ms);
 /* GET url; *ret_status is the HTTP status; the body (at most max bytes) is NUL-terminated.
  * Returns 0, -ETIMEDOUT, -ECONNREFUSED, -EBADMSG (not HTTP), -EFBIG, ... */
 int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, char **ret_body, size_t *ret_len);
+/* Any method, with extra header lines ("Name: value\r\n" each, or NULL). */
+int http_request(const char *method, const char *url, const char *headers, unsigned timeout_ms, size_t max,
+                 int *ret_status, char **ret_body, size_t *ret_len);

@@ -129,6 +129,11 @@ int tcp_check(const char *host_port, unsigned timeout_ms) {
 }
 
 int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, char **ret_body, size_t *ret_len) {
+        return http_request("GET", url, NULL, timeout_ms, max, ret_status, ret_body, ret_len);
+}
+
+int http_request(const char *method, const char *url, const char *headers, unsigned timeout_ms, size_t max,
+                 int *ret_status, char **ret_body, size_t *ret_len) {
         _cleanup_free_ char *hostport = NULL, *host = NULL, *req = NULL, *buf = NULL;
         uint64_t deadline = mono_ms() + timeout_ms;
         _cleanup_close_ int fd = -EBADF;
@@ -159,8 +164,8 @@ int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, 
         fd = connect_timeout(host, port, deadline);
         if (fd < 0)
                 return fd;
-        if (asprintf(&req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: appliance-agent\r\nConnection: close\r\n\r\n",
-                     path, hostport) < 0)
+        if (asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: appliance-agent\r\nConnection: close\r\n%s\r\n",
+                     method, path, hostport, headers ?: "") < 0)
                 return -ENOMEM;
         for (size_t done = 0, n = strlen(req); done < n;) {
                 struct pollfd p = { .fd = fd, .events = POLLOUT };

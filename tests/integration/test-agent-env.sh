@@ -115,6 +115,37 @@ printf 'features:\n  ec2_metadata: true\n' > "$T/root/usr/share/appliance/profil
 "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env
 [ "$(active_domain)" = ec2.example.org ] || fail "metadata user-data not read"
 [ "$(active_type)" = ec2 ] || fail "ec2 USERDATA_TYPE"
+kill "$HTTP_PID"
+wait "$HTTP_PID" 2>/dev/null || true
+HTTP_PID=
+
+# 6b. An IMDSv2-only service: user-data only with the session token from PUT /latest/api/token.
+env_yml imdsv2.example.org > "$T/md/latest/user-data"
+cat > "$T/imds.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_PUT(self):
+        if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+            self.send_response(200); self.end_headers(); self.wfile.write(b"tok123")
+        else:
+            self.send_response(400); self.end_headers()
+    def do_GET(self):
+        if self.headers.get("X-aws-ec2-metadata-token") != "tok123":
+            self.send_response(401); self.end_headers(); return
+        data = open(sys.argv[2], "rb").read()
+        self.send_response(200); self.end_headers(); self.wfile.write(data)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$T/imds.py" "$port" "$T/md/latest/user-data" &
+HTTP_PID=$!
+for _ in $(seq 50); do
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+	sleep 0.1
+done
+"$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env
+[ "$(active_domain)" = imdsv2.example.org ] || fail "IMDSv2 user-data not read"
 "$AGENT" --root "$T/root" status --json > "$T/status.json"
 python3 - "$T/status.json" <<'EOF'
 import json, sys
