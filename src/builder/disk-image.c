@@ -416,7 +416,7 @@ static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t conten
 
 static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_bytes, const char *name, char **reterr) {
         _cleanup_free_ char *src = fd_path(src_fd), *dst = fd_path(dst_fd), *out = NULL, *label = NULL;
-        const char *qcow2[] = { "qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", "-o",
+        const char *qcow2[] = { "qemu-img", "convert", "-W", "-f", "raw", "-O", "qcow2", "-c", "-o",
                                 "compression_type=zstd", src, dst, NULL };
         const char *vmdk[] = { "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
                                src, dst, NULL };

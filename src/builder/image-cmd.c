@@ -313,6 +313,7 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
                 if (r < 0)
                         return log_error_errno(r, "Bootstrap failed: %s", strempty_or(err));
                 image_result_step(&res, "bootstrap", progress_now_usec() - t);
+                log_info("Base: bootstrap tarball %s", tarball);
                 base = tarball;
                 res.base_kind = "bootstrap";
         } else
