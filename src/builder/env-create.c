@@ -82,7 +82,15 @@ static int make_secret(char **ret) {
 static char *bio_to_string(BIO *b) {
         char *data = NULL;
         long len = BIO_get_mem_data(b, &data);
-        return len >= 0 ? strndup(data, (size_t) len) : NULL;
+        if (len < 0)
+                return NULL;
+        /* not NUL-terminated: copy exactly len bytes */
+        char *s = malloc((size_t) len + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, data, (size_t) len);
+        s[len] = 0;
+        return s;
 }
 
 /* A DKIM RSA key: the PEM private key, the base64 public key (SubjectPublicKeyInfo, as

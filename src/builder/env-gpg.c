@@ -94,7 +94,12 @@ static int data_to_string(gpgme_data_t d, char **ret) {
         char *buf = gpgme_data_release_and_get_mem(d, &len);
         if (!buf)
                 return -ENOMEM;
-        char *s = strndup(buf, len);
+        /* not NUL-terminated: copy exactly len bytes */
+        char *s = malloc(len + 1);
+        if (s) {
+                memcpy(s, buf, len);
+                s[len] = 0;
+        }
         gpgme_free(buf);
         if (!s)
                 return -ENOMEM;

@@ -339,8 +339,15 @@ char *env_quote(const char *s, size_t len, EnvFlattenFormat fmt) {
 
         if (fmt < 0 || fmt >= _ENV_FLATTEN_FORMAT_MAX)
                 return NULL;
-        if (shell_safe(s, len))
-                return strndup(s, len);
+        if (shell_safe(s, len)) {
+                /* s need not be NUL-terminated */
+                out = malloc(len + 1);
+                if (!out)
+                        return NULL;
+                memcpy(out, s, len);
+                out[len] = 0;
+                return out;
+        }
 
         if (fmt == ENV_FLATTEN_SH) {
                 /* shlex.quote(): single quotes, each ' becomes '"'"' */

@@ -53,7 +53,7 @@ echo "ok: three 39-byte secrets, fresh per run"
 step "DKIM key and DNS record"
 value APPLIANCE_DKIM_KEY out/env.yml > dkim.pem
 openssl rsa -in dkim.pem -check -noout >/dev/null 2>&1 || fail "DKIM key is not a valid RSA key"
-openssl rsa -in dkim.pem -text -noout 2>/dev/null | grep -q "Private-Key: (2048 bit" || fail "DKIM key is not 2048 bit"
+openssl rsa -in dkim.pem -text -noout 2>/dev/null | grep "Private-Key: (2048 bit" >/dev/null || fail "DKIM key is not 2048 bit"
 pub=$(openssl rsa -in dkim.pem -pubout 2>/dev/null | sed '1d;$d' | tr -d '\n')
 # the TXT record strings between the parentheses, joined
 txt=$(sed -n '/IN TXT (/,/^#   )/p' out/env.yml | sed -n 's/^# *"\(.*\)"$/\1/p')
@@ -76,8 +76,8 @@ for pair in APPLIANCE_BACKUP_ENCRYPT:ecs_backup ECS_VAULT_ENCRYPT:ecs_mediaserve
 	grep -q "secret keys imported: 1" import.err || { cat import.err; fail "$var: no secret key"; }
 	gpg --homedir "$G" --batch --with-colons -K "$uid" > k.txt || fail "$var: no key for $uid"
 	grep -q '^sec:.*:2048:' k.txt || fail "$var: not RSA 2048"
-	cut -d: -f12 k.txt | head -n1 | grep -q e || fail "$var: cannot encrypt"
-	cut -d: -f12 k.txt | head -n1 | grep -q s || fail "$var: cannot sign"
+	cut -d: -f12 k.txt | head -n1 | grep e >/dev/null || fail "$var: cannot encrypt"
+	cut -d: -f12 k.txt | head -n1 | grep s >/dev/null || fail "$var: cannot sign"
 	# unprotected: signing works without any passphrase
 	echo test | gpg --homedir "$G" --batch --pinentry-mode loopback --passphrase '' -u "$uid" --sign > /dev/null 2>&1 \
 		|| fail "$var: key is protected"

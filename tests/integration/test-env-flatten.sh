@@ -164,9 +164,9 @@ for sh in bash dash; do
 done
 cmp created.bash created.dash || fail "bash and dash see different values"
 [ "$(grep -c '^export ' created.sh)" -ge 12 ] || fail "too few variables"
-tr '\0' '\n' < created.bash | grep -q '^APPLIANCE_DOMAIN=flat.example.org$' || fail "APPLIANCE_DOMAIN"
-tr '\0' '\n' < created.bash | grep -q '^APPLIANCE_DKIM_KEY=-----BEGIN RSA PRIVATE KEY-----$' || fail "DKIM key"
-tr '\0' '\n' < created.bash | grep -q '^ECS_VAULT_SIGN=-----BEGIN PGP PRIVATE KEY BLOCK-----$' || fail "vault_sign"
+tr '\0' '\n' < created.bash | grep '^APPLIANCE_DOMAIN=flat.example.org$' >/dev/null || fail "APPLIANCE_DOMAIN"
+tr '\0' '\n' < created.bash | grep '^APPLIANCE_DKIM_KEY=-----BEGIN RSA PRIVATE KEY-----$' >/dev/null || fail "DKIM key"
+tr '\0' '\n' < created.bash | grep '^ECS_VAULT_SIGN=-----BEGIN PGP PRIVATE KEY BLOCK-----$' >/dev/null || fail "vault_sign"
 echo "ok: created env: $(grep -c '^export ' created.sh) variables, bash = dash"
 
 echo "PASS"
