@@ -219,6 +219,8 @@ static int check_value(Checker *c, const EnvNode *n, const Field *f, const char 
         case F_BOOL:
                 if (env_node_bool(n) < 0)
                         finding(c, true, line, col, path, "expected true or false, found %s", kind_name(n));
+                else if (env_node_kind(n) == ENV_SCALAR_STRING)
+                        finding(c, false, line, col, path, "a quoted boolean; write it without quotes");
                 return 0;
         case F_MAP:
                 if (env_node_type(n) != ENV_NODE_MAPPING) {

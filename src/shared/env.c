@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -920,9 +921,17 @@ EnvScalarKind env_node_kind(const EnvNode *n) {
 }
 
 int env_node_bool(const EnvNode *n) {
-        if (!n || n->type != ENV_NODE_SCALAR || n->kind != ENV_SCALAR_BOOL)
+        if (!n || n->type != ENV_NODE_SCALAR)
                 return -EINVAL;
-        return env_scalar_bool(n->value, n->len);
+        if (n->kind == ENV_SCALAR_BOOL)
+                return env_scalar_bool(n->value, n->len);
+        /* the original's scripts compared the flattened text with "true": a quoted "true" or
+         * "false" (any case) means the same there */
+        if (n->kind == ENV_SCALAR_STRING && strcasecmp(n->value, "true") == 0)
+                return 1;
+        if (n->kind == ENV_SCALAR_STRING && strcasecmp(n->value, "false") == 0)
+                return 0;
+        return -EINVAL;
 }
 
 int env_node_int(const EnvNode *n, int64_t *ret) {

@@ -103,7 +103,9 @@ const EnvNode *env_node_lookup(const EnvNode *n, const char *path);
 
 /* Typed accessors by path.
  *   env_get_string: the text of a scalar (of any kind); def if missing, null or not a scalar.
- *   env_get_bool:   1 or 0; def if missing or null; -EINVAL if present but not a boolean.
+ *   env_get_bool:   1 or 0; def if missing or null; -EINVAL if present but not a boolean. Besides
+ *                   the YAML 1.1 words (plain yes/no/on/off/true/false), a quoted "true" or
+ *                   "false" in any case counts: the original's scripts compared that text.
  *   env_get_int:    0 and *ret set; *ret = def and 0 if missing or null; -EINVAL if not an integer,
  *                   -ERANGE if it does not fit into int64_t. */
 const char *env_get_string(const Env *e, const char *path, const char *def);
@@ -119,7 +121,7 @@ unsigned env_node_column(const EnvNode *n);
 const char *env_node_string(const EnvNode *n);  /* scalar text; NULL for null, sequence, mapping */
 EnvScalarStyle env_node_style(const EnvNode *n);
 EnvScalarKind env_node_kind(const EnvNode *n);  /* -EINVAL if not a scalar */
-int env_node_bool(const EnvNode *n);            /* 1, 0 or -EINVAL */
+int env_node_bool(const EnvNode *n);            /* 1, 0 or -EINVAL; see env_get_bool() */
 int env_node_int(const EnvNode *n, int64_t *ret);  /* 0, -EINVAL, -ERANGE */
 
 /* Sequences and mappings: env_node_size() is the number of items (pairs); env_node_item() gives

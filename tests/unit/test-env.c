@@ -131,6 +131,8 @@ static void test_accessors(void **state) {
                                               "  domain: ecs.example.org\n"
                                               "  standby: yes\n"
                                               "  quoted: \"true\"\n"
+                                              "  quotedyes: 'yes'\n"
+                                              "  quotedfalse: 'FALSE'\n"
                                               "  off: off\n"
                                               "  empty:\n"
                                               "  n: 0x10\n"
@@ -154,7 +156,9 @@ static void test_accessors(void **state) {
         assert_int_equal(env_get_bool(e, "appliance:off", 1), 0);
         assert_int_equal(env_get_bool(e, "appliance:missing", 1), 1);
         assert_int_equal(env_get_bool(e, "appliance:empty", 0), 0);
-        assert_int_equal(env_get_bool(e, "appliance:quoted", 0), -EINVAL);
+        assert_int_equal(env_get_bool(e, "appliance:quoted", 0), 1);
+        assert_int_equal(env_get_bool(e, "appliance:quotedyes", 0), -EINVAL);
+        assert_int_equal(env_get_bool(e, "appliance:quotedfalse", 1), 0);
         assert_int_equal(env_get_bool(e, "appliance:domain", 0), -EINVAL);
 
         int64_t v = 0;
@@ -181,7 +185,7 @@ static void test_accessors(void **state) {
         assert_int_equal(env_node_kind(env_lookup(e, "appliance:f")), ENV_SCALAR_FLOAT);
         assert_int_equal(env_node_type(env_lookup(e, "appliance:empty")), ENV_NODE_NULL);
         assert_int_equal(env_node_type(env_lookup(e, "appliance")), ENV_NODE_MAPPING);
-        assert_int_equal(env_node_key_line(env_root(e), 1), 13);
+        assert_int_equal(env_node_key_line(env_root(e), 1), 15);
         assert_ptr_equal(env_lookup(e, ""), env_root(e));
 
         size_t len = 0;
