@@ -596,6 +596,7 @@ int verb_env_create(int argc, char *argv[]) {
                 { "BACKUP_ENCRYPT", NULL },
                 { "VAULT_ENCRYPT", NULL },
                 { "VAULT_SIGN", NULL },
+                { "SENTRY_SETTING", NULL },
         };
         _cleanup_free_ char *text = NULL, *merged = NULL;
         r = 0;
@@ -605,6 +606,20 @@ int verb_env_create(int argc, char *argv[]) {
                 struct tm tm;
                 strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &tm));
                 ph[1].value = strdup(ts);
+        }
+        /* ecs reports to sentry too when --extra sets appliance:sentry:dsn (as the original) */
+        {
+                const char *dsn = extra ? env_get_string(extra, "appliance:sentry:dsn", NULL) : NULL;
+                if (dsn && strpbrk(dsn, "'\\\n\r")) {
+                        log_error("%s: appliance:sentry:dsn must not contain quotes, backslashes or line breaks.",
+                                  extra_path);
+                        return 1;
+                }
+                if (dsn) {
+                        if (asprintf(&ph[11].value, "SENTRY_DSN = '%s'", dsn) < 0)
+                                ph[11].value = NULL;
+                } else
+                        ph[11].value = strdup("# SENTRY_DSN = 'https://key@sentry.example.org/2'  (set by --extra appliance:sentry:dsn)");
         }
         for (size_t i = 2; i <= 4 && r >= 0; i++)
                 r = make_secret(&ph[i].value);

@@ -113,6 +113,7 @@ EOF
 [ "$(value SSH_AUTHORIZED_KEYS_0 ext/env.yml)" = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample admin@example.org" ] || fail "ssh key"
 [ "$(value SSH_AUTHORIZED_KEYS_LEN ext/env.yml)" = 1 ] || fail "ssh key count"
 [ "$(value APPLIANCE_SENTRY_DSN ext/env.yml)" = "https://key@sentry.example.org/2" ] || fail "sentry"
+value ECS_SETTINGS ext/env.yml | grep -x "SENTRY_DSN = 'https://key@sentry.example.org/2'" >/dev/null || fail "sentry in settings"
 [ "$(value APPLIANCE_METRIC_EXPORTER ext/env.yml)" = true ] || fail "metric"
 [ "$(value APPLIANCE_UPDATE_AUTOMATIC ext/env.yml)" = false ] || fail "update"
 [ "$(value APPLIANCE_GIT_BRANCH ext/env.yml)" = stable ] || fail "appliance git"
