@@ -55,6 +55,11 @@ static void draw(Progress *p, bool force) {
                         snprintf(eta, sizeof eta, " ETA %" PRIu64 ":%02" PRIu64, rem / 60, rem % 60);
                 }
         }
+        if (p->total == 0) {
+                fprintf(stderr, "\r%s ...\033[K", p->label);
+                p->drawn = true;
+                return;
+        }
         memset(bar, '#', filled);
         memset(bar + filled, '.', BAR_WIDTH - filled);
         bar[BAR_WIDTH] = 0;
