@@ -12,7 +12,7 @@
 #include "env.h"
 #include "macro.h"
 
-#define FLATTEN_MAX_ITEMS 200000U
+#define FLATTEN_MAX_ITEMS 100000U
 #define FLATTEN_MAX_BYTES (64U * 1024U * 1024U)
 
 /* ---- numbers ---- */
