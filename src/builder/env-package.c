@@ -29,6 +29,8 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "seed-config.h"
+#include "seed-inspect.h"
 #include "seed-iso.h"
 #include "strv.h"
 
@@ -39,6 +41,7 @@
 static const char *arg_output_dir = NULL;
 static const char *arg_gpg_recipients = NULL;
 static const char *arg_output_file = NULL;
+static const char *arg_meta_data = NULL;
 
 static int package_help(void) {
         printf("Usage: %s env package [OPTIONS] ENV.YML\n\n"
@@ -60,26 +63,30 @@ static int package_help(void) {
                "  -h --help                 show this help\n"
                "  -o --output=DIR           write into DIR (default: the directory of ENV.YML;\n"
                "                            DIR is created if its parent exists)\n"
-               "     --gpg-recipients=FILE  OpenPGP public keys (armoured or binary, concatenated)\n\n"
+               "     --gpg-recipients=FILE  OpenPGP public keys (armoured or binary, concatenated)\n"
+               "     --meta-data=FILE       the seed's meta-data (default: meta-data.custom next to\n"
+               "                            ENV.YML if it exists, else the one described above)\n\n"
                "Exit status: 0 success; 1 failure: ENV.YML unreadable, empty, not YAML, without the\n"
                "'#cloud-config' first line, not a mapping, appliance:domain missing or not a host name,\n"
-               "too large for 100 QR codes, a key in FILE unusable, or an output not writable;\n"
+               "too large for 100 QR codes, a key in FILE unusable, a seed cloud-init would reject\n"
+               "(e.g. bad meta-data), or an output not writable;\n"
                "2 usage error.\n",
                log_program());
         return 0;
 }
 
 static int package_parse_argv(int argc, char *argv[]) {
-        enum { ARG_GPG_RECIPIENTS = 0x100 };
+        enum { ARG_GPG_RECIPIENTS = 0x100, ARG_META_DATA };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "output", required_argument, NULL, 'o' },
                 { "gpg-recipients", required_argument, NULL, ARG_GPG_RECIPIENTS },
+                { "meta-data", required_argument, NULL, ARG_META_DATA },
                 {},
         };
         int c;
 
-        arg_output_dir = arg_gpg_recipients = NULL;
+        arg_output_dir = arg_gpg_recipients = arg_meta_data = NULL;
         while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
@@ -94,6 +101,11 @@ static int package_parse_argv(int argc, char *argv[]) {
                                 return log_error("--gpg-recipients= needs a file."), -EINVAL;
                         arg_gpg_recipients = optarg;
                         break;
+                case ARG_META_DATA:
+                        if (isempty(optarg))
+                                return log_error("--meta-data= needs a file."), -EINVAL;
+                        arg_meta_data = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -101,14 +113,6 @@ static int package_parse_argv(int argc, char *argv[]) {
         if (optind + 1 != argc)
                 return log_error("Expected exactly one ENV.YML argument."), -EINVAL;
         return 1;
-}
-
-static bool domain_is_valid(const char *d) {
-        size_t l = strlen(d);
-
-        if (l == 0 || l > 253 || d[0] == '.' || d[0] == '-' || d[l - 1] == '.' || strstr(d, ".."))
-                return false;
-        return strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == l;
 }
 
 static int sha256_hex(const void *data, size_t len, char ret[static 65]) {
@@ -157,6 +161,21 @@ static int make_iso(const SeedFile *files, size_t n_files, time_t epoch, char **
         r = seed_iso_write(path, NULL, files, n_files, epoch, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the seed ISO: %s", err ?: strerror(-r));
+
+        /* Read it back as cloud-init would, so that no unusable seed is ever handed out (a custom
+         * meta-data that is not YAML, for example). */
+        {
+                _cleanup_(seed_inspection_done) SeedInspection ins = {};
+
+                r = seed_inspect(path, &ins);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to inspect the seed ISO: %m");
+                if (!seed_inspection_ok(&ins)) {
+                        STRV_FOREACH(p, ins.problems)
+                                log_error("Seed ISO: %s", *p);
+                        return log_error_errno(EBADMSG, "The seed ISO would not be used by cloud-init.");
+                }
+        }
 
         r = read_full_file(path, ret, ret_size, ISO_MAX_SIZE);
         if (r < 0)
@@ -224,6 +243,42 @@ static int package_time(time_t *ret, bool *ret_fixed) {
         return 0;
 }
 
+/* The seed's meta-data: --meta-data=FILE, else "meta-data.custom" next to the env (as the original
+ * env-package.sh did), else instance-id iid-cloud-default and local-hostname = the domain. */
+static int load_meta_data(const char *env_path, const char *domain, char **ret) {
+        _cleanup_free_ char *dir = NULL, *custom = NULL, *text = NULL;
+        const char *path = arg_meta_data, *base;
+        size_t size;
+        int r;
+
+        if (!path) {
+                r = path_split(env_path, &dir, &base);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to split '%s': %m", env_path);
+                if (asprintf(&custom, "%s/meta-data.custom", dir) < 0)
+                        return log_oom();
+                if (path_exists(custom)) {
+                        log_info("Using '%s' as meta-data.", custom);
+                        path = custom;
+                }
+        }
+
+        if (!path) {
+                r = seed_meta_data_make("iid-cloud-default", domain, ret);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the meta-data: %m");
+                return 0;
+        }
+
+        r = read_full_file(path, &text, &size, 1024 * 1024);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the meta-data '%s': %m", path);
+        if (size == 0 || strlen(text) != size)
+                return log_error_errno(EBADMSG, "'%s': meta-data must be non-empty text.", path);
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
 static int run_package(const char *env_path) {
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_free_ char *err = NULL, *dir = NULL, *meta = NULL, *iso = NULL, *gpg_name = NULL;
@@ -256,7 +311,7 @@ static int run_package(const char *env_path) {
                                                env_node_line(n), env_node_column(n));
                 return log_error_errno(EINVAL, "%s: appliance:domain is missing.", env_path);
         }
-        if (!domain_is_valid(domain)) {
+        if (!seed_hostname_valid(domain)) {
                 const EnvNode *n = env_lookup(env, "appliance:domain");
                 return log_error_errno(EINVAL, "%s:%u:%u: appliance:domain '%s' is not a host name.",
                                        env_path, env_node_line(n), env_node_column(n), domain);
@@ -298,8 +353,9 @@ static int run_package(const char *env_path) {
                 return log_error_errno(r, "Failed to render the PDF: %s", err ?: strerror(-r));
 
         /* 3. The seed ISO. */
-        if (asprintf(&meta, "instance-id: iid-cloud-default\nlocal-hostname: %s\n", domain) < 0)
-                return log_oom();
+        r = load_meta_data(env_path, domain, &meta);
+        if (r < 0)
+                return r;
         const SeedFile seed[] = {
                 { "user-data", text, text_len },
                 { "meta-data", meta, strlen(meta) },

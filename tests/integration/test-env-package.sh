@@ -79,9 +79,19 @@ pdftoppm -r 150 out1/env.yml.pdf p1
 "$BUILDER" seed inspect out1/env-cidata.iso --json >inspect.json || fail "seed inspect rejected the ISO: $(cat inspect.json)"
 isoinfo -R -x /user-data -i out1/env-cidata.iso | cmp - small.yml || fail "user-data differs from env"
 isoinfo -R -x /meta-data -i out1/env-cidata.iso >meta-data
-printf 'instance-id: iid-cloud-default\nlocal-hostname: example.org\n' | cmp - meta-data || fail "meta-data: $(cat meta-data)"
+printf 'instance-id: "iid-cloud-default"\nlocal-hostname: "example.org"\n' | cmp - meta-data || fail "meta-data: $(cat meta-data)"
+grep -q '"instance_id": "iid-cloud-default"' inspect.json || fail "seed inspect: $(cat inspect.json)"
+grep -q '"local_hostname": "example.org"' inspect.json || fail "seed inspect: $(cat inspect.json)"
 isoinfo -R -x /env.yml.pdf -i out1/env-cidata.iso | cmp - out1/env.yml.pdf || fail "PDF in ISO differs"
 isoinfo -d -i out1/env-cidata.iso | grep -q 'Volume id: CIDATA' || fail "volume id"
+
+# Custom meta-data: --meta-data=FILE, or meta-data.custom next to the env (as the original).
+printf 'instance-id: iid-custom-1\nlocal-hostname: custom\n' >custom-meta
+"$BUILDER" env package -o out5 --meta-data custom-meta small.yml >/dev/null
+isoinfo -R -x /meta-data -i out5/env-cidata.iso | cmp - custom-meta || fail "--meta-data not used"
+mkdir side && cp small.yml side/env.yml && cp custom-meta side/meta-data.custom
+"$BUILDER" env package side/env.yml >/dev/null
+isoinfo -R -x /meta-data -i side/env-cidata.iso | cmp - custom-meta || fail "meta-data.custom not used"
 
 ### 3. Several chunks, four per page, restored from scans in any order.
 cp large.yml env.yml
@@ -162,6 +172,7 @@ printf '#cloud-config\n- a\n- b\n' >list.yml
 printf '#cloud-config\nappliance:\n  domain: "a/b"\n' >baddomain.yml
 printf '#cloud-config\necs: {}\n' >nodomain.yml
 printf 'not a key\n' >badkeys.txt
+printf 'instance-id: [oops\n' >badmeta
 
 expect_fail missing "$W/does-not-exist.yml" "does-not-exist.yml"
 expect_fail empty empty.yml "empty.yml"
@@ -173,6 +184,7 @@ expect_fail bad-domain baddomain.yml "not a host name"
 expect_fail no-domain nodomain.yml "appliance:domain is missing"
 expect_fail bad-keys small.yml "no OpenPGP public key" --gpg-recipients badkeys.txt
 expect_fail no-keyfile small.yml "nokeys.txt" --gpg-recipients nokeys.txt
+expect_fail bad-meta-data small.yml "would not be used by cloud-init" --meta-data badmeta
 { printf '#cloud-config\nappliance:\n  domain: x.org\n'; head -c 200000 /dev/urandom | base64 -w 76 | sed 's/^/# /'; } >huge.yml
 expect_fail too-large huge.yml "too large"
 
