@@ -507,6 +507,15 @@ static int run_unpack(char **images) {
         if (r < 0)
                 return log_error_errno(r, "Cannot restore the env: %s.", err ?: strerror(-r));
 
+        /* The bytes are restored whatever they are; say so if they are not an env file. */
+        {
+                _cleanup_(env_freep) Env *env = NULL;
+                _cleanup_free_ char *env_err = NULL;
+
+                if (env_load_buffer("restored", data, size, &env, &env_err) < 0)
+                        log_warning("The restored file is not a valid env: %s", strna(env_err));
+        }
+
         if (arg_output_file) {
                 r = write_file_atomic(arg_output_file, data, size, 0600);
                 if (r < 0)

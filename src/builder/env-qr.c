@@ -418,7 +418,16 @@ int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size,
 
         r = gzip_decompress(gz, gz_size, QR_MAX_PLAIN_SIZE, ret, ret_size);
         if (r == -EPIPE) {
-                *ret_error = strdup("the QR payload ends early: chunks after the highest one found are missing");
+                int max = -1;
+
+                for (size_t i = 0; i < n; i++)
+                        if (text_is_chunk(texts[i]))
+                                max = MAX(max, (texts[i][0] - '0') * 10 + (texts[i][1] - '0'));
+                if (max >= 0)
+                        (void) asprintf(ret_error, "the QR payload ends early: chunk %02d and later are missing",
+                                        max + 1);
+                else
+                        *ret_error = strdup("the QR payload ends early (damaged code?)");
                 return -ENODATA;
         }
         if (r < 0) {
