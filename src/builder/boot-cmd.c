@@ -32,13 +32,14 @@ static char *arg_serial = NULL;
 static Accel arg_accel = _ACCEL_INVALID; /* auto */
 static bool arg_snapshot = false;
 static bool arg_dry_run = false;
+static char *arg_monitor = NULL;
 
 static void help(void) {
         printf("Usage: %s boot DISK [OPTIONS]\n\n"
                "Boots an appliance disk image (raw, qcow2 or vmdk) in qemu with the console on the\n"
                "serial port. KVM is used where a probe guest runs under it, else TCG.\n\n"
                "Options:\n"
-               "     --seed ISO           attach a NoCloud seed (read-only)\n"
+               "     --seed ISO           attach a NoCloud seed as a CD-ROM (drive id 'seed')\n"
                "     --disk FILE          attach another disk, e.g. an ecs-data volume (repeatable)\n"
                "  -m --memory SIZE        guest memory (default 2G)\n"
                "     --cpus N             virtual CPUs (default 2)\n"
@@ -47,6 +48,8 @@ static void help(void) {
                "     --serial FILE        write the serial console to FILE instead of the terminal\n"
                "     --accel auto|kvm|tcg accelerator (default auto; also $APPLIANCE_ACCEL)\n"
                "     --snapshot           write changes to a temporary overlay, not to DISK\n"
+               "     --monitor SOCKET     qemu's human monitor on a unix socket, e.g. to swap\n"
+               "                          the seed: echo 'change seed new.iso' | socat - UNIX:SOCKET\n"
                "     --dry-run            print the qemu command line and exit\n"
                "  -h --help               show this help\n\n"
                "Exit status: qemu's; 1 if qemu cannot be started, 2 usage error.\n",
@@ -66,7 +69,7 @@ static int parse_forward(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_SEED = 0x100, ARG_DISK, ARG_CPUS, ARG_SERIAL, ARG_ACCEL, ARG_SNAPSHOT, ARG_DRY_RUN };
+        enum { ARG_SEED = 0x100, ARG_DISK, ARG_CPUS, ARG_SERIAL, ARG_ACCEL, ARG_SNAPSHOT, ARG_DRY_RUN, ARG_MONITOR };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -78,6 +81,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "accel", required_argument, NULL, ARG_ACCEL },
                 { "snapshot", no_argument, NULL, ARG_SNAPSHOT },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "monitor", required_argument, NULL, ARG_MONITOR },
                 {},
         };
         int c, r;
@@ -123,6 +127,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_DRY_RUN:
                         arg_dry_run = true;
+                        break;
+                case ARG_MONITOR:
+                        arg_monitor = optarg;
                         break;
                 default:
                         return -EINVAL;
@@ -229,8 +236,24 @@ static int run(int argc, char *argv[]) {
         STRV_FOREACH(d, arg_disks)
                 if (add_drive(&qemu, *d, false) < 0)
                         return 1;
-        if (arg_seed && add_drive(&qemu, arg_seed, true) < 0)
-                return 1;
+        if (arg_seed) {
+                /* A CD-ROM, as hypervisors attach seeds; its media can be changed at run time. */
+                _cleanup_free_ char *d = NULL;
+
+                if (access(arg_seed, R_OK) < 0)
+                        return log_error_errno(errno, "Cannot read seed '%s': %m", arg_seed), 1;
+                if (asprintf(&d, "file=%s,format=raw,if=none,id=seed,media=cdrom,readonly=on", arg_seed) < 0 ||
+                    strv_extend(&qemu, "-drive") < 0 || strv_consume(&qemu, TAKE_PTR(d)) < 0 ||
+                    strv_extend(&qemu, "-device") < 0 || strv_extend(&qemu, "ide-cd,drive=seed,bus=ide.1") < 0)
+                        return log_oom(), 1;
+        }
+        if (arg_monitor) {
+                _cleanup_free_ char *m = NULL;
+
+                if (asprintf(&m, "unix:%s,server=on,wait=off", arg_monitor) < 0 ||
+                    strv_extend(&qemu, "-monitor") < 0 || strv_consume(&qemu, TAKE_PTR(m)) < 0)
+                        return log_oom(), 1;
+        }
 
         if (arg_dry_run) {
                 _cleanup_free_ char *line = strv_join(qemu, " ");
