@@ -569,8 +569,10 @@ static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, cha
                 return -ENOMEM;
         o->is_output = is_output;
         r = atomic_file_open(&o->f, dirfd, name, 0644);
-        if (r < 0)
+        if (r < 0) {
+                o->name = mfree(o->name);
                 return set_err(reterr, r, "cannot create '%s' in '%s': %s", name, dirname, strerror(-r));
+        }
         return 0;
 }
 
