@@ -133,6 +133,14 @@ rc=0
 "$BUILDER" env unpack-qr "${pages[-1]}" >/dev/null 2>err.txt || rc=$?
 [ "$rc" = 1 ] && grep -q "no QR codes found" err.txt || fail "text page only: exit $rc, $(cat err.txt)"
 
+### 3b. A real env as 'env create' writes it (secrets, OpenPGP and DKIM keys): several chunks.
+"$BUILDER" env create example.net created >/dev/null 2>&1 || fail "env create failed"
+"$BUILDER" env package created/env.yml >/dev/null
+pdftoppm -r 150 -gray created/env.yml.pdf C
+[ "$(zbar C-*.pgm | wc -l)" -ge 2 ] || fail "expected several chunks for a created env"
+"$BUILDER" env unpack-qr C-*.pgm 2>/dev/null | cmp - created/env.yml || fail "created env not restored"
+"$BUILDER" seed inspect created/env-cidata.iso >/dev/null || fail "seed inspect rejected the created env's ISO"
+
 ### 4. The encrypted archive, with a throw-away key.
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Env Test <env-test@example.org>' future-default default never

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <archive.h>
+#include <cairo.h>
+#include <math.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <png.h>
@@ -319,6 +321,51 @@ static void test_qr_encode_scan(void **state) {
         }
 }
 
+/* A code as a scanner sees it: turned by a few degrees, 3.3 pixels per module, antialiased edges,
+ * grey paper and dark grey toner. */
+static void test_qr_scan_rotated(void **state) {
+        _cleanup_strv_free_ char **l = NULL, **found = NULL;
+        _cleanup_free_ uint8_t *buf = malloc(6000), *grey = NULL;
+        _cleanup_(qr_matrix_freep) QrMatrix *m = NULL;
+        const int W = 700;
+        cairo_surface_t *s;
+        cairo_t *cr;
+
+        fill_random(buf, 6000, 21);
+        assert_int_equal(qr_texts_from_data(buf, 6000, &l), 5);
+        assert_int_equal(qr_encode(l[2], &m), 0);
+
+        s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, W);
+        cr = cairo_create(s);
+        cairo_set_source_rgb(cr, 0.92, 0.92, 0.9);
+        cairo_paint(cr);
+        cairo_translate(cr, W / 2.0, W / 2.0);
+        cairo_rotate(cr, 4.0 * M_PI / 180.0);
+        cairo_scale(cr, 3.3, 3.3);
+        cairo_translate(cr, -(m->width / 2.0), -(m->width / 2.0));
+        cairo_set_source_rgb(cr, 0.15, 0.15, 0.17);
+        for (unsigned y = 0; y < m->width; y++)
+                for (unsigned x = 0; x < m->width; x++)
+                        if (m->modules[y * m->width + x])
+                                cairo_rectangle(cr, x, y, 1, 1);
+        cairo_fill(cr);
+        cairo_destroy(cr);
+        cairo_surface_flush(s);
+
+        grey = malloc((size_t) W * W);
+        assert_non_null(grey);
+        for (int y = 0; y < W; y++) {
+                const uint32_t *row = (const uint32_t *) (cairo_image_surface_get_data(s) +
+                                                          (size_t) y * (size_t) cairo_image_surface_get_stride(s));
+                for (int x = 0; x < W; x++)
+                        grey[(size_t) y * W + x] = (uint8_t) ((row[x] >> 8) & 0xff); /* green channel */
+        }
+        cairo_surface_destroy(s);
+
+        assert_int_equal(qr_scan_gray(grey, (unsigned) W, (unsigned) W, &found), 1);
+        assert_string_equal(found[0], l[2]);
+}
+
 static void test_qr_scan_files(void **state) {
         static const char text[] = "07 MZXW6YTBOI======";
         _cleanup_(qr_matrix_freep) QrMatrix *m = NULL;
@@ -513,6 +560,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_join_inconsistent),
                 cmocka_unit_test(test_too_large),
                 cmocka_unit_test(test_qr_encode_scan),
+                cmocka_unit_test(test_qr_scan_rotated),
                 cmocka_unit_test(test_qr_scan_files),
                 cmocka_unit_test(test_pdf_render),
                 cmocka_unit_test(test_tar_gz),
