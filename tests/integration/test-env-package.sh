@@ -144,13 +144,19 @@ pdftoppm -r 150 -gray created/env.yml.pdf C
 ### 4. The encrypted archive, with a throw-away key.
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Env Test <env-test@example.org>' future-default default never
-gpg --batch --armor --export env-test@example.org >gpgkeys.txt
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Env Second <env-second@example.org>' future-default default never
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Sign Only <sign-only@example.org>' ed25519 sign never
+# two recipients, armoured, concatenated (the original's gpgkeys.txt)
+{ gpg --batch --armor --export env-test@example.org; gpg --batch --armor --export env-second@example.org; } >gpgkeys.txt
+gpg --batch --armor --export sign-only@example.org >signonly.txt
 export SOURCE_DATE_EPOCH=1700000000 TZ=UTC
 "$BUILDER" env package -o out2 --gpg-recipients gpgkeys.txt small.yml >/dev/null
 archive=out2/example.org.env.2023-11-14_22.13.tar.gz.gpg
 [ -f "$archive" ] || fail "archive missing: $(ls out2)"
 [ "$(stat -c %a "$archive")" = 600 ] || fail "archive mode"
 gpg --batch --quiet --decrypt "$archive" >bundle.tar.gz 2>/dev/null || fail "gpg --decrypt failed"
+[ "$(gpg --batch --list-packets "$archive" 2>/dev/null | grep -c '^:pubkey enc packet')" = 2 ] ||
+	fail "archive is not encrypted to both keys"
 mkdir bundle
 tar -C bundle -xzf bundle.tar.gz
 [ "$(ls bundle | sort | tr '\n' ' ')" = "env-cidata.iso env.yml env.yml.pdf " ] || fail "archive holds: $(ls bundle)"
@@ -192,6 +198,7 @@ expect_fail bad-domain baddomain.yml "not a host name"
 expect_fail no-domain nodomain.yml "appliance:domain is missing"
 expect_fail bad-keys small.yml "no OpenPGP public key" --gpg-recipients badkeys.txt
 expect_fail no-keyfile small.yml "nokeys.txt" --gpg-recipients nokeys.txt
+expect_fail sign-only-key small.yml "cannot encrypt" --gpg-recipients signonly.txt
 expect_fail bad-meta-data small.yml "would not be used by cloud-init" --meta-data badmeta
 { printf '#cloud-config\nappliance:\n  domain: x.org\n'; head -c 200000 /dev/urandom | base64 -w 76 | sed 's/^/# /'; } >huge.yml
 expect_fail too-large huge.yml "too large"
