@@ -55,6 +55,7 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
                   char **ret_error) {
         struct archive *a = archive_write_new();
         Growbuf g = {};
+        int r;
 
         if (!a)
                 return -ENOMEM;
@@ -62,13 +63,13 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
             archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
             archive_write_open2(a, &g, NULL, growbuf_write, NULL, NULL) != ARCHIVE_OK) {
+                r = archive_fail(a, ret_error); /* may still write through the callback */
                 free(g.data);
-                return archive_fail(a, ret_error);
+                return r;
         }
 
         for (size_t i = 0; i < n_files; i++) {
                 struct archive_entry *e = archive_entry_new();
-                int r;
 
                 if (!e) {
                         archive_write_free(a);
@@ -86,14 +87,16 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
                 archive_entry_free(e);
                 if (r != ARCHIVE_OK ||
                     archive_write_data(a, files[i].data, files[i].size) != (la_ssize_t) files[i].size) {
+                        r = archive_fail(a, ret_error);
                         free(g.data);
-                        return archive_fail(a, ret_error);
+                        return r;
                 }
         }
 
         if (archive_write_close(a) != ARCHIVE_OK) {
+                r = archive_fail(a, ret_error); /* may still write through the callback */
                 free(g.data);
-                return archive_fail(a, ret_error);
+                return r;
         }
         archive_write_free(a);
 
