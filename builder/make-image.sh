@@ -60,10 +60,12 @@ echo
 echo "make-image: done in $((end - start)) s. In $out/:"
 ls -l "$out"
 echo
-echo "Boot it, e.g.:"
-for f in "$out"/*.qcow2; do
-	[ -e "$f" ] || continue
-	echo "  qemu-system-x86_64 -m 2048 -nographic -drive file=$f,if=virtio -cdrom $out/seed.iso -nic user,hostfwd=tcp::2222-:22"
-	break
+disks=
+for f in "$out"/ecs-data.qcow2 "$out"/ecs-volatile.qcow2; do
+	[ -e "$f" ] && disks="$disks --disk $f"
 done
-echo "  (login on the serial console; ssh -p 2222 vagrant@localhost with the vagrant key from seed/)"
+if [ -e "$out/disk.qcow2" ]; then
+	echo "Boot it (serial console in this terminal, ssh forwarded to 127.0.0.1:2222):"
+	echo "  $builder boot $out/disk.qcow2 --seed $out/seed.iso$disks --forward 2222:22 --snapshot"
+	echo "  ssh -p 2222 vagrant@127.0.0.1   (with the Vagrant insecure key; seed/vagrant.pub is its public half)"
+fi
