@@ -23,7 +23,7 @@ static const char *const item_names[_HYGIENE_MAX] = {
         [HYGIENE_RANDOM_SEED] = "random-seed",     [HYGIENE_NET_RULES] = "net-rules",
         [HYGIENE_DHCP_LEASES] = "dhcp-leases",     [HYGIENE_APT_CACHES] = "apt-caches",
         [HYGIENE_BUILD_LOGS] = "build-logs",       [HYGIENE_ROOT_PASSWORD] = "root-password",
-        [HYGIENE_FREE_SPACE] = "free-space",
+        [HYGIENE_BUILD_HOST] = "build-host",       [HYGIENE_FREE_SPACE] = "free-space",
 };
 
 #define SSH_KEYGEN_UNIT "appliance-ssh-host-keys.service"
@@ -338,6 +338,37 @@ static int remove_list(const char *root, const char *root_real, const char *cons
         return set_detail(it, what);
 }
 
+static int build_host(const char *root, const char *root_real, HygieneItem *it) {
+        _cleanup_free_ char *resolv = NULL, *hostname = NULL, *data = NULL;
+        char host[256] = "";
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        if (asprintf(&resolv, "%s/etc/resolv.conf", root) < 0 || asprintf(&hostname, "%s/etc/hostname", root) < 0)
+                return -ENOMEM;
+        /* A symlink (systemd-resolved, resolvconf) belongs to the image; a plain file is the
+         * build host's DNS configuration. */
+        if (lstat(resolv, &st) == 0 && S_ISREG(st.st_mode)) {
+                r = remove_glob(root, root_real, "/etc/resolv.conf", it);
+                if (r < 0)
+                        return r;
+        }
+        if (gethostname(host, sizeof host - 1) >= 0 && host[0] &&
+            read_full_file(hostname, &data, &len, 4096) >= 0) {
+                data[strcspn(data, " \t\r\n")] = 0;
+                if (streq(data, host)) {
+                        r = rootfs_write_file(root, "/etc/hostname", "localhost\n", strlen("localhost\n"), 0644);
+                        if (r < 0)
+                                return r;
+                        r = strv_extend(&it->changed, "/etc/hostname");
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return set_detail(it, "files from the build host removed or reset");
+}
+
 int hygiene_apply(const char *root, HygieneReport *report) {
         _cleanup_free_ char *root_real = realpath(root, NULL);
         HygieneItem *it = report->items;
@@ -373,6 +404,9 @@ int hygiene_apply(const char *root, HygieneReport *report) {
                 return r;
         r = remove_list(root, root_real, log_paths, ELEMENTSOF(log_paths), &it[HYGIENE_BUILD_LOGS],
                         "log, backup, temporary and history files removed");
+        if (r < 0)
+                return r;
+        r = build_host(root, root_real, &it[HYGIENE_BUILD_HOST]);
         if (r < 0)
                 return r;
         return lock_root_password(root, &it[HYGIENE_ROOT_PASSWORD]);

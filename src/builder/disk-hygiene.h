@@ -13,6 +13,8 @@
  *   build-logs      every file under /var/log, /var/cache/debconf/ *-old, /var/lib/dpkg/ *-old,
  *                   /tmp, /var/tmp, /root/.bash_history
  *   root-password   root's /etc/shadow hash prefixed with '!' (locked)
+ *   build-host      what the bootstrap copied from the build host: a regular /etc/resolv.conf is
+ *                   removed, an /etc/hostname naming the build host becomes "localhost"
  *   free-space      free blocks are zero: the filesystem is written into a new sparse file
  *                   (recorded by the caller, see hygiene_report_set())
  */
@@ -30,6 +32,7 @@ typedef enum HygieneItemId {
         HYGIENE_APT_CACHES,
         HYGIENE_BUILD_LOGS,
         HYGIENE_ROOT_PASSWORD,
+        HYGIENE_BUILD_HOST,
         HYGIENE_FREE_SPACE,
         _HYGIENE_MAX,
 } HygieneItemId;

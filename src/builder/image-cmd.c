@@ -443,6 +443,8 @@ static int build_cloud(const Profile *profile, const char *agent, ScratchDir *sc
         for (HygieneItemId i = 0; i < _HYGIENE_MAX; i++)
                 if (i == HYGIENE_ROOT_PASSWORD)
                         r = hygiene_report_set(&res.hygiene, i, false, "left as the vendor image has it");
+                else if (i == HYGIENE_BUILD_HOST)
+                        r = hygiene_report_set(&res.hygiene, i, true, "not applicable: the base was not bootstrapped on this host");
                 else if (i == HYGIENE_FREE_SPACE)
                         r = hygiene_report_set(&res.hygiene, i, false, "not zeroed: the vendor image's blocks are kept");
                 else

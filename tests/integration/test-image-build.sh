@@ -43,15 +43,17 @@ files:
 YML
 printf '#cloud-config\nappliance:\n  domain: test.example\n' >"$tmp/env.yml"
 
-scratch_before=$(ls -d /dev/shm/appliance-builder.* /var/tmp/appliance-builder.* 2>/dev/null | sort || true)
+# A private scratch parent, to check that nothing is left in it afterwards.
+export TMPDIR="$tmp/scratch"
+mkdir "$TMPDIR"
 
 "$BUILDER" image --profile "$tmp/test.yml" --base "$rootfs" --env "$tmp/env.yml" --size 1200M \
         --format raw,qcow2,vmdk --source-date-epoch 1700000000 -o "$out" --json >"$tmp/stdout.json"
 
 # Exactly the outputs, nothing else (no temporaries), and no scratch directory left behind.
-[ "$(cd "$out" && ls -A | sort | tr '\n' ' ')" = "SHA256SUMS disk.qcow2 disk.raw disk.vmdk manifest.json " ]
-scratch_after=$(ls -d /dev/shm/appliance-builder.* /var/tmp/appliance-builder.* 2>/dev/null | sort || true)
-[ "$scratch_before" = "$scratch_after" ]
+outputs=$(cd "$out" && ls -A | sort | tr '\n' ' ')
+[ "$outputs" = "SHA256SUMS disk.qcow2 disk.raw disk.vmdk manifest.json " ] || { echo "FAIL: outputs: $outputs"; exit 1; }
+[ -z "$(ls -A "$TMPDIR")" ] || { echo "FAIL: scratch left: $(ls -A "$TMPDIR")"; exit 1; }
 
 (cd "$out" && sha256sum --quiet -c SHA256SUMS)
 cmp "$tmp/stdout.json" "$out/manifest.json"
@@ -87,8 +89,8 @@ jq -e '.disks[0].filesystems[0] | .partition == 1 and .bootable and (.grows | no
 jq -e '.disks[0].filesystems[2] | .partition == 3 and .grows' "$m"
 jq -e '.source_date_epoch == 1700000000' "$m"
 jq -e --arg s "$(sha256sum "$rootfs" | cut -d' ' -f1)" '.base.sha256 == $s and .base.kind == "tarball"' "$m"
-jq -e '.hygiene | length == 9 and all(.done)' "$m"
-jq -e '[.hygiene[] | .item] == ["ssh-host-keys","machine-id","random-seed","net-rules","dhcp-leases","apt-caches","build-logs","root-password","free-space"]' "$m"
+jq -e '.hygiene | length == 10 and all(.done)' "$m"
+jq -e '[.hygiene[] | .item] == ["ssh-host-keys","machine-id","random-seed","net-rules","dhcp-leases","apt-caches","build-logs","root-password","build-host","free-space"]' "$m"
 jq -e '.packages | any(startswith("systemd "))' "$m"
 jq -e '.profile.name == "image-test" and .env_baked' "$m"
 jq -e '[.steps[] | .step] | index("extract") != null and index("mkfs-root") != null' "$m"
@@ -125,6 +127,8 @@ echo ---shadow
 sh "grep ^root: /etc/shadow | cut -d: -f2"
 echo ---modes
 sh "stat -c '%a %u:%g %n' /app/env.yml /usr/sbin/appliance-agent /usr/share/appliance/profile.yml /etc/appliance-test/secret.conf"
+echo ---buildhost
+exists /etc/resolv.conf
 echo ---env
 cat /app/env.yml
 echo ---grub
@@ -156,6 +160,7 @@ section modes | grep -qx '600 0:0 /app/env.yml'
 section modes | grep -qx '755 0:0 /usr/sbin/appliance-agent'
 section modes | grep -qx '644 0:0 /usr/share/appliance/profile.yml'
 section modes | grep -qx '640 0:0 /etc/appliance-test/secret.conf'
+[ "$(section buildhost)" = false ]
 section env | grep -q 'domain: test.example'
 section grub | grep -q "root=UUID=$root_uuid ro console=ttyS0,115200 net.ifnames=0"
 

@@ -75,7 +75,7 @@ static void test_shadow_lines(void **state) {
 
 static void test_apply(void **state) {
         _cleanup_free_ char *root = mktree(), *outside = mktree(), *link = NULL, *victim = NULL, *shadow = NULL,
-                            *mid = NULL, *unit = NULL;
+                            *mid = NULL, *unit = NULL, *hostname = NULL;
         HygieneReport rep = {};
         struct stat st;
 
@@ -100,6 +100,14 @@ static void test_apply(void **state) {
         put(root, "/root/.bash_history", "ls\n", 0600);
         put(root, "/tmp/.hidden", "x", 0644);
         put(root, "/etc/shadow", "root:$6$salt$hash:20000:0:99999:7:::\nbin:*:20000:0:99999:7:::\n", 0640);
+        put(root, "/etc/resolv.conf", "nameserver 192.0.2.1\n", 0644);
+        {
+                char host[256] = "";
+                _cleanup_free_ char *line = NULL;
+                assert_int_equal(gethostname(host, sizeof host - 1), 0);
+                assert_true(asprintf(&line, "%s\n", host) > 0);
+                put(root, "/etc/hostname", line, 0755);
+        }
 
         /* /var/tmp points out of the root: hygiene must not follow it */
         assert_true(asprintf(&victim, "%s/keep-me", outside) > 0);
@@ -141,6 +149,11 @@ static void test_apply(void **state) {
 
         /* the file behind the escaping symlink survived */
         assert_int_equal(stat(victim, &st), 0);
+
+        assert_false(exists(root, "/etc/resolv.conf"));
+        hostname = slurp(root, "/etc/hostname");
+        assert_string_equal(hostname, "localhost\n");
+        assert_int_equal(strv_length(rep.items[HYGIENE_BUILD_HOST].changed), 2);
 
         shadow = slurp(root, "/etc/shadow");
         assert_string_equal(shadow, "root:!$6$salt$hash:20000:0:99999:7:::\nbin:*:20000:0:99999:7:::\n");
