@@ -250,6 +250,12 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
         const Profile *p = in->profile;
         int r;
 
+        /* Hygiene first: it removes what the bootstrap left behind, and must not undo what is
+         * installed deliberately below (profile files, agent units, env). */
+        r = hygiene_apply(root, &res->hygiene);
+        if (r < 0)
+                return set_err(reterr, r, "hygiene failed: %s", strerror(-r));
+
         /* The agent, its units and configuration. */
         if (in->agent_rootfs && access(in->agent_rootfs, F_OK) >= 0) {
                 r = rootfs_copy_tree(in->agent_rootfs, root, "/");
@@ -323,10 +329,6 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 return set_err(reterr, r, "cannot write /boot/grub/grub.cfg: %s", strerror(-r));
         if (asprintf(&res->kernel_cmdline, "root=UUID=%s ro %s", plan->fs[0].uuid, cmdline) < 0)
                 return -ENOMEM;
-
-        r = hygiene_apply(root, &res->hygiene);
-        if (r < 0)
-                return set_err(reterr, r, "hygiene failed: %s", strerror(-r));
 
         r = rootfs_packages(root, &res->packages);
         if (r < 0)

@@ -3,8 +3,8 @@
  *
  *   1. plan: filesystems (root, ecs-volatile, ecs-data) placed as MBR partitions of the boot disk
  *      (root first and bootable, the partition meant to grow last) or as bare-filesystem disks;
- *   2. prepare the tree: agent, agent units, profile, env, profile files, fstab, GRUB config,
- *      hygiene;
+ *   2. prepare the tree: hygiene (on what the base brought), then agent, agent units, profile,
+ *      env, profile files, fstab, GRUB config;
  *   3. write each raw disk into an unnamed temporary file in the output directory: mke2fs -d at
  *      the partition offset (sparse, so free space reads as zeros), the MBR, GRUB's core image;
  *   4. convert to qcow2 (compressed) and vmdk (streamOptimized) with qemu-img, hash everything,
