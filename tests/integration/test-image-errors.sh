@@ -7,7 +7,7 @@ set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap chattr grub-mkimage; do
+for t in mmdebstrap chattr grub-mkimage python3; do
         command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
 
@@ -97,12 +97,14 @@ grep -q 'p1 .*LABEL=root .*(bootable)' "$tmp/plan"
 grep -q 'p2 .*LABEL=ecs-data' "$tmp/plan"
 [ ! -e "$tmp/out" ]
 
-# Killed builds: SIGTERM and SIGKILL during the work leave no output and, once the janitor has
-# run, no scratch files.
-for sig in TERM KILL; do
+# Killed builds: SIGINT, SIGTERM and SIGKILL during the work leave no output and, once the janitor
+# has run, no scratch files. (A background job starts with SIGINT ignored: python restores the
+# default before it execs the builder.)
+for sig in INT TERM KILL; do
         rm -rf "$tmp/out"
         mkdir "$tmp/out"
-        "$BUILDER" image --profile "$tmp/p.yml" --base "$rootfs" --size 1200M -o "$tmp/out" 2>"$tmp/stderr" &
+        python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+                "$BUILDER" image --profile "$tmp/p.yml" --base "$rootfs" --size 1200M -o "$tmp/out" 2>"$tmp/stderr" &
         pid=$!
         for _ in $(seq 1 300); do
                 ls -d "$TMPDIR"/appliance-builder.*/root/usr >/dev/null 2>&1 && break
