@@ -82,14 +82,11 @@ static size_t utf8_sequence(const uint8_t *s, size_t left) {
         return n;
 }
 
-/* Splits the env text into printable rows of at most cols characters. Tabs become spaces, control
- * characters and invalid UTF-8 become '?', so cairo only ever sees valid UTF-8. Each row is
- * stored with its line-number prefix. */
-static int text_to_rows(const char *text, size_t size, size_t cols, char ***ret) {
+int env_pdf_text_rows(const char *text, size_t size, size_t cols, char ***ret) {
         _cleanup_strv_free_ char **rows = NULL;
+        size_t n_rows = 0, cap = 0;
         const uint8_t *p = (const uint8_t *) text, *end = p + size;
         size_t line_no = 0;
-        int r;
 
         while (p < end) {
                 /* One source line. */
@@ -106,7 +103,7 @@ static int text_to_rows(const char *text, size_t size, size_t cols, char ***ret)
                         if (!row)
                                 return -ENOMEM;
                         if (first)
-                                o = (size_t) snprintf(row, NUM_COLS + 1, "%5zu  ", line_no);
+                                o = (size_t) snprintf(row, NUM_COLS + 1, "%5zu  ", line_no % 100000); /* 5 digits */
                         else
                                 o = (size_t) snprintf(row, NUM_COLS + 1, "    +  ");
 
@@ -131,9 +128,17 @@ static int text_to_rows(const char *text, size_t size, size_t cols, char ***ret)
                                 }
                         }
                         row[o] = 0;
-                        r = strv_consume(&rows, TAKE_PTR(row));
-                        if (r < 0)
-                                return r;
+                        /* grow by doubling: one row per line of a large file */
+                        if (n_rows + 2 > cap) {
+                                size_t new_cap = MAX(cap * 2, (size_t) 64);
+                                char **grown = reallocarray(rows, new_cap, sizeof(char *));
+                                if (!grown)
+                                        return -ENOMEM;
+                                rows = grown;
+                                cap = new_cap;
+                        }
+                        rows[n_rows++] = TAKE_PTR(row);
+                        rows[n_rows] = NULL;
                         first = false;
                 } while (p < eol);
 
@@ -250,7 +255,7 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **ret_error) {
         cols = (size_t) ((PAGE_W - 2 * MARGIN) / te.x_advance) - NUM_COLS;
         rows_per_page = (size_t) ((PAGE_H - 2 * MARGIN - HEADER_H) / TEXT_LEAD);
 
-        r = text_to_rows(in->text, in->text_size, cols, &rows);
+        r = env_pdf_text_rows(in->text, in->text_size, cols, &rows);
         if (r < 0)
                 return r;
         n_rows = strv_length(rows);

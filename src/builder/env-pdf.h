@@ -22,5 +22,11 @@ typedef struct EnvPdfInput {
         time_t creation;        /* the document's creation date; (time_t) -1 = now */
 } EnvPdfInput;
 
+/* Splits text into printable rows of at most cols characters, each with the 7-character line number
+ * column ("%5u  ", or "    +  " for the continuation of a wrapped line; numbers modulo 100000). Tabs
+ * become spaces to the next multiple of 8, control characters and invalid UTF-8 become '?', so the
+ * rows are always valid UTF-8. Returns 0 or -ENOMEM; *ret is a strv. */
+int env_pdf_text_rows(const char *text, size_t size, size_t cols, char ***ret);
+
 /* Renders the PDF into memory. Returns 0 or -errno (detail in *ret_error). */
 int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **ret_error);

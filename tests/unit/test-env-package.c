@@ -482,14 +482,50 @@ static void test_pdf_render(void **state) {
                 .text_size = strlen(text),
                 .qr_texts = l,
                 .sha256_hex = "00",
-                .creation = (time_t) -1,
+                .creation = 1700000000,
         };
         assert_int_equal(env_pdf_render(&in, &pdf, &size, &err), 0);
+        assert_non_null(memmem(pdf, size, "(20231114221320Z)", 17)); /* the fixed creation date */
         assert_null(err);
         assert_true(size > 1000);
         assert_memory_equal(pdf, "%PDF-", 5);
         /* text page + QR page + instructions page */
         assert_non_null(memmem(pdf, size, "/Count 3", 8));
+}
+
+static void test_pdf_text_rows(void **state) {
+        static const char text[] = "ab\tc\n"              /* tab to column 8 */
+                                   "\xc3\xa4\xff\x01z\n"  /* UTF-8 kept, bad byte and control char replaced */
+                                   "0123456789abc\n"       /* wrapped at 10 columns */
+                                   "\n"
+                                   "last";                 /* no final newline */
+        _cleanup_strv_free_ char **rows = NULL;
+
+        assert_int_equal(env_pdf_text_rows(text, strlen(text), 10, &rows), 0);
+        assert_int_equal(strv_length(rows), 6);
+        assert_string_equal(rows[0], "    1  ab      c");
+        assert_string_equal(rows[1], "    2  \xc3\xa4??z");
+        assert_string_equal(rows[2], "    3  0123456789");
+        assert_string_equal(rows[3], "    +  abc");
+        assert_string_equal(rows[4], "    4  ");
+        assert_string_equal(rows[5], "    5  last");
+}
+
+/* More lines than the five-digit line number column holds. */
+static void test_pdf_many_lines(void **state) {
+        size_t n = 100002;
+        _cleanup_free_ char *text = malloc(n * 2 + 1);
+        _cleanup_strv_free_ char **rows = NULL;
+
+        assert_non_null(text);
+        for (size_t i = 0; i < n; i++)
+                memcpy(text + 2 * i, "#\n", 2);
+        text[2 * n] = 0;
+        assert_int_equal(env_pdf_text_rows(text, 2 * n, 100, &rows), 0);
+        assert_int_equal(strv_length(rows), n);
+        assert_string_equal(rows[99998], "99999  #");
+        assert_string_equal(rows[99999], "    0  #");
+        assert_string_equal(rows[100001], "    2  #");
 }
 
 static void test_tar_gz(void **state) {
@@ -563,6 +599,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_qr_scan_rotated),
                 cmocka_unit_test(test_qr_scan_files),
                 cmocka_unit_test(test_pdf_render),
+                cmocka_unit_test(test_pdf_text_rows),
+                cmocka_unit_test(test_pdf_many_lines),
                 cmocka_unit_test(test_tar_gz),
                 cmocka_unit_test(test_gpg_bad_keyfile),
         };
