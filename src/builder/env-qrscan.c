@@ -15,8 +15,9 @@
 #include "macro.h"
 #include "strv.h"
 
-/* 30000 x 30000 pixels is far beyond an A3 scan at 1200 dpi; it caps memory use. */
+/* An A4 page scanned at 1200 dpi has 139 million pixels; the limits cap memory use. */
 #define SCAN_MAX_SIDE 30000U
+#define SCAN_MAX_PIXELS (160UL * 1000UL * 1000UL)
 #define SCAN_MAX_FILE (512U * 1024U * 1024U)
 
 int qr_scan_gray(const uint8_t *pixels, unsigned width, unsigned height, char ***texts) {
@@ -79,7 +80,8 @@ static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_
                 png_image_free(&img);
                 return -EBADMSG;
         }
-        if (img.width == 0 || img.height == 0 || img.width > SCAN_MAX_SIDE || img.height > SCAN_MAX_SIDE) {
+        if (img.width == 0 || img.height == 0 || img.width > SCAN_MAX_SIDE || img.height > SCAN_MAX_SIDE ||
+            (unsigned long) img.width * img.height > SCAN_MAX_PIXELS) {
                 (void) asprintf(ret_error, "unsupported image size %ux%u", img.width, img.height);
                 png_image_free(&img);
                 return -EFBIG;
@@ -147,7 +149,8 @@ static int load_pnm(const uint8_t *data, size_t size, uint8_t **ret, unsigned *r
                 return -EBADMSG;
         }
         p++; /* the single white space character before the raster */
-        if (w == 0 || h == 0 || w > SCAN_MAX_SIDE || h > SCAN_MAX_SIDE || maxval == 0 || maxval > 65535) {
+        if (w == 0 || h == 0 || w > SCAN_MAX_SIDE || h > SCAN_MAX_SIDE ||
+            (unsigned long) w * h > SCAN_MAX_PIXELS || maxval == 0 || maxval > 65535) {
                 (void) asprintf(ret_error, "unsupported PNM image %ux%u, maxval %u", w, h, maxval);
                 return -EFBIG;
         }
