@@ -424,7 +424,7 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
                 if (strv_extend(&argv, *s) < 0)
                         return -ENOMEM;
 
-        log_info("Bootstrapping %s %s (%s, %zu packages) with mmdebstrap into %s; this takes about a minute...",
+        log_info("Bootstrapping %s %s (%s, %zu packages) with mmdebstrap into %s; this takes a few minutes...",
                  p->distribution, p->suite, p->architecture, strv_length(p->packages), final);
         STRV_FOREACH(s, sources)
                 log_info("  source: %s", *s);

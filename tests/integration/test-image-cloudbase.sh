@@ -68,6 +68,7 @@ services:
     timeout: 30
 EOF
 cat >"$T/env.yml" <<'EOF'
+#cloud-config
 appliance:
   domain: cloudbase.example.org
 EOF
