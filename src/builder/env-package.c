@@ -29,6 +29,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "random-util.h"
 #include "seed-config.h"
 #include "seed-inspect.h"
 #include "seed-iso.h"
@@ -188,11 +189,36 @@ typedef struct Output {
         const void *data;
         size_t size;
         AtomicFile file;
+        char *backup; /* hidden hard link to the file this run replaces, if there was one */
         bool committed;
 } Output;
 
-/* Writes every output to a temporary in dirfd, then commits them one after another; if any step
- * fails, the outputs committed so far are removed again, so a run leaves all or nothing. */
+/* Keeps the current file at o->name (if any) under a hidden name, so a failed run can put it back. */
+static int output_backup(int dirfd, Output *o) {
+        uint8_t rnd[6];
+        _cleanup_free_ char *hex = NULL;
+        int r;
+
+        r = random_bytes(rnd, sizeof rnd);
+        if (r < 0)
+                return r;
+        hex = hexmem(rnd, sizeof rnd);
+        if (!hex || asprintf(&o->backup, ".#%s.%s.old", o->name, hex) < 0) {
+                o->backup = NULL;
+                return -ENOMEM;
+        }
+        if (linkat(dirfd, o->name, dirfd, o->backup, 0) < 0) {
+                r = errno == ENOENT ? 0 : -errno; /* nothing to keep */
+                free(o->backup);
+                o->backup = NULL;
+                return r;
+        }
+        return 0;
+}
+
+/* Writes every output to a temporary in dirfd, then commits them one after another. If any step
+ * fails, the outputs committed so far are removed and the files they replaced are put back, so a
+ * run leaves all or nothing. */
 static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
         int r = 0;
 
@@ -211,6 +237,11 @@ static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
         }
 
         for (size_t i = 0; i < n && r >= 0; i++) {
+                r = output_backup(dirfd, &o[i]);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to keep the previous '%s/%s': %m", dir, o[i].name);
+                        break;
+                }
                 r = atomic_file_commit(&o[i].file);
                 if (r < 0)
                         log_error_errno(r, "Failed to commit '%s/%s': %m", dir, o[i].name);
@@ -219,8 +250,16 @@ static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
         }
 
         for (size_t i = 0; i < n; i++) {
-                if (r < 0 && o[i].committed)
+                bool undo = r < 0 && o[i].committed;
+
+                if (undo && o[i].backup)
+                        (void) renameat(dirfd, o[i].backup, dirfd, o[i].name); /* the previous file is back */
+                else if (undo)
                         (void) unlinkat(dirfd, o[i].name, 0);
+                else if (o[i].backup)
+                        (void) unlinkat(dirfd, o[i].backup, 0);
+                free(o[i].backup);
+                o[i].backup = NULL;
                 atomic_file_done(&o[i].file);
         }
         return r;

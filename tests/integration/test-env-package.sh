@@ -60,6 +60,8 @@ printf '  motd: "a\ttab"\n' >>small.yml
 [ "$(stat -c %a out1/env-cidata.iso)" = 600 ] || fail "ISO mode"
 [ "$(ls out1 | wc -l)" = 2 ] || fail "unexpected files in out1: $(ls out1)"
 grep -qx "out1/env.yml.pdf" out1.list || fail "output list: $(cat out1.list)"
+"$BUILDER" env package -o out1 small.yml >/dev/null   # again: replaces, leaves nothing else
+[ "$(ls -A out1 | wc -l)" = 2 ] || fail "second run left: $(ls -A out1)"
 
 decode_pdf out1/env.yml.pdf small.restored
 cmp small.yml small.restored || fail "zbarimg pipeline did not restore small.yml"
@@ -203,12 +205,21 @@ expect_fail bad-meta-data small.yml "would not be used by cloud-init" --meta-dat
 { printf '#cloud-config\nappliance:\n  domain: x.org\n'; head -c 200000 /dev/urandom | base64 -w 76 | sed 's/^/# /'; } >huge.yml
 expect_fail too-large huge.yml "too large"
 
-# One output fails at commit (a directory is in the way of the archive): none of them remain.
+# One output fails at commit (a directory is in the way of the archive): none of this run's outputs
+# remain, and the files of an earlier run that were replaced meanwhile are back.
 rm -rf out4 && mkdir -p "out4/example.org.env.2023-11-14_22.13.tar.gz.gpg"
 rc=0
 "$BUILDER" env package -o out4 --gpg-recipients gpgkeys.txt small.yml >/dev/null 2>err.txt || rc=$?
 [ "$rc" = 1 ] || fail "commit failure: exit $rc"
 [ "$(ls -A out4)" = "example.org.env.2023-11-14_22.13.tar.gz.gpg" ] || fail "partial outputs left: $(ls -A out4)"
+echo "earlier pdf" >out4/env.yml.pdf
+echo "earlier iso" >out4/env-cidata.iso
+rc=0
+"$BUILDER" env package -o out4 --gpg-recipients gpgkeys.txt small.yml >/dev/null 2>err.txt || rc=$?
+[ "$rc" = 1 ] || fail "commit failure over an earlier run: exit $rc"
+[ "$(cat out4/env.yml.pdf)" = "earlier pdf" ] || fail "the earlier PDF was not restored"
+[ "$(cat out4/env-cidata.iso)" = "earlier iso" ] || fail "the earlier ISO was not restored"
+[ "$(ls -A out4 | wc -l)" = 3 ] || fail "left behind: $(ls -A out4)"
 
 ### 6. Usage.
 rc=0; "$BUILDER" env package >/dev/null 2>&1 || rc=$?; [ "$rc" = 2 ] || fail "no argument: exit $rc"
