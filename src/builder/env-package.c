@@ -58,8 +58,9 @@ static int package_help(void) {
                "                  with --gpg-recipients: tar.gz of env.yml, " PDF_NAME " and " ISO_NAME
                ",\n"
                "                  encrypted to all keys in FILE (binary OpenPGP, for gpg --decrypt)\n"
-               "All outputs have mode 0600 and are written atomically: after a failure none of them\n"
-               "exists. SOURCE_DATE_EPOCH, if set, fixes the time used for dates and the file name.\n\n"
+               "All outputs have mode 0600 and are written all or nothing: after a failure none of\n"
+               "them is written and files of an earlier run stay as they were. SOURCE_DATE_EPOCH,\n"
+               "if set, fixes the time used for dates and the file name.\n\n"
                "Options:\n"
                "  -h --help                 show this help\n"
                "  -o --output=DIR           write into DIR (default: the directory of ENV.YML;\n"
