@@ -333,6 +333,12 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
         r = rootfs_packages(root, &res->packages);
         if (r < 0)
                 return set_err(reterr, r, "cannot read the package list: %s", strerror(-r));
+
+        if (plan->source_date_epoch > 0) {
+                r = rootfs_clamp_mtimes(root, plan->source_date_epoch);
+                if (r < 0)
+                        return set_err(reterr, r, "cannot clamp modification times: %s", strerror(-r));
+        }
         return 0;
 }
 

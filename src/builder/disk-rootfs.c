@@ -383,6 +383,34 @@ int rootfs_copy_tree(const char *src, const char *root, const char *dst) {
         return r < 0 ? r : copy_count;
 }
 
+static uint64_t clamp_to;
+static int clamp_count;
+
+static int clamp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) flag;
+        (void) ftw;
+        if ((uint64_t) st->st_mtim.tv_sec < clamp_to ||
+            ((uint64_t) st->st_mtim.tv_sec == clamp_to && st->st_mtim.tv_nsec == 0))
+                return 0;
+        struct timespec ts[2] = {
+                { .tv_sec = (time_t) clamp_to },
+                { .tv_sec = (time_t) clamp_to },
+        };
+        if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return -1;
+        clamp_count++;
+        return 0;
+}
+
+int rootfs_clamp_mtimes(const char *root, uint64_t t) {
+        clamp_to = t;
+        clamp_count = 0;
+        /* FTW_DEPTH: a directory is clamped after its entries, whose changes no longer touch it. */
+        if (nftw(root, clamp_cb, 64, FTW_PHYS | FTW_DEPTH) != 0)
+                return -errno;
+        return clamp_count;
+}
+
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         (void) st;
         (void) ftw;

@@ -54,5 +54,9 @@ int rootfs_install_file(const char *root, const char *src, const char *path, mod
  * An image without dpkg gives an empty list. */
 int rootfs_packages(const char *root, char ***ret);
 
+/* Sets every modification time in the tree that is later than t to t (SOURCE_DATE_EPOCH
+ * clamping, symlinks included, not followed). Returns the number of entries changed. */
+int rootfs_clamp_mtimes(const char *root, uint64_t t);
+
 /* Removes a tree (no symlinks followed); missing is fine. */
 int rm_rf(const char *path);

@@ -129,6 +129,8 @@ echo ---modes
 sh "stat -c '%a %u:%g %n' /app/env.yml /usr/sbin/appliance-agent /usr/share/appliance/profile.yml /etc/appliance-test/secret.conf"
 echo ---buildhost
 exists /etc/resolv.conf
+echo ---mtimes
+sh "stat -c '%Y %n' /etc/fstab /etc /app/env.yml"
 echo ---env
 cat /app/env.yml
 echo ---grub
@@ -161,6 +163,7 @@ section modes | grep -qx '755 0:0 /usr/sbin/appliance-agent'
 section modes | grep -qx '644 0:0 /usr/share/appliance/profile.yml'
 section modes | grep -qx '640 0:0 /etc/appliance-test/secret.conf'
 [ "$(section buildhost)" = false ]
+[ "$(section mtimes | grep . | cut -d' ' -f1 | sort -u)" = 1700000000 ] # clamped to SOURCE_DATE_EPOCH
 section env | grep -q 'domain: test.example'
 section grub | grep -q "root=UUID=$root_uuid ro console=ttyS0,115200 net.ifnames=0"
 

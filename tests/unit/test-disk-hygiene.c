@@ -211,6 +211,15 @@ static void test_write_and_copy(void **state) {
         n = readlink(p, target, sizeof target - 1);
         assert_int_equal(n, strlen("a.service"));
 
+        /* SOURCE_DATE_EPOCH clamping: everything newer, symlinks and directories included */
+        assert_true(rootfs_clamp_mtimes(root, 1000000) >= 6);
+        assert_int_equal(lstat(p, &st), 0);
+        assert_int_equal(st.st_mtime, 1000000);
+        assert_int_equal(stat(root, &st), 0);
+        assert_int_equal(st.st_mtime, 1000000);
+        assert_int_equal(rootfs_clamp_mtimes(root, 1000000), 0);
+        assert_int_equal(rootfs_clamp_mtimes(root, 2000000), 0); /* older times stay */
+
         assert_int_equal(rm_rf(root), 0);
         assert_int_equal(rm_rf(src), 0);
 }
