@@ -423,6 +423,30 @@ int agent_status_text(const Agent *a, char **ret) {
         return 0;
 }
 
+/* The status page nginx shows once the appliance is ready: the state and the status text. */
+static int write_index_page(const Agent *a, const char *title_html, const char *text_html) {
+        _cleanup_free_ char *status = NULL, *status_html = NULL, *html = NULL;
+        int r;
+
+        r = agent_status_text(a, &status);
+        if (r < 0)
+                return r;
+        status_html = html_escape(status);
+        if (!status_html)
+                return -ENOMEM;
+        if (asprintf(&html,
+                     "<!DOCTYPE html>\n"
+                     "<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\n"
+                     "<title>%s</title>\n"
+                     "<style>body{font-family:sans-serif;margin:4em auto;max-width:48em;color:#333}"
+                     "pre{background:#f4f4f4;padding:1em}</style>\n"
+                     "</head><body>\n<h1>%s</h1>\n<p>%s</p>\n<pre>%s</pre>\n"
+                     "<p><a href=\"/status.json\">status.json</a></p>\n</body></html>\n",
+                     title_html, title_html, text_html, status_html) < 0)
+                return -ENOMEM;
+        return agent_write(a, AGENT_WWW_DIR "/index.html", html, 0644);
+}
+
 int agent_write_status_page(const Agent *a, const char *title, const char *text) {
         _cleanup_free_ char *t = html_escape(title), *x = html_escape(text), *html = NULL, *json = NULL;
         int r;
@@ -444,7 +468,10 @@ int agent_write_status_page(const Agent *a, const char *title, const char *text)
         r = agent_status_json(a, &json);
         if (r < 0)
                 return r;
-        return agent_write(a, AGENT_WWW_DIR "/status.json", json, 0644);
+        r = agent_write(a, AGENT_WWW_DIR "/status.json", json, 0644);
+        if (r < 0)
+                return r;
+        return write_index_page(a, t, x);
 }
 
 int agent_notify(const char *msg) {
