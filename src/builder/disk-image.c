@@ -99,7 +99,7 @@ int image_plan_relayout(ImagePlan *plan, char **reterr) {
                         }
                 r = mbr_layout(sizes, n, disk->parts, &disk->size);
                 if (r == -E2BIG)
-                        return set_err(reterr, r, "disk '%s' would exceed the 2 TiB an MBR partition table can address",
+                        return set_err(reterr, r, "disk '%s' would exceed the 2 TiB an MBR partition table can address (place large volumes on their own disk: 'place: disk')",
                                        disk->name);
                 if (r < 0)
                         return set_err(reterr, r, "cannot lay out disk '%s': %s", disk->name, strerror(-r));
@@ -197,7 +197,7 @@ void image_plan_print(const ImagePlan *plan, const char *output_dir) {
                         if (plan->formats & (1u << f))
                                 printf("  %s.%s\n", plan->disks[d].name, format_ext[f]);
         printf("  SHA256SUMS\n  manifest.json\n");
-        printf("Steps: extract, install agent/profile/env, fstab, grub.cfg, hygiene, mke2fs -d, MBR + GRUB, "
+        printf("Steps: extract, hygiene, install agent/profile/env, fstab, grub.cfg, mke2fs -d, MBR + GRUB, "
                "convert, checksums, manifest\n");
 }
 
