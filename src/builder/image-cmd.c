@@ -215,7 +215,7 @@ static int volume_requests(const Profile *p, const Sizing *sz, ImageVolumeReques
                 if (!v || v->place == PART_PLACE_NONE)
                         continue;
                 size = v->size;
-                if (arg_studies_set || (size == 0 && sz))
+                if (sz && (arg_studies_set || size == 0))
                         size = streq(order[i], "ecs-data") ? sz->data_bytes : sz->temp_bytes;
                 if (size == 0)
                         size = TEST_VOLUME_BYTES;

@@ -96,6 +96,12 @@ cat "$tmp/plan"
 grep -q 'p1 .*LABEL=root .*(bootable)' "$tmp/plan"
 grep -q 'p2 .*LABEL=ecs-data' "$tmp/plan"
 [ ! -e "$tmp/out" ]
+# Sized with the manual's formulas: root 5 GiB, data = database + documents (41 GiB for 20).
+"$BUILDER" image --profile "$tmp/p.yml" --base "$rootfs" --studies-per-month 20 -o "$tmp/out" --dry-run >"$tmp/plan"
+cat "$tmp/plan"
+grep -Eq "p1 +start 2048 +5G +ext4 LABEL=root" "$tmp/plan"
+grep -Eq "p2 +start $((2048 + 5 * 2097152)) +41G +ext4 LABEL=ecs-data" "$tmp/plan"
+[ ! -e "$tmp/out" ]
 
 # Killed builds: SIGINT, SIGTERM and SIGKILL during the work leave no output and, once the janitor
 # has run, no scratch files. (A background job starts with SIGINT ignored: python restores the
