@@ -179,6 +179,9 @@ int agent_record_step(const Agent *a, const char *step, StepResult result, const
         one_line(src);
         if (asprintf(&path, "%s/%s", AGENT_STATE_DIR, step) < 0)
                 return -ENOMEM;
+        /* The one line per step an administrator (and the serial console) sees. */
+        log_full(result == STEP_FAILED ? LOG_ERR : LOG_NOTICE, "Step %s: %s%s%s (%.1fs)", step,
+                 strna(step_result_to_string(result)), *msg ? ": " : "", msg, (double) duration_usec / 1e6);
         if (asprintf(&text, "RESULT=%s\nMESSAGE=%s\nDURATION_USEC=%llu\nFINISHED_USEC=%llu\n%s%s%s",
                      step_result_to_string(result), msg, (unsigned long long) duration_usec,
                      (unsigned long long) now_usec(), *src ? "SOURCE=" : "", src, *src ? "\n" : "") < 0)
