@@ -78,7 +78,7 @@ static bool is_qcow2(const unsigned char *b, size_t n) {
 
 bool guest_is_disk_image(const char *path) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        unsigned char b[512];
+        unsigned char b[512] = {};
         ssize_t n;
 
         if (fd < 0)
@@ -88,8 +88,13 @@ bool guest_is_disk_image(const char *path) {
                 return false;
         if (is_qcow2(b, (size_t) n))
                 return true;
-        /* An MBR (or GPT's protective MBR) ends its first sector with 55 AA; a tar header has zeros
-         * there, and compressed tarballs are recognized by their magic before we get here. */
+        /* Compressed streams (gzip, xz, zstd, bzip2) and tar headers ("ustar" at 257) are not
+         * disk images, whatever their byte 510 happens to be. */
+        if ((b[0] == 0x1f && b[1] == 0x8b) || memcmp(b, "\xfd" "7zXZ", 5) == 0 ||
+            memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0 || memcmp(b, "BZh", 3) == 0 ||
+            (n >= 262 && memcmp(b + 257, "ustar", 5) == 0))
+                return false;
+        /* An MBR (or GPT's protective MBR) ends its first sector with 55 AA. */
         return n == 512 && b[510] == 0x55 && b[511] == 0xaa;
 }
 
