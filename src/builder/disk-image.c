@@ -236,7 +236,7 @@ static char *fstab_text(const ImagePlan *plan) {
                 if (fs->from_tree)
                         fprintf(f, "UUID=%s  /  ext4  errors=remount-ro  0  1\n", fs->uuid);
                 else
-                        fprintf(f, "LABEL=%s  %s  ext4  defaults,nofail,x-systemd.device-timeout=10s  0  2\n", fs->label,
+                        fprintf(f, "LABEL=%s  %s  ext4  defaults,nofail,x-systemd.device-timeout=30s  0  2\n", fs->label,
                                 fs->mountpoint);
         }
         if (fclose(f) != 0)

@@ -474,8 +474,8 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
                 return r;
 
         if (c->agent_binary) {
-                log_info("Installing the agent %s at /usr/bin/appliance-agent...", c->agent_binary);
-                r = upload_guest_file(g, c->agent_binary, "/usr/bin/appliance-agent", 0755, reterr);
+                log_info("Installing the agent %s at /usr/sbin/appliance-agent...", c->agent_binary);
+                r = upload_guest_file(g, c->agent_binary, "/usr/sbin/appliance-agent", 0755, reterr);
                 if (r < 0)
                         return r;
         }

@@ -36,7 +36,7 @@ typedef enum {
 typedef struct GuestCustomization {
         uint64_t size;              /* virtual size of the output disk; 0 = keep the base's size.
                                      * Growing the disk also grows the last partition and its ext4 */
-        const char *agent_binary;   /* installed at /usr/bin/appliance-agent (0755); NULL = skip */
+        const char *agent_binary;   /* installed at /usr/sbin/appliance-agent (0755); NULL = skip */
         const char *agent_rootfs;   /* directory whose tree is copied over / (units, configs);
                                      * NULL = none */
         const char *env_path;       /* baked at /app/env.yml, mode 0600, root:root; NULL = skip */

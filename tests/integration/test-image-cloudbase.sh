@@ -107,7 +107,7 @@ grep -q '/etc/ssh/ssh_host_ed25519_key' "$T/out/manifest.json" || fail "manifest
 # --- inspect it ---
 guestfish --ro --format=qcow2 -a "$img" -i >"$T/inspect" <<'GF'
 echo @@agent-mode
-lstatns /usr/bin/appliance-agent | grep -E '^(st_mode|st_uid|st_size):'
+lstatns /usr/sbin/appliance-agent | grep -E '^(st_mode|st_uid|st_size):'
 echo @@env-mode
 lstatns /app/env.yml | grep -E '^(st_mode|st_uid):'
 echo @@env
