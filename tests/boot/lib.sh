@@ -1,0 +1,135 @@
+# Shared helpers of the boot tests: start an image with 'appliance-builder boot', watch its serial
+# console, talk to it through host forwards bound to 127.0.0.1 only. Source it; it sets a trap that
+# stops every VM and removes the work directory.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+: "${BUILDER:?BUILDER must name the appliance-builder binary}"
+: "${SRCDIR:?SRCDIR must name the source tree}"
+
+BOOT_WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/boot-test.XXXXXX")
+declare -A VM_PID=()
+
+boot_cleanup() {
+	local name
+	for name in "${!VM_PID[@]}"; do
+		kill "${VM_PID[$name]}" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [ -n "${KEEP_BOOT_WORK:-}" ]; then
+		echo "boot: work directory kept: $BOOT_WORK" >&2
+	else
+		rm -rf "$BOOT_WORK"
+	fi
+}
+trap boot_cleanup EXIT
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() {
+	log "FAIL: $*"
+	local f
+	for f in "$BOOT_WORK"/*.serial; do
+		[ -f "$f" ] || continue
+		echo "---- last lines of $(basename "$f")"
+		tail -n 60 "$f" | tr -d '\r'
+	done
+	exit 1
+}
+
+# Skips (exit 77) unless the tools a boot needs are present.
+boot_require() {
+	local t
+	for t in qemu-system-x86_64 qemu-img curl ssh ssh-keygen python3 "$@"; do
+		command -v "$t" >/dev/null || { echo "boot: $t not installed, skipping"; exit 77; }
+	done
+	[ "$(id -u)" -eq 0 ] || { echo "boot: building images needs root, skipping"; exit 77; }
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# vm_start NAME DISK [appliance-builder boot options...]: boots in the background; the serial
+# console goes to $BOOT_WORK/NAME.serial.
+vm_start() {
+	local name=$1 disk=$2
+	shift 2
+	: >"$BOOT_WORK/$name.serial"
+	"$BUILDER" boot "$disk" --serial "$BOOT_WORK/$name.serial" "$@" >"$BOOT_WORK/$name.qemu.log" 2>&1 &
+	VM_PID[$name]=$!
+	log "$name: started (pid ${VM_PID[$name]})"
+}
+
+# vm_wait_serial NAME REGEX TIMEOUT: waits until the serial log matches (extended regex).
+vm_wait_serial() {
+	local name=$1 re=$2 timeout=$3 start=$SECONDS
+	while ! tr -d '\r' <"$BOOT_WORK/$name.serial" | grep -Eq -- "$re"; do
+		if ! kill -0 "${VM_PID[$name]}" 2>/dev/null; then
+			cat "$BOOT_WORK/$name.qemu.log" >&2 || true
+			fail "$name: qemu exited while waiting for /$re/"
+		fi
+		[ $((SECONDS - start)) -lt "$timeout" ] || fail "$name: no /$re/ on the serial console after ${timeout}s"
+		sleep 1
+	done
+	log "$name: serial shows /$re/ after $((SECONDS - start))s"
+}
+
+# vm_wait_exit NAME TIMEOUT: waits for qemu to end (after a poweroff).
+vm_wait_exit() {
+	local name=$1 timeout=$2 start=$SECONDS
+	while kill -0 "${VM_PID[$name]}" 2>/dev/null; do
+		[ $((SECONDS - start)) -lt "$timeout" ] || fail "$name: still running ${timeout}s after poweroff"
+		sleep 1
+	done
+	wait "${VM_PID[$name]}" 2>/dev/null || true
+	unset "VM_PID[$name]"
+	log "$name: stopped"
+}
+
+vm_kill() {
+	local name=$1
+	kill "${VM_PID[$name]}" 2>/dev/null || true
+	wait "${VM_PID[$name]}" 2>/dev/null || true
+	unset "VM_PID[$name]"
+}
+
+# A throw-away ssh key for the tests.
+ssh_key() {
+	[ -f "$BOOT_WORK/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C boot-test -f "$BOOT_WORK/id_ed25519"
+	echo "$BOOT_WORK/id_ed25519"
+}
+
+# vm_ssh PORT USER COMMAND...: runs a command in the guest.
+vm_ssh() {
+	local port=$1 user=$2
+	shift 2
+	ssh -q -i "$(ssh_key)" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=10 -o BatchMode=yes "$user@127.0.0.1" "$@"
+}
+
+# wait_ssh PORT USER TIMEOUT: waits until ssh logins work.
+wait_ssh() {
+	local port=$1 user=$2 timeout=$3 start=$SECONDS
+	until vm_ssh "$port" "$user" true 2>/dev/null; do
+		[ $((SECONDS - start)) -lt "$timeout" ] || fail "ssh $user@127.0.0.1:$port: no login after ${timeout}s"
+		sleep 2
+	done
+	log "ssh $user@127.0.0.1:$port: up after $((SECONDS - start))s"
+}
+
+# http_code URL: the HTTP status (000 when nothing answers). Certificates are self-signed.
+http_code() {
+	curl -sk -o /dev/null -m 10 -w '%{http_code}' "$1" 2>/dev/null || true
+}
+
+# wait_http URL CODE TIMEOUT: waits until URL answers with CODE.
+wait_http() {
+	local url=$1 code=$2 timeout=$3 start=$SECONDS got
+	while got=$(http_code "$url"); [ "$got" != "$code" ]; do
+		[ $((SECONDS - start)) -lt "$timeout" ] || fail "$url answers $got, not $code, after ${timeout}s"
+		sleep 2
+	done
+	log "$url: $code after $((SECONDS - start))s"
+}
