@@ -4,11 +4,15 @@
 #   sh builder/make-image.sh [--build DIR] [--profile NAME|FILE] [--env env.yml] [-o OUT]
 #
 # Writes OUT/ (default out/): the disk images in qcow2 and vmdk (streamOptimized), SHA256SUMS,
-# manifest.json (written by `appliance-builder image`) and seed.iso (`appliance-builder seed
-# --preset vagrant --grow-root`). The base system is bootstrapped with mmdebstrap from the host's
+# manifest.json (written by `appliance-builder image`) and seed.iso, a NoCloud seed carrying the
+# env (`appliance-builder seed --env`). Without --env a new env is made first with `appliance-builder
+# env create $APPLIANCE_DOMAIN OUT/env` (default domain appliance.local; an existing OUT/env/env.yml
+# is reused), with the public keys of $APPLIANCE_SSH_KEYS (a file, default ~/.ssh/id_*.pub) in its
+# ssh_authorized_keys. The base system is bootstrapped with mmdebstrap from the host's
 # apt sources on the first run and cached (/var/cache/appliance-builder as root). `make image`
 # installs the packages and builds the tools before it calls this script.
-# Environment: APPLIANCE_ENV (same as --env), APPLIANCE_FORMATS (default qcow2,vmdk).
+# Environment: APPLIANCE_ENV (same as --env), APPLIANCE_FORMATS (default qcow2,vmdk),
+# APPLIANCE_DOMAIN, APPLIANCE_SSH_KEYS.
 # Exit status: 0 ok, 1 a step failed, 2 usage.
 set -eu
 
@@ -19,7 +23,7 @@ env=${APPLIANCE_ENV:-}
 formats=${APPLIANCE_FORMATS:-qcow2,vmdk}
 
 usage() {
-	sed -n '2,13s/^# \{0,1\}//p' "$0"
+	sed -n '2,17s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -51,9 +55,32 @@ echo "make-image: building profile '$profile' ($formats) into $out/"
 # shellcheck disable=SC2086
 "$builder" image --profile "$profile" --format "$formats" ${env:+--env "$env"} -o "$out"
 
+seed_env=$env
+if [ -z "$seed_env" ]; then
+	seed_env=$out/env/env.yml
+	if [ ! -f "$seed_env" ]; then
+		domain=${APPLIANCE_DOMAIN:-appliance.local}
+		echo "make-image: no --env given: creating $seed_env for '$domain'"
+		"$builder" env create "$domain" "$out/env"
+		if [ -n "${APPLIANCE_SSH_KEYS:-}" ]; then
+			list=$(sed -e '/^ssh-/!d' -e 's/.*/  - "&"/' "$APPLIANCE_SSH_KEYS")
+		else
+			list=$(cat "$HOME"/.ssh/id_*.pub 2>/dev/null | sed -e '/^ssh-/!d' -e 's/.*/  - "&"/')
+		fi
+		# The template's "ssh_authorized_keys:" gets the keys; the image's ecs-data and
+		# ecs-volatile disks are used (manual: storage:ignore:data/volatile false).
+		awk -v list="$list" '
+			/^ssh_authorized_keys:/ { print; if (list != "") print list; next }
+			/^    ignore:/ { ignore = 1; print; next }
+			ignore && /^      (data|volatile): true$/ { sub(/true$/, "false"); print; next }
+			{ ignore = ignore && /^      /; print }' "$seed_env" >"$seed_env.new"
+		chmod 0600 "$seed_env.new"
+		mv "$seed_env.new" "$seed_env"
+		"$builder" env check "$seed_env" >/dev/null
+	fi
+fi
 echo "make-image: writing the seed $out/seed.iso"
-# shellcheck disable=SC2086
-"$builder" seed --preset vagrant --grow-root ${env:+--env "$env"} -o "$out/seed.iso"
+"$builder" seed --env "$seed_env" -o "$out/seed.iso"
 
 end=$(date +%s)
 echo
@@ -65,7 +92,8 @@ for f in "$out"/ecs-data.qcow2 "$out"/ecs-volatile.qcow2; do
 	[ -e "$f" ] && disks="$disks --disk $f"
 done
 if [ -e "$out/disk.qcow2" ]; then
-	echo "Boot it (serial console in this terminal, ssh forwarded to 127.0.0.1:2222):"
-	echo "  $builder boot $out/disk.qcow2 --seed $out/seed.iso$disks --forward 2222:22 --snapshot"
-	echo "  ssh -p 2222 vagrant@127.0.0.1   (with the Vagrant insecure key; seed/vagrant.pub is its public half)"
+	echo "Boot it (serial console in this terminal; ssh and https forwarded to 127.0.0.1):"
+	echo "  $builder boot $out/disk.qcow2 --seed $out/seed.iso$disks --forward 2222:22 --forward 8443:443"
+	echo "  curl -k https://127.0.0.1:8443/status.json     (503 until the appliance is ready)"
+	echo "  ssh -p 2222 root@127.0.0.1                     (with a key listed in $seed_env)"
 fi
