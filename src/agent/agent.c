@@ -189,34 +189,6 @@ int agent_record_step(const Agent *a, const char *step, StepResult result, const
         return agent_write(a, path, text, 0644);
 }
 
-char *json_quote(const char *s) {
-        size_t n = 2;
-        char *out, *o;
-
-        for (const char *c = s; *c; c++)
-                n += ((unsigned char) *c < 0x20 || *c == '"' || *c == '\\') ? 6 : 1;
-        out = malloc(n + 1);
-        if (!out)
-                return NULL;
-        o = out;
-        *o++ = '"';
-        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
-                if (*c == '"' || *c == '\\') {
-                        *o++ = '\\';
-                        *o++ = (char) *c;
-                } else if (*c == '\n') {
-                        *o++ = '\\';
-                        *o++ = 'n';
-                } else if (*c < 0x20)
-                        o += sprintf(o, "\\u%04x", *c);
-                else
-                        *o++ = (char) *c;
-        }
-        *o++ = '"';
-        *o = 0;
-        return out;
-}
-
 static char *html_escape(const char *s) {
         size_t n = 0;
         char *out, *o;

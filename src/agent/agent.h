@@ -16,6 +16,8 @@
  */
 #pragma once
 
+#include "json-util.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -98,9 +100,6 @@ uint64_t now_usec(void);
 /* A profile service's health check: 0 if healthy, else -errno and a description in *ret_why. */
 struct ProfileService;
 int health_check(const Agent *a, const struct ProfileService *s, char **ret_why);
-
-/* JSON string escaping into a newly allocated quoted string. */
-char *json_quote(const char *s);
 
 /* The steps. Each returns 0 on success (also: nothing to do, standby) or a negative errno after
  * logging, recording the step and, where the brief says so, setting the failed flag. */

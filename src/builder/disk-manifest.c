@@ -9,39 +9,8 @@
 
 #include "cleanup.h"
 #include "disk-image.h"
+#include "json-util.h"
 #include "macro.h"
-
-static void json_str(FILE *f, const char *s) {
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                case '\r':
-                        fputs("\\r", f);
-                        break;
-                default:
-                        if (*p < 0x20)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        fputc('"', f);
-}
 
 static void json_strv(FILE *f, char *const *l, const char *indent) {
         bool first = true;
@@ -49,7 +18,7 @@ static void json_strv(FILE *f, char *const *l, const char *indent) {
         fputc('[', f);
         for (char *const *i = l; i && *i; i++) {
                 fprintf(f, "%s\n%s  ", first ? "" : ",", indent);
-                json_str(f, *i);
+                json_write_string(f, *i);
                 first = false;
         }
         if (!first)
@@ -67,7 +36,7 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 return NULL;
 
         fputs("{\n  \"generator\": ", f);
-        json_str(f, res->generator);
+        json_write_string(f, res->generator);
         fputs(",\n  \"source_date_epoch\": ", f);
         if (plan->source_date_epoch > 0)
                 fprintf(f, "%" PRIu64, plan->source_date_epoch);
@@ -75,32 +44,32 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 fputs("null", f);
 
         fputs(",\n  \"profile\": {\"name\": ", f);
-        json_str(f, p ? p->name : NULL);
+        json_write_string(f, p ? p->name : NULL);
         fputs(", \"path\": ", f);
-        json_str(f, p ? p->path : NULL);
+        json_write_string(f, p ? p->path : NULL);
         fputs(", \"digest\": ", f);
-        json_str(f, res->profile_digest);
+        json_write_string(f, res->profile_digest);
         fputs(", \"distribution\": ", f);
-        json_str(f, p ? p->distribution : NULL);
+        json_write_string(f, p ? p->distribution : NULL);
         fputs(", \"suite\": ", f);
-        json_str(f, p ? p->suite : NULL);
+        json_write_string(f, p ? p->suite : NULL);
         fputs(", \"architecture\": ", f);
-        json_str(f, p ? p->architecture : NULL);
+        json_write_string(f, p ? p->architecture : NULL);
         fputs("},\n  \"base\": {\"kind\": ", f);
-        json_str(f, res->base_kind);
+        json_write_string(f, res->base_kind);
         fputs(", \"path\": ", f);
-        json_str(f, res->base_path);
+        json_write_string(f, res->base_path);
         fputs(", \"sha256\": ", f);
-        json_str(f, res->base.sha256[0] ? res->base.sha256 : NULL);
+        json_write_string(f, res->base.sha256[0] ? res->base.sha256 : NULL);
         fputs(", \"compression\": ", f);
-        json_str(f, res->base.filter);
+        json_write_string(f, res->base.filter);
         fputs(", \"format\": ", f);
-        json_str(f, res->base.format);
+        json_write_string(f, res->base.format);
         fprintf(f, ", \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64 "},\n", res->base.entries,
                 res->base.compressed_bytes);
 
         fputs("  \"kernel_cmdline\": ", f);
-        json_str(f, res->kernel_cmdline);
+        json_write_string(f, res->kernel_cmdline);
         fputs(",\n  \"bootloader\": \"grub i386-pc (core image in sectors 1-2047)\",\n", f);
         fprintf(f, "  \"env_baked\": %s,\n", res->env_baked ? "true" : "false");
 
@@ -109,7 +78,7 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 const ImageDisk *disk = &plan->disks[d];
 
                 fprintf(f, "%s\n    {\"name\": ", d ? "," : "");
-                json_str(f, disk->name);
+                json_write_string(f, disk->name);
                 fprintf(f, ", \"size\": %" PRIu64 ", \"partition_table\": %s", disk->size,
                         disk->prebuilt ? "\"from the base image\"" : disk->partitioned ? "\"dos\"" : "null");
                 if (disk->partitioned && !disk->prebuilt)
@@ -121,9 +90,9 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                         if (fs->disk != d || (disk->prebuilt && fs->from_tree))
                                 continue;
                         fprintf(f, "%s\n      {\"label\": ", first ? "" : ",");
-                        json_str(f, fs->label);
+                        json_write_string(f, fs->label);
                         fputs(", \"mountpoint\": ", f);
-                        json_str(f, fs->mountpoint);
+                        json_write_string(f, fs->mountpoint);
                         fprintf(f, ", \"type\": \"ext4\", \"uuid\": \"%s\", \"partition\": ", fs->uuid);
                         if (fs->partno > 0)
                                 fprintf(f, "%u", fs->partno);
@@ -148,9 +117,9 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 const HygieneItem *it = &res->hygiene.items[i];
 
                 fprintf(f, "%s\n    {\"item\": ", i ? "," : "");
-                json_str(f, hygiene_item_to_string((HygieneItemId) i));
+                json_write_string(f, hygiene_item_to_string((HygieneItemId) i));
                 fprintf(f, ", \"done\": %s, \"detail\": ", it->done ? "true" : "false");
-                json_str(f, it->detail);
+                json_write_string(f, it->detail);
                 fputs(", \"changed\": ", f);
                 json_strv(f, it->changed, "    ");
                 fputc('}', f);
@@ -160,7 +129,7 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
         fputs("  \"steps\": [", f);
         for (size_t i = 0; i < res->n_steps; i++) {
                 fprintf(f, "%s\n    {\"step\": ", i ? "," : "");
-                json_str(f, res->steps[i].name);
+                json_write_string(f, res->steps[i].name);
                 fprintf(f, ", \"seconds\": %.3f}", (double) res->steps[i].usec / 1e6);
         }
         fputs("\n  ],\n", f);
@@ -168,7 +137,7 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
         fputs("  \"outputs\": [", f);
         for (size_t i = 0; i < res->n_outputs; i++) {
                 fprintf(f, "%s\n    {\"file\": ", i ? "," : "");
-                json_str(f, res->outputs[i].name);
+                json_write_string(f, res->outputs[i].name);
                 fprintf(f, ", \"size\": %" PRIu64 ", \"sha256\": \"%s\"}", res->outputs[i].size, res->outputs[i].sha256);
         }
         fputs("\n  ],\n", f);

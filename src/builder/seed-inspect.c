@@ -19,6 +19,7 @@
 
 #include "cidata.h"
 #include "cleanup.h"
+#include "json-util.h"
 #include "macro.h"
 #include "seed-inspect.h"
 #include "seed-userdata.h"
@@ -392,42 +393,13 @@ int seed_inspect(const char *path, SeedInspection *ret) {
         return 0;
 }
 
-static void json_string(FILE *f, const char *s) {
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        fputc('"', f);
-}
-
 static void json_strv(FILE *f, char *const *l) {
         bool first = true;
 
         fputc('[', f);
         STRV_FOREACH(s, l) {
                 fputs(first ? "" : ", ", f);
-                json_string(f, *s);
+                json_write_string(f, *s);
                 first = false;
         }
         fputc(']', f);
@@ -435,24 +407,24 @@ static void json_strv(FILE *f, char *const *l) {
 
 void seed_inspection_print_json(const SeedInspection *i, FILE *f) {
         fputs("{\n  \"label\": ", f);
-        json_string(f, i->label);
+        json_write_string(f, i->label);
         fputs(",\n  \"filesystem\": ", f);
-        json_string(f, i->filesystem);
+        json_write_string(f, i->filesystem);
         fprintf(f, ",\n  \"rock_ridge\": %s,\n  \"joliet\": %s,\n  \"files\": [", i->rock_ridge ? "true" : "false",
                 i->joliet ? "true" : "false");
         for (size_t k = 0; k < i->n_files; k++) {
                 fputs(k ? ", {\"name\": " : "{\"name\": ", f);
-                json_string(f, i->files[k].name);
+                json_write_string(f, i->files[k].name);
                 fprintf(f, ", \"size\": %llu}", (unsigned long long) i->files[k].size);
         }
         fputs("],\n  \"instance_id\": ", f);
-        json_string(f, i->instance_id);
+        json_write_string(f, i->instance_id);
         fputs(",\n  \"local_hostname\": ", f);
-        json_string(f, i->local_hostname);
+        json_write_string(f, i->local_hostname);
         fputs(",\n  \"user_data_type\": ", f);
-        json_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_type) : NULL);
+        json_write_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_type) : NULL);
         fputs(",\n  \"user_data_inner_type\": ", f);
-        json_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_inner) : NULL);
+        json_write_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_inner) : NULL);
         fprintf(f, ",\n  \"ok\": %s,\n  \"problems\": ", seed_inspection_ok(i) ? "true" : "false");
         json_strv(f, i->problems);
         fputs(",\n  \"warnings\": ", f);
