@@ -9,7 +9,8 @@ grep -q '^Cores  *6 ' <<<"$out"
 json=$("$BUILDER" size -n 250 --json)
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["cores"]==8 and d["database_bytes"]==20*2**30, d' "$json"
 
-"$BUILDER" size --test-instance | grep -q '^Disksize  *20-40 GB'
+out=$("$BUILDER" size --test-instance)
+grep -q '^Disksize  *20-40 GB' <<<"$out"
 
 # 5 years: half the storage of 10.
 d10=$("$BUILDER" size -n 40 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["documents_bytes"])')
@@ -27,5 +28,6 @@ for args in "" "-n abc" "-n 10 -y 0" "-n 10 extra"; do
 	[ -n "$err" ] || { echo "size $args: no message"; exit 1; }
 done
 
-"$BUILDER" size -n 300 2>&1 | grep -q 'More than 250 studies'
+out=$("$BUILDER" size -n 300 2>&1)
+grep -q 'More than 250 studies' <<<"$out"
 echo "size: ok"
