@@ -27,6 +27,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -300,18 +301,6 @@ char *bootstrap_default_cache_dir(void) {
         return asprintf(&p, "%s/.cache/appliance-builder", home) < 0 ? NULL : p;
 }
 
-_printf_(2, 3) static int set_err(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        if (!reterr)
-                return 0;
-        free(*reterr);
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return 0;
-}
-
 int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball, char **reterr) {
         _cleanup_strv_free_ char **sources = NULL, **argv = NULL;
         _cleanup_free_ char *dir = NULL, *digest = NULL, *mirror = NULL, *zst = NULL, *tar = NULL,
@@ -328,27 +317,25 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
         r = bootstrap_apt_sources(p->suite, &sources);
         if (r == -ENOENT) {
                 if (streq(p->distribution, "ubuntu"))
-                        set_err(reterr,
-                                "%s: cannot bootstrap Ubuntu '%s': the Ubuntu archive is not reachable from the "
+                        reterr_printf(reterr, 0, "%s: cannot bootstrap Ubuntu '%s': the Ubuntu archive is not reachable from the "
                                 "apt config (no deb source in %s/etc/apt/sources.list or sources.list.d/ lists "
                                 "suite '%s'); build profile '%s' from an Ubuntu cloud image with --base "
                                 "(see README.md, \"Profiles\")",
                                 p->path, p->suite, apt_root(), p->suite, p->name);
                 else
-                        set_err(reterr,
-                                "%s: cannot bootstrap %s '%s': no deb source in %s/etc/apt/sources.list or "
+                        reterr_printf(reterr, 0, "%s: cannot bootstrap %s '%s': no deb source in %s/etc/apt/sources.list or "
                                 "sources.list.d/ lists suite '%s'; add one or pass --base",
                                 p->path, p->distribution, p->suite, apt_root(), p->suite);
                 return -ENOENT;
         }
         if (r < 0) {
-                set_err(reterr, "cannot read the apt configuration: %s", strerror(-r));
+                reterr_printf(reterr, 0, "cannot read the apt configuration: %s", strerror(-r));
                 return r;
         }
 
         r = find_executable("mmdebstrap", &mm);
         if (r < 0) {
-                set_err(reterr, "mmdebstrap is not installed (apt-get install mmdebstrap), or pass --base");
+                reterr_printf(reterr, 0, "mmdebstrap is not installed (apt-get install mmdebstrap), or pass --base");
                 return r;
         }
 
@@ -362,7 +349,7 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
 
         r = mkdir_p(dir, 0755);
         if (r < 0) {
-                set_err(reterr, "cannot create cache directory %s: %s", dir, strerror(-r));
+                reterr_printf(reterr, 0, "cannot create cache directory %s: %s", dir, strerror(-r));
                 return r;
         }
 
@@ -373,14 +360,14 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
         lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (lock_fd < 0) {
                 r = -errno;
-                set_err(reterr, "cannot open %s: %s", lock_path, strerror(-r));
+                reterr_printf(reterr, 0, "cannot open %s: %s", lock_path, strerror(-r));
                 return r;
         }
         if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
                 log_info("Waiting for another bootstrap of the same inputs (%s)...", lock_path);
                 if (flock(lock_fd, LOCK_EX) < 0) {
                         r = -errno;
-                        set_err(reterr, "cannot lock %s: %s", lock_path, strerror(-r));
+                        reterr_printf(reterr, 0, "cannot lock %s: %s", lock_path, strerror(-r));
                         return r;
                 }
         }
@@ -434,9 +421,9 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
         if (r != 0) {
                 (void) unlink(tmp);
                 if (r < 0)
-                        set_err(reterr, "cannot run mmdebstrap: %s", strerror(-r));
+                        reterr_printf(reterr, 0, "cannot run mmdebstrap: %s", strerror(-r));
                 else
-                        set_err(reterr, "mmdebstrap failed with exit status %d for profile %s (%s %s); see its output above",
+                        reterr_printf(reterr, 0, "mmdebstrap failed with exit status %d for profile %s (%s %s); see its output above",
                                 r, p->name, p->distribution, p->suite);
                 return r < 0 ? r : -EIO;
         }
@@ -449,7 +436,7 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
         if (rename(tmp, final) < 0) {
                 r = -errno;
                 (void) unlink(tmp);
-                set_err(reterr, "cannot rename %s to %s: %s", tmp, final, strerror(-r));
+                reterr_printf(reterr, 0, "cannot rename %s to %s: %s", tmp, final, strerror(-r));
                 return r;
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -24,22 +24,9 @@
 #include "parse-util.h"
 #include "progress.h"
 #include "random-util.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
-
-static int set_err(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_err(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 int image_formats_from_string(const char *s, unsigned *ret) {
         _cleanup_strv_free_ char **l = NULL;
@@ -99,10 +86,10 @@ int image_plan_relayout(ImagePlan *plan, char **reterr) {
                         }
                 r = mbr_layout(sizes, n, disk->parts, &disk->size);
                 if (r == -E2BIG)
-                        return set_err(reterr, r, "disk '%s' would exceed the 2 TiB an MBR partition table can address (place large volumes on their own disk: 'place: disk')",
+                        return reterr_printf(reterr, r, "disk '%s' would exceed the 2 TiB an MBR partition table can address (place large volumes on their own disk: 'place: disk')",
                                        disk->name);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot lay out disk '%s': %s", disk->name, strerror(-r));
+                        return reterr_printf(reterr, r, "cannot lay out disk '%s': %s", disk->name, strerror(-r));
                 disk->n_parts = n;
                 for (size_t k = 0; k < n; k++) {
                         ImageFs *fs = &plan->fs[idx[k]];
@@ -121,7 +108,7 @@ int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n
         int r;
 
         if (n_vols > IMAGE_MAX_FS - 1)
-                return set_err(reterr, -EINVAL, "too many volumes");
+                return reterr_printf(reterr, -EINVAL, "too many volumes");
 
         p.disks[p.n_disks++] = (ImageDisk) { .name = "disk", .partitioned = true };
         p.fs[p.n_fs++] = (ImageFs) {
@@ -138,7 +125,7 @@ int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n
                 if (v->place == PART_PLACE_NONE)
                         continue;
                 if (v->size == 0)
-                        return set_err(reterr, -EINVAL, "volume '%s' has no size", v->label);
+                        return reterr_printf(reterr, -EINVAL, "volume '%s' has no size", v->label);
                 if (v->place == PART_PLACE_DISK) {
                         disk = p.n_disks;
                         p.disks[p.n_disks++] = (ImageDisk) { .name = v->label, .partitioned = false };
@@ -153,11 +140,11 @@ int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n
         for (size_t i = 0; i < p.n_fs; i++) {
                 r = make_uuid(p.fs[i].uuid);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot generate a UUID: %s", strerror(-r));
+                        return reterr_printf(reterr, r, "cannot generate a UUID: %s", strerror(-r));
         }
         r = random_bytes(&sig, sizeof sig);
         if (r < 0)
-                return set_err(reterr, r, "cannot generate a disk signature: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot generate a disk signature: %s", strerror(-r));
         p.disks[0].signature = sig | 1; /* never 0 */
 
         r = image_plan_relayout(&p, reterr);
@@ -254,31 +241,31 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
          * installed deliberately below (profile files, agent units, env). */
         r = hygiene_apply(root, &res->hygiene);
         if (r < 0)
-                return set_err(reterr, r, "hygiene failed: %s", strerror(-r));
+                return reterr_printf(reterr, r, "hygiene failed: %s", strerror(-r));
 
         /* The agent, its units and configuration. */
         if (in->agent_rootfs && access(in->agent_rootfs, F_OK) >= 0) {
                 r = rootfs_copy_tree(in->agent_rootfs, root, "/");
                 if (r < 0)
-                        return set_err(reterr, r, "cannot copy the agent files from '%s': %s", in->agent_rootfs,
+                        return reterr_printf(reterr, r, "cannot copy the agent files from '%s': %s", in->agent_rootfs,
                                        strerror(-r));
                 log_info("Copied %d agent files from '%s'.", r, in->agent_rootfs);
         }
         if (in->agent_binary) {
                 r = rootfs_install_file(root, in->agent_binary, "/usr/sbin/appliance-agent", 0755);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot install the agent '%s': %s", in->agent_binary, strerror(-r));
+                        return reterr_printf(reterr, r, "cannot install the agent '%s': %s", in->agent_binary, strerror(-r));
         }
         if (p && p->text) {
                 r = rootfs_write_file(root, "/usr/share/appliance/profile.yml", p->text, p->text_len, 0644);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot write the profile into the image: %s", strerror(-r));
+                        return reterr_printf(reterr, r, "cannot write the profile into the image: %s", strerror(-r));
         }
         for (size_t i = 0; p && i < p->n_files; i++) {
                 r = rootfs_write_file(root, p->files[i].path, p->files[i].content, strlen(p->files[i].content),
                                       p->files[i].mode);
                 if (r < 0)
-                        return set_err(reterr, r, "%s: cannot write file '%s' into the image: %s", p->path,
+                        return reterr_printf(reterr, r, "%s: cannot write file '%s' into the image: %s", p->path,
                                        p->files[i].path, strerror(-r));
         }
         if (in->env_path) {
@@ -287,7 +274,7 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                         return r;
                 r = rootfs_install_file(root, in->env_path, "/app/env.yml", 0600);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot bake env '%s': %s", in->env_path, strerror(-r));
+                        return reterr_printf(reterr, r, "cannot bake env '%s': %s", in->env_path, strerror(-r));
                 res->env_baked = true;
         }
 
@@ -309,15 +296,15 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 return -ENOMEM;
         r = rootfs_write_file(root, "/etc/fstab", fstab, strlen(fstab), 0644);
         if (r < 0)
-                return set_err(reterr, r, "cannot write /etc/fstab: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot write /etc/fstab: %s", strerror(-r));
 
         /* Bootloader configuration. */
         r = grub_find_kernel(root, &kernel, &initrd);
         if (r == -ENOENT)
-                return set_err(reterr, r, "the base has no kernel (/vmlinuz or /boot/vmlinuz-*): add a linux-image "
+                return reterr_printf(reterr, r, "the base has no kernel (/vmlinuz or /boot/vmlinuz-*): add a linux-image "
                                           "package to the profile");
         if (r < 0)
-                return set_err(reterr, r, "cannot look for the kernel: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot look for the kernel: %s", strerror(-r));
         cmdline = strdup(in->kernel_cmdline ?: "console=tty0 console=ttyS0,115200");
         if (!cmdline)
                 return -ENOMEM;
@@ -326,18 +313,18 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 return -ENOMEM;
         r = rootfs_write_file(root, "/boot/grub/grub.cfg", cfg, strlen(cfg), 0644);
         if (r < 0)
-                return set_err(reterr, r, "cannot write /boot/grub/grub.cfg: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot write /boot/grub/grub.cfg: %s", strerror(-r));
         if (asprintf(&res->kernel_cmdline, "root=UUID=%s ro %s", plan->fs[0].uuid, cmdline) < 0)
                 return -ENOMEM;
 
         r = rootfs_packages(root, &res->packages);
         if (r < 0)
-                return set_err(reterr, r, "cannot read the package list: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot read the package list: %s", strerror(-r));
 
         if (plan->source_date_epoch > 0) {
                 r = rootfs_clamp_mtimes(root, plan->source_date_epoch);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot clamp modification times: %s", strerror(-r));
+                        return reterr_printf(reterr, r, "cannot clamp modification times: %s", strerror(-r));
         }
         return 0;
 }
@@ -409,15 +396,15 @@ static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t conten
         r = progress_spawn((char *const *) argv, label, tree ? content : 0, &out);
         (void) unsetenv("E2FSPROGS_FAKE_TIME");
         if (r == -ENOENT)
-                return set_err(reterr, r, "mke2fs not found (install e2fsprogs)");
+                return reterr_printf(reterr, r, "mke2fs not found (install e2fsprogs)");
         if (r < 0)
-                return set_err(reterr, r, "cannot run mke2fs: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot run mke2fs: %s", strerror(-r));
         if (r != 0) {
                 /* mke2fs -d reports a full filesystem as "Could not allocate block" / "No space left". */
                 if (out && (strstr(out, "allocate") || strstr(out, "No space left") || strstr(out, "too small")))
-                        return set_err(reterr, -ENOSPC, "filesystem '%s' (%" PRIu64 " MiB) is too small for the content: %s",
+                        return reterr_printf(reterr, -ENOSPC, "filesystem '%s' (%" PRIu64 " MiB) is too small for the content: %s",
                                        fs->label, fs->size >> 20, strempty_or(out));
-                return set_err(reterr, -EIO, "mke2fs for '%s' failed (%d): %s", fs->label, r, strempty_or(out));
+                return reterr_printf(reterr, -EIO, "mke2fs for '%s' failed (%d): %s", fs->label, r, strempty_or(out));
         }
         return 0;
 }
@@ -436,11 +423,11 @@ static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_byt
         r = progress_spawn((char *const *) (format == IMAGE_FORMAT_QCOW2 ? qcow2 : format == IMAGE_FORMAT_VMDK ? vmdk : raw),
                            label, src_bytes, &out);
         if (r == -ENOENT)
-                return set_err(reterr, r, "qemu-img not found (install qemu-utils)");
+                return reterr_printf(reterr, r, "qemu-img not found (install qemu-utils)");
         if (r < 0)
-                return set_err(reterr, r, "cannot run qemu-img: %s", strerror(-r));
+                return reterr_printf(reterr, r, "cannot run qemu-img: %s", strerror(-r));
         if (r != 0)
-                return set_err(reterr, -EIO, "qemu-img convert to '%s' failed (%d): %s", name, r, strempty_or(out));
+                return reterr_printf(reterr, -EIO, "qemu-img convert to '%s' failed (%d): %s", name, r, strempty_or(out));
         return 0;
 }
 
@@ -579,7 +566,7 @@ static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, cha
         r = atomic_file_open(&o->f, dirfd, name, 0644);
         if (r < 0) {
                 o->name = mfree(o->name);
-                return set_err(reterr, r, "cannot create '%s' in '%s': %s", name, dirname, strerror(-r));
+                return reterr_printf(reterr, r, "cannot create '%s' in '%s': %s", name, dirname, strerror(-r));
         }
         return 0;
 }
@@ -600,15 +587,15 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
 
         outdir = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (outdir < 0)
-                return set_err(reterr, -errno, "cannot open output directory '%s': %m", output_dir);
+                return reterr_printf(reterr, -errno, "cannot open output directory '%s': %m", output_dir);
         scratch = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (scratch < 0)
-                return set_err(reterr, -errno, "cannot open scratch directory '%s': %m", tmpdir);
+                return reterr_printf(reterr, -errno, "cannot open scratch directory '%s': %m", tmpdir);
 
         if (root) {
                 r = rootfs_usage(root, &usage);
                 if (r < 0)
-                        return set_err(reterr, r, "cannot measure the root tree: %s", strerror(-r));
+                        return reterr_printf(reterr, r, "cannot measure the root tree: %s", strerror(-r));
         }
 
         /* Raw disks: in the output directory when raw is wanted, else scratch space. */
@@ -625,7 +612,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                 if (disk->prebuilt) {
                         prebuilt_fd[d] = open(disk->prebuilt, O_RDONLY | O_CLOEXEC);
                         if (prebuilt_fd[d] < 0) {
-                                r = set_err(reterr, -errno, "cannot open '%s': %m", disk->prebuilt);
+                                r = reterr_printf(reterr, -errno, "cannot open '%s': %m", disk->prebuilt);
                                 break;
                         }
                         src_fd[d] = prebuilt_fd[d];
@@ -647,7 +634,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                 src_fd[d] = o->f.fd;
                 n_outs++;
                 if (ftruncate(o->f.fd, (off_t) disk->size) < 0) {
-                        r = set_err(reterr, -errno, "cannot size '%s' to %" PRIu64 " bytes: %m", name, disk->size);
+                        r = reterr_printf(reterr, -errno, "cannot size '%s' to %" PRIu64 " bytes: %m", name, disk->size);
                         break;
                 }
 
@@ -670,22 +657,22 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         t = progress_now_usec();
                         r = grub_install_core(o->f.fd, plan->fs[0].uuid, tmpdir, code, &err);
                         if (r < 0) {
-                                r = set_err(reterr, r, "bootloader: %s", strempty_or(err));
+                                r = reterr_printf(reterr, r, "bootloader: %s", strempty_or(err));
                                 break;
                         }
                         r = mbr_build(sector, code, disk->signature, disk->parts, disk->n_parts);
                         if (r < 0) {
-                                r = set_err(reterr, r, "cannot build the partition table: %s", strerror(-r));
+                                r = reterr_printf(reterr, r, "cannot build the partition table: %s", strerror(-r));
                                 break;
                         }
                         if (pwrite(o->f.fd, sector, sizeof sector, 0) != (ssize_t) sizeof sector) {
-                                r = set_err(reterr, -EIO, "cannot write the partition table: %m");
+                                r = reterr_printf(reterr, -EIO, "cannot write the partition table: %m");
                                 break;
                         }
                         image_result_step(res, "bootloader", progress_now_usec() - t);
                 }
                 if (fdatasync(o->f.fd) < 0) {
-                        r = set_err(reterr, -errno, "cannot sync '%s': %m", name);
+                        r = reterr_printf(reterr, -errno, "cannot sync '%s': %m", name);
                         break;
                 }
         }
@@ -694,7 +681,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                        "filesystems written into new sparse files: unused blocks were never written "
                                        "and read as zeros");
                 if (r < 0)
-                        (void) set_err(reterr, r, "out of memory");
+                        (void) reterr_printf(reterr, r, "out of memory");
         }
 
         /* Conversions. */
@@ -733,11 +720,11 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         if (!outs[i].is_output)
                                 continue;
                         if (res->n_outputs >= IMAGE_MAX_OUTPUTS) {
-                                r = set_err(reterr, -E2BIG, "too many outputs");
+                                r = reterr_printf(reterr, -E2BIG, "too many outputs");
                                 break;
                         }
                         if (fstat(outs[i].f.fd, &st) < 0) {
-                                r = set_err(reterr, -errno, "cannot stat '%s': %m", outs[i].name);
+                                r = reterr_printf(reterr, -errno, "cannot stat '%s': %m", outs[i].name);
                                 break;
                         }
                         io = &res->outputs[res->n_outputs];
@@ -753,7 +740,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                 if (r >= 0) {
                         r = sha256_many(fds, res->outputs, res->n_outputs, total, &failed);
                         if (r < 0)
-                                (void) set_err(reterr, r, "cannot checksum '%s': %s", res->outputs[failed].name,
+                                (void) reterr_printf(reterr, r, "cannot checksum '%s': %s", res->outputs[failed].name,
                                                strerror(-r));
                 }
         }
@@ -788,17 +775,17 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                 continue;
                         r = atomic_file_commit(&outs[i].f);
                         if (r < 0)
-                                (void) set_err(reterr, r, "cannot commit '%s': %s", outs[i].name, strerror(-r));
+                                (void) reterr_printf(reterr, r, "cannot commit '%s': %s", outs[i].name, strerror(-r));
                 }
                 if (r >= 0) {
                         r = write_file_atomic_at(outdir, "SHA256SUMS", sums, strlen(sums), 0644);
                         if (r < 0)
-                                (void) set_err(reterr, r, "cannot write SHA256SUMS: %s", strerror(-r));
+                                (void) reterr_printf(reterr, r, "cannot write SHA256SUMS: %s", strerror(-r));
                 }
                 if (r >= 0) {
                         r = write_file_atomic_at(outdir, "manifest.json", manifest, strlen(manifest), 0644);
                         if (r < 0)
-                                (void) set_err(reterr, r, "cannot write manifest.json: %s", strerror(-r));
+                                (void) reterr_printf(reterr, r, "cannot write manifest.json: %s", strerror(-r));
                 }
                 if (r < 0) {
                         /* Take back what was already named: a failed build leaves nothing. */
@@ -814,6 +801,6 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
         for (size_t d = 0; d < IMAGE_MAX_DISKS; d++)
                 (void) safe_close(prebuilt_fd[d]);
         if (r == -ENOMEM && reterr && !*reterr)
-                (void) set_err(reterr, r, "out of memory");
+                (void) reterr_printf(reterr, r, "out of memory");
         return r;
 }

@@ -21,6 +21,7 @@
 #include "disk-util.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "strv.h"
 
 #define READ_BLOCK (1U << 20)
@@ -70,19 +71,6 @@ static void evp_md_ctx_freep(EVP_MD_CTX **c) {
         EVP_MD_CTX_free(*c);
 }
 
-static int set_err(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_err(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 static int extract_stream(struct archive *in, struct archive *out, const char *tarball, uint64_t *ret_entries,
                           char **reterr) {
         _cleanup_free_ char *last = NULL;
@@ -102,33 +90,33 @@ static int extract_stream(struct archive *in, struct archive *out, const char *t
 
                 r = archive_write_header(out, e);
                 if (r < ARCHIVE_WARN)
-                        return set_err(reterr, -EIO, "'%s': cannot extract entry '%s': %s", tarball, last,
+                        return reterr_printf(reterr, -EIO, "'%s': cannot extract entry '%s': %s", tarball, last,
                                        archive_error_string(out) ?: "unknown error");
                 if (archive_entry_size(e) > 0)
                         while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
                                 if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
-                                        return set_err(reterr, -EIO, "'%s': cannot write entry '%s': %s", tarball,
+                                        return reterr_printf(reterr, -EIO, "'%s': cannot write entry '%s': %s", tarball,
                                                        last, archive_error_string(out) ?: "unknown error");
                         }
                 else
                         r = ARCHIVE_EOF;
                 if (r != ARCHIVE_EOF)
-                        return set_err(reterr, -EBADMSG, "'%s': corrupt data in entry '%s': %s", tarball, last,
+                        return reterr_printf(reterr, -EBADMSG, "'%s': corrupt data in entry '%s': %s", tarball, last,
                                        archive_error_string(in) ?: "unknown error");
                 if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-                        return set_err(reterr, -EIO, "'%s': cannot finish entry '%s': %s", tarball, last,
+                        return reterr_printf(reterr, -EIO, "'%s': cannot finish entry '%s': %s", tarball, last,
                                        archive_error_string(out) ?: "unknown error");
                 n++;
         }
         if (r != ARCHIVE_EOF) {
                 if (n == 0)
-                        return set_err(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
+                        return reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
                                        archive_error_string(in) ?: "unknown error");
-                return set_err(reterr, -EBADMSG, "'%s': corrupt archive after entry %" PRIu64 " ('%s'): %s",
+                return reterr_printf(reterr, -EBADMSG, "'%s': corrupt archive after entry %" PRIu64 " ('%s'): %s",
                                tarball, n, strempty_or(last), archive_error_string(in) ?: "unknown error");
         }
         if (n == 0)
-                return set_err(reterr, -EBADMSG, "'%s': the archive is empty", tarball);
+                return reterr_printf(reterr, -EBADMSG, "'%s': the archive is empty", tarball);
         *ret_entries = n;
         return 0;
 }
@@ -148,11 +136,11 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
 
         fd = open(tarball, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return set_err(reterr, -errno, "cannot open '%s': %s", tarball, strerror(errno));
+                return reterr_printf(reterr, -errno, "cannot open '%s': %s", tarball, strerror(errno));
         if (fstat(fd, &st) < 0)
-                return set_err(reterr, -errno, "cannot stat '%s': %s", tarball, strerror(errno));
+                return reterr_printf(reterr, -errno, "cannot stat '%s': %s", tarball, strerror(errno));
         if (!S_ISREG(st.st_mode))
-                return set_err(reterr, -EINVAL, "'%s' is not a regular file", tarball);
+                return reterr_printf(reterr, -EINVAL, "'%s' is not a regular file", tarball);
 
         buf = malloc(READ_BLOCK);
         md = EVP_MD_CTX_new();
@@ -172,19 +160,19 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
 
         cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0)
-                return set_err(reterr, -errno, "cannot open the working directory: %s", strerror(errno));
+                return reterr_printf(reterr, -errno, "cannot open the working directory: %s", strerror(errno));
         if (chdir(dest) < 0)
-                return set_err(reterr, -errno, "cannot enter '%s': %s", dest, strerror(errno));
+                return reterr_printf(reterr, -errno, "cannot enter '%s': %s", dest, strerror(errno));
 
         progress_begin(&p, "Extracting root tarball", (uint64_t) st.st_size);
         rd = (Reader) { .fd = fd, .md = md, .buf = buf, .progress = &p };
         if (archive_read_open(in, &rd, NULL, reader_read, NULL) != ARCHIVE_OK)
-                r = set_err(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
+                r = reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
                             archive_error_string(in) ?: "unknown error");
         else
                 r = extract_stream(in, out, tarball, &entries, reterr);
         if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
-                r = set_err(reterr, -EIO, "'%s': cannot finish extraction: %s", tarball,
+                r = reterr_printf(reterr, -EIO, "'%s': cannot finish extraction: %s", tarball,
                             archive_error_string(out) ?: "unknown error");
         progress_end(&p);
 

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -42,23 +43,10 @@ static void partition_list_freep(struct guestfs_partition_list **l) {
                 guestfs_free_partition_list(*l);
 }
 
-_printf_(2, 3) static int set_err(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return 0;
-        free(*reterr);
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return 0;
-}
-
 /* Records a libguestfs failure of `what` in *reterr and returns -EIO. */
 static int gerr(guestfs_h *g, char **reterr, const char *what) {
         const char *e = guestfs_last_error(g);
-        set_err(reterr, "%s: %s", what, e ? e : "failed");
+        reterr_printf(reterr, 0, "%s: %s", what, e ? e : "failed");
         return -EIO;
 }
 
@@ -103,7 +91,7 @@ static const char *image_format(const char *path, char **reterr) {
         unsigned char b[4];
 
         if (fd < 0) {
-                set_err(reterr, "%s: %s", path, strerror(errno));
+                reterr_printf(reterr, 0, "%s: %s", path, strerror(errno));
                 return NULL;
         }
         if (loop_read(fd, b, sizeof b) == 4 && is_qcow2(b, 4))
@@ -121,12 +109,12 @@ static int image_virtual_size(const char *path, const char *fmt, uint64_t *ret, 
 
         r = spawn_capture(argv, NULL, 0, 0, &out, &err);
         if (r != 0) {
-                set_err(reterr, "qemu-img info %s failed: %s", path, r < 0 ? strerror(-r) : strna(err));
+                reterr_printf(reterr, 0, "qemu-img info %s failed: %s", path, r < 0 ? strerror(-r) : strna(err));
                 return r < 0 ? r : -EIO;
         }
         p = strstr(out, "\"virtual-size\":");
         if (!p || sscanf(p + strlen("\"virtual-size\":"), " %" SCNu64, ret) != 1) {
-                set_err(reterr, "qemu-img info %s: no virtual size in its output", path);
+                reterr_printf(reterr, 0, "qemu-img info %s: no virtual size in its output", path);
                 return -EIO;
         }
         return 0;
@@ -136,7 +124,7 @@ static int run_tool(char **argv, char **reterr) {
         _cleanup_free_ char *err = NULL;
         int r = spawn_capture(argv, NULL, 0, SPAWN_NULL_STDOUT, NULL, &err);
         if (r != 0) {
-                set_err(reterr, "%s %s failed: %s", argv[0], argv[1], r < 0 ? strerror(-r) : strna(err));
+                reterr_printf(reterr, 0, "%s %s failed: %s", argv[0], argv[1], r < 0 ? strerror(-r) : strna(err));
                 return r < 0 ? r : -EIO;
         }
         return 0;
@@ -260,7 +248,7 @@ static int upload_guest_file(guestfs_h *g, const char *local, const char *path, 
         const char *base;
 
         if (access(local, R_OK) < 0) {
-                set_err(reterr, "%s: %s", local, strerror(errno));
+                reterr_printf(reterr, 0, "%s: %s", local, strerror(errno));
                 return -errno;
         }
         if (path_split(path, &dir, &base) < 0)
@@ -441,7 +429,7 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
         if (!roots)
                 return gerr(g, reterr, "inspect_os");
         if (strv_length(roots) == 0) {
-                set_err(reterr, "no operating system found in the base image");
+                reterr_printf(reterr, 0, "no operating system found in the base image");
                 return -EINVAL;
         }
         if (strv_length(roots) > 1)
@@ -453,7 +441,7 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
                             *distro = guestfs_inspect_get_distro(g, root);
         int major = guestfs_inspect_get_major_version(g, root), minor = guestfs_inspect_get_minor_version(g, root);
         if (!type || !streq(type, "linux")) {
-                set_err(reterr, "the base image holds a %s system, not Linux", strna(type));
+                reterr_printf(reterr, 0, "the base image holds a %s system, not Linux", strna(type));
                 return -EINVAL;
         }
         log_info("Found %s %d.%d on %s.", strna(distro), major, minor, root);
@@ -549,7 +537,7 @@ static int build_into(const char *base, const char *in_fmt, const char *tmp, con
 
         g = guestfs_create();
         if (!g) {
-                set_err(reterr, "cannot create a libguestfs handle");
+                reterr_printf(reterr, 0, "cannot create a libguestfs handle");
                 return -ENOMEM;
         }
         guestfs_set_error_handler(g, NULL, NULL);
@@ -584,7 +572,7 @@ int guest_customize_cloud_image(const char *base, const char *output, const Gues
         if (!base || !output || !c)
                 return -EINVAL;
         if (stat(base, &st) < 0 || !S_ISREG(st.st_mode)) {
-                set_err(reterr, "%s: %s", base, errno ? strerror(errno) : "not a regular file");
+                reterr_printf(reterr, 0, "%s: %s", base, errno ? strerror(errno) : "not a regular file");
                 return -ENOENT;
         }
         in_fmt = image_format(base, reterr);
@@ -597,7 +585,7 @@ int guest_customize_cloud_image(const char *base, const char *output, const Gues
                 return r;
         if (c->size && c->size < vsize) {
                 char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX];
-                set_err(reterr, "%s: the requested size %s is smaller than the image's %s; cloud images are not shrunk",
+                reterr_printf(reterr, 0, "%s: the requested size %s is smaller than the image's %s; cloud images are not shrunk",
                         base, format_bytes(a, sizeof a, c->size), format_bytes(b, sizeof b, vsize));
                 return -EINVAL;
         }
@@ -609,7 +597,7 @@ int guest_customize_cloud_image(const char *base, const char *output, const Gues
         r = build_into(base, in_fmt, tmp, out_fmt, vsize, final_size, dir, c, &rep, reterr);
         if (r >= 0 && rename(tmp, output) < 0) {
                 r = -errno;
-                set_err(reterr, "cannot rename %s to %s: %s", tmp, output, strerror(-r));
+                reterr_printf(reterr, 0, "cannot rename %s to %s: %s", tmp, output, strerror(-r));
         }
         if (r < 0) {
                 (void) unlink(tmp);

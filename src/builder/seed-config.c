@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "random-util.h"
+#include "reterr.h"
 #include "seed-config.h"
 #include "strv.h"
 #include "yaml-util.h"
@@ -35,20 +36,6 @@ SeedPreset seed_preset_from_string(const char *s) {
                 if (streq(s, preset_table[i]))
                         return (SeedPreset) i;
         return _SEED_PRESET_INVALID;
-}
-
-_printf_(2, 3) static int set_error(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return -EBADMSG;
-        free(*reterr);
-        *reterr = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return -EBADMSG;
 }
 
 static bool is_alnum(char c) {
@@ -179,11 +166,11 @@ int seed_ssh_keys_parse(const char *name, const char *text, char ***ret_keys, ch
                 if (*s == 0 || *s == '#')
                         continue;
                 if (startswith(s, "-----BEGIN"))
-                        return set_error(reterr, "%s:%u: this is a private key; give the public key (.pub)", name,
+                        return reterr_printf(reterr, -EBADMSG, "%s:%u: this is a private key; give the public key (.pub)", name,
                                          line);
                 for (const char *c = s; *c; c++)
                         if ((unsigned char) *c < 0x20 && *c != '\t')
-                                return set_error(reterr, "%s:%u: control character in an SSH key line", name, line);
+                                return reterr_printf(reterr, -EBADMSG, "%s:%u: control character in an SSH key line", name, line);
 
                 r = strv_split(s, " \t", &words);
                 if (r < 0)
@@ -195,8 +182,7 @@ int seed_ssh_keys_parse(const char *name, const char *text, char ***ret_keys, ch
                                 break;
                         }
                 if (!ok)
-                        return set_error(reterr,
-                                         "%s:%u: not an SSH public key (expected 'ssh-ed25519 AAAA...', "
+                        return reterr_printf(reterr, -EBADMSG, "%s:%u: not an SSH public key (expected 'ssh-ed25519 AAAA...', "
                                          "'ssh-rsa AAAA...', 'ecdsa-sha2-nistp256 AAAA...', ...)",
                                          name, line);
                 r = strv_extend(&keys, s);
@@ -205,7 +191,7 @@ int seed_ssh_keys_parse(const char *name, const char *text, char ***ret_keys, ch
         }
 
         if (strv_length(keys) == 0)
-                return set_error(reterr, "%s: no SSH public key in the file", name);
+                return reterr_printf(reterr, -EBADMSG, "%s: no SSH public key in the file", name);
         *ret_keys = TAKE_PTR(keys);
         return 0;
 }
@@ -235,7 +221,7 @@ int seed_vagrant_keys(char ***ret_keys, char **reterr) {
                         return -ENOMEM;
                 r = read_full_file(path, &text, NULL, 64 * 1024);
                 if (r < 0) {
-                        set_error(reterr, "cannot read the Vagrant key '%s': %s (set APPLIANCE_SEED_DIR)", path,
+                        reterr_printf(reterr, -EBADMSG, "cannot read the Vagrant key '%s': %s (set APPLIANCE_SEED_DIR)", path,
                                   strerror(-r));
                         return r;
                 }
@@ -360,8 +346,7 @@ int seed_cloud_config_merge(const char *name, const char *user, size_t user_size
                 if (r < 0)
                         return r;
                 if (r > 0)
-                        return set_error(reterr,
-                                         "%s:%u:%u: '%s' is also set by the preset options; remove it here or "
+                        return reterr_printf(reterr, -EBADMSG, "%s:%u:%u: '%s' is also set by the preset options; remove it here or "
                                          "drop the option",
                                          name, line, column, *k);
         }
@@ -384,8 +369,7 @@ int seed_cloud_config_merge(const char *name, const char *user, size_t user_size
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return set_error(reterr,
-                                 "%s: cannot add the preset settings: the document must be a block mapping "
+                return reterr_printf(reterr, -EBADMSG, "%s: cannot add the preset settings: the document must be a block mapping "
                                  "at the top level (no flow style '{...}', no '---'/'...' markers)",
                                  name);
         *ret = TAKE_PTR(out);

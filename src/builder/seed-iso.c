@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "seed-iso.h"
 
 static volatile time_t iso_fixed_time = (time_t) -1;
@@ -39,20 +40,6 @@ time_t time(time_t *t) {
         if (t)
                 *t = v;
         return v;
-}
-
-_printf_(2, 3) static int set_error(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return 0;
-        free(*reterr);
-        *reterr = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return 0;
 }
 
 int seed_parse_epoch(const char *s, time_t *ret) {
@@ -161,13 +148,13 @@ static int write_entries(struct archive *a, const SeedFile *files, size_t n_file
                 r = archive_write_header(a, e);
                 archive_entry_free(e);
                 if (r < ARCHIVE_OK) {
-                        set_error(reterr, "cannot add '%s' to the image: %s", files[i].name, archive_error_string(a));
+                        reterr_printf(reterr, 0, "cannot add '%s' to the image: %s", files[i].name, archive_error_string(a));
                         return -EIO;
                 }
                 if (files[i].size > 0) {
                         la_ssize_t n = archive_write_data(a, files[i].data, files[i].size);
                         if (n < 0 || (size_t) n != files[i].size) {
-                                set_error(reterr, "cannot add '%s' to the image: %s", files[i].name,
+                                reterr_printf(reterr, 0, "cannot add '%s' to the image: %s", files[i].name,
                                           archive_error_string(a));
                                 return -EIO;
                         }
@@ -186,15 +173,15 @@ static int write_iso_fd(int fd, const char *volume_id, const SeedFile *files, si
         if (!a)
                 return -ENOMEM;
         if (archive_write_set_format_iso9660(a) != ARCHIVE_OK)
-                return set_error(reterr, "ISO 9660 writer unavailable: %s", archive_error_string(a)), -EOPNOTSUPP;
+                return reterr_printf(reterr, 0, "ISO 9660 writer unavailable: %s", archive_error_string(a)), -EOPNOTSUPP;
         if (asprintf(&options, "volume-id=%s,rockridge,joliet,!pad", volume_id) < 0)
                 return -ENOMEM;
         if (archive_write_set_options(a, options) != ARCHIVE_OK)
-                return set_error(reterr, "ISO 9660 writer options '%s': %s", options, archive_error_string(a)),
+                return reterr_printf(reterr, 0, "ISO 9660 writer options '%s': %s", options, archive_error_string(a)),
                        -EINVAL;
         if (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
             archive_write_open_fd(a, fd) != ARCHIVE_OK)
-                return set_error(reterr, "cannot start the image: %s", archive_error_string(a)), -EIO;
+                return reterr_printf(reterr, 0, "cannot start the image: %s", archive_error_string(a)), -EIO;
 
         r = write_entries(a, files, n_files, stamp, reterr);
         if (r < 0)
@@ -203,7 +190,7 @@ static int write_iso_fd(int fd, const char *volume_id, const SeedFile *files, si
         /* The image is laid out and written here. */
         if (archive_write_close(a) != ARCHIVE_OK) {
                 int e = archive_errno(a);
-                set_error(reterr, "cannot write the image: %s", archive_error_string(a));
+                reterr_printf(reterr, 0, "cannot write the image: %s", archive_error_string(a));
                 return e > 0 ? -e : -EIO;
         }
         return 0;
@@ -221,26 +208,26 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
         if (!volume_id)
                 volume_id = "cidata";
         if (!volume_id_valid(volume_id))
-                return set_error(reterr, "invalid volume id '%s' (1-16 characters A-Z a-z 0-9 _)", volume_id),
+                return reterr_printf(reterr, 0, "invalid volume id '%s' (1-16 characters A-Z a-z 0-9 _)", volume_id),
                        -EINVAL;
         for (size_t i = 0; i < n_files; i++) {
                 if (!files[i].name || !file_name_valid(files[i].name))
-                        return set_error(reterr, "invalid file name '%s' for the image root",
+                        return reterr_printf(reterr, 0, "invalid file name '%s' for the image root",
                                          strna(files[i].name)),
                                -EINVAL;
                 if (files[i].size > 0 && !files[i].data)
                         return -EINVAL;
                 if (files[i].size > UINT32_MAX)
-                        return set_error(reterr, "'%s' is too large for a single ISO 9660 extent", files[i].name),
+                        return reterr_printf(reterr, 0, "'%s' is too large for a single ISO 9660 extent", files[i].name),
                                -EFBIG;
                 for (size_t j = 0; j < i; j++)
                         if (streq(files[i].name, files[j].name))
-                                return set_error(reterr, "file '%s' given twice", files[i].name), -EEXIST;
+                                return reterr_printf(reterr, 0, "file '%s' given twice", files[i].name), -EEXIST;
         }
 
         r = atomic_file_open(&f, AT_FDCWD, path, 0644);
         if (r < 0)
-                return set_error(reterr, "cannot create the file: %s", strerror(-r)), r;
+                return reterr_printf(reterr, 0, "cannot create the file: %s", strerror(-r)), r;
 
         if (epoch != (time_t) -1) {
                 r = time_override_begin(&o, epoch);
@@ -257,9 +244,9 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
         if (r >= 0) {
                 r = atomic_file_commit(&f);
                 if (r < 0)
-                        set_error(reterr, "cannot commit the file: %s", strerror(-r));
+                        reterr_printf(reterr, 0, "cannot commit the file: %s", strerror(-r));
         } else if (reterr && !*reterr)
-                set_error(reterr, "%s", strerror(-r));
+                reterr_printf(reterr, 0, "%s", strerror(-r));
         atomic_file_done(&f);
         return r;
 }

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "macro.h"
+#include "reterr.h"
 #include "seed-userdata.h"
 #include "yaml-util.h"
 
@@ -101,20 +102,6 @@ UserDataType user_data_detect(const void *data, size_t size) {
         return USER_DATA_UNKNOWN;
 }
 
-_printf_(2, 3) static int set_error(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return -EBADMSG;
-        free(*reterr);
-        *reterr = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return -EBADMSG;
-}
-
 static int gunzip(const void *data, size_t size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *out = NULL;
         size_t cap = 0, used = 0;
@@ -185,8 +172,7 @@ static int validate_plain(const char *name, const char *p, size_t size, UserData
                 for (size_t i = 0; i < l; i++)
                         line[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
                 line[l] = 0;
-                return set_error(reterr,
-                                 "%s:1:1: unknown user-data header '%s%s': cloud-init would ignore this file; "
+                return reterr_printf(reterr, -EBADMSG, "%s:1:1: unknown user-data header '%s%s': cloud-init would ignore this file; "
                                  "start it with '#cloud-config', '#!', '#include', '#cloud-boothook', "
                                  "'## template: jinja' or a MIME message with a 'MIME-Version:' header",
                                  name, line, l == 40 ? "..." : "");
@@ -212,13 +198,13 @@ int user_data_validate(const char *name, const void *data, size_t size, UserData
                 if (r == -ENOMEM)
                         return r;
                 if (r == -EFBIG)
-                        return set_error(reterr, "%s: gzip content expands beyond %u bytes", name,
+                        return reterr_printf(reterr, -EBADMSG, "%s: gzip content expands beyond %u bytes", name,
                                          GZIP_INFLATED_MAX);
                 if (r < 0)
-                        return set_error(reterr, "%s: broken gzip data", name);
+                        return reterr_printf(reterr, -EBADMSG, "%s: broken gzip data", name);
                 inner = user_data_detect(plain, n);
                 if (inner == USER_DATA_GZIP)
-                        return set_error(reterr, "%s: gzip inside gzip is not decompressed by cloud-init", name);
+                        return reterr_printf(reterr, -EBADMSG, "%s: gzip inside gzip is not decompressed by cloud-init", name);
                 r = validate_plain(name, plain, n, inner, reterr);
         } else
                 r = validate_plain(name, data, size, t, reterr);

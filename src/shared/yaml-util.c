@@ -12,37 +12,24 @@
 
 #include "cleanup.h"
 #include "macro.h"
+#include "reterr.h"
 #include "yaml-util.h"
 
 /* libyaml takes an int-sized length in places; seeds are small anyway. */
 #define YAML_INPUT_MAX (64U * 1024U * 1024U)
-
-_printf_(2, 3) static int set_error(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (!reterr)
-                return -EBADMSG;
-        free(*reterr);
-        *reterr = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(reterr, fmt, ap) < 0)
-                *reterr = NULL;
-        va_end(ap);
-        return -EBADMSG;
-}
 
 static int parser_error(const char *name, const yaml_parser_t *p, char **reterr) {
         if (p->error == YAML_MEMORY_ERROR)
                 return -ENOMEM;
         if (p->error == YAML_READER_ERROR)
                 /* the reader's mark is not set; it reports a byte offset instead */
-                return set_error(reterr, "%s: byte %zu: %s", name, p->problem_offset,
+                return reterr_printf(reterr, -EBADMSG, "%s: byte %zu: %s", name, p->problem_offset,
                                  p->problem ?: "cannot read the input");
         if (p->context)
-                return set_error(reterr, "%s:%zu:%zu: %s (%s at %zu:%zu)", name, p->problem_mark.line + 1,
+                return reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: %s (%s at %zu:%zu)", name, p->problem_mark.line + 1,
                                  p->problem_mark.column + 1, p->problem ?: "syntax error", p->context,
                                  p->context_mark.line + 1, p->context_mark.column + 1);
-        return set_error(reterr, "%s:%zu:%zu: %s", name, p->problem_mark.line + 1, p->problem_mark.column + 1,
+        return reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: %s", name, p->problem_mark.line + 1, p->problem_mark.column + 1,
                          p->problem ?: "syntax error");
 }
 
@@ -77,7 +64,7 @@ static int check_duplicates(const char *name, yaml_document_t *d, char **reterr)
                                 yaml_node_t *kj = yaml_document_get_node(d, j->key);
 
                                 if (scalar_eq(ki, kj))
-                                        return set_error(reterr, "%s:%zu:%zu: duplicate key '%.*s' (first at %zu:%zu)",
+                                        return reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: duplicate key '%.*s' (first at %zu:%zu)",
                                                          name, ki->start_mark.line + 1, ki->start_mark.column + 1,
                                                          (int) MIN(ki->data.scalar.length, 200),
                                                          (const char *) ki->data.scalar.value,
@@ -93,11 +80,11 @@ static int check_document(const char *name, yaml_document_t *d, YamlCheckFlags f
 
         if ((flags & YAML_CHECK_ROOT_MAPPING) && root && root->type != YAML_MAPPING_NODE &&
             !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-                return set_error(reterr, "%s:%zu:%zu: expected a mapping at the top level, found %s", name,
+                return reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: expected a mapping at the top level, found %s", name,
                                  root->start_mark.line + 1, root->start_mark.column + 1, node_kind(root));
         if ((flags & YAML_CHECK_ROOT_SEQUENCE) && root && root->type != YAML_SEQUENCE_NODE &&
             !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-                return set_error(reterr, "%s:%zu:%zu: expected a sequence at the top level, found %s", name,
+                return reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: expected a sequence at the top level, found %s", name,
                                  root->start_mark.line + 1, root->start_mark.column + 1, node_kind(root));
         if (flags & YAML_CHECK_NO_DUPLICATE_KEYS)
                 return check_duplicates(name, d, reterr);
@@ -111,7 +98,7 @@ int yaml_check(const char *name, const void *data, size_t size, YamlCheckFlags f
         if (!name)
                 name = "<input>";
         if (size > YAML_INPUT_MAX)
-                return set_error(reterr, "%s: too large for a YAML file (%zu bytes)", name, size);
+                return reterr_printf(reterr, -EBADMSG, "%s: too large for a YAML file (%zu bytes)", name, size);
         if (!yaml_parser_initialize(&p))
                 return -ENOMEM;
         yaml_parser_set_input_string(&p, data ?: (const void *) "", size);
@@ -130,7 +117,7 @@ int yaml_check(const char *name, const void *data, size_t size, YamlCheckFlags f
                         break;
                 }
                 if (n > 0) {
-                        r = set_error(reterr, "%s:%zu:%zu: a second YAML document starts here, expected one",
+                        r = reterr_printf(reterr, -EBADMSG, "%s:%zu:%zu: a second YAML document starts here, expected one",
                                       name, d.start_mark.line + 1, d.start_mark.column + 1);
                         yaml_document_delete(&d);
                         break;
