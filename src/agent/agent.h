@@ -102,7 +102,7 @@ struct ProfileService;
 int health_check(const Agent *a, const struct ProfileService *s, char **ret_why);
 
 /* The steps. Each returns 0 on success (also: nothing to do, standby) or a negative errno after
- * logging, recording the step and, where the brief says so, setting the failed flag. */
+ * logging, recording the step and, where the step fails, setting the failed flag. */
 int step_prepare_env(const Agent *a);
 int step_prepare_storage(const Agent *a);
 int step_prepare_appliance(const Agent *a);
