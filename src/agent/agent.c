@@ -232,7 +232,10 @@ typedef struct StatusData {
         char *failed_reason;
         char *env_source;
         char *step_text[ELEMENTSOF(step_order)];
-        char *services;
+        /* /run/appliance/services, one "UNIT\tSTATE\tHEALTH" line per service, split once:
+         * service_fields[i] holds the three fields of service i. */
+        char ***service_fields;
+        size_t n_services;
 } StatusData;
 
 static void status_data_done(StatusData *d) {
@@ -241,7 +244,36 @@ static void status_data_done(StatusData *d) {
         free(d->env_source);
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++)
                 free(d->step_text[i]);
-        free(d->services);
+        for (size_t i = 0; i < d->n_services; i++)
+                strv_free(d->service_fields[i]);
+        free(d->service_fields);
+}
+
+static int status_data_load_services(const Agent *a, StatusData *d) {
+        _cleanup_free_ char *p = agent_path(a, "/run/appliance/services"), *text = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
+
+        if (!p)
+                return -ENOMEM;
+        if (read_full_file(p, &text, NULL, 64 * 1024) < 0)
+                return 0; /* no services recorded yet */
+        if (strv_split(text, "\n", &lines) < 0)
+                return -ENOMEM;
+        d->service_fields = calloc(strv_length(lines) + 1, sizeof(char **));
+        if (!d->service_fields)
+                return -ENOMEM;
+        STRV_FOREACH(l, lines) {
+                char **fields = NULL;
+
+                if (strv_split(*l, "\t", &fields) < 0)
+                        return -ENOMEM;
+                if (strv_length(fields) < 3) {
+                        strv_free(fields);
+                        continue;
+                }
+                d->service_fields[d->n_services++] = fields;
+        }
+        return 0;
 }
 
 static int status_data_load(const Agent *a, StatusData *d) {
@@ -264,12 +296,9 @@ static int status_data_load(const Agent *a, StatusData *d) {
         }
         if (d->step_text[0])
                 d->env_source = record_get(d->step_text[0], "SOURCE");
-        {
-                _cleanup_free_ char *p = agent_path(a, "/run/appliance/services");
-                if (!p)
-                        return -ENOMEM;
-                (void) read_full_file(p, &d->services, NULL, 64 * 1024);
-        }
+        r = status_data_load_services(a, d);
+        if (r < 0)
+                return r;
 
         if (d->failed_reason)
                 state = "failed";
@@ -319,24 +348,18 @@ int agent_status_json(const Agent *a, char **ret) {
                         i ? "," : "", name, qres, qmsg, dur && *dur ? dur : "null");
         }
         fputs("\n  ],\n  \"services\": [", f);
-        {
-                _cleanup_strv_free_ char **lines = NULL;
-                size_t n = 0;
+        for (size_t i = 0; i < d.n_services; i++) {
+                char **fields = d.service_fields[i];
 
-                if (d.services && strv_split(d.services, "\n", &lines) < 0) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                STRV_FOREACH(l, lines) {
-                        _cleanup_strv_free_ char **fields = NULL;
-                        if (strv_split(*l, "\t", &fields) < 0 || strv_length(fields) < 3)
-                                continue;
-                        _cleanup_free_ char *u = json_quote(fields[0]), *s = json_quote(fields[1]),
-                                            *h = json_quote(fields[2]);
-                        fprintf(f, "%s\n    { \"unit\": %s, \"state\": %s, \"health\": %s }", n++ ? "," : "", u, s, h);
-                }
-                fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);
+                fprintf(f, "%s\n    { \"unit\": ", i ? "," : "");
+                json_write_string(f, fields[0]);
+                fputs(", \"state\": ", f);
+                json_write_string(f, fields[1]);
+                fputs(", \"health\": ", f);
+                json_write_string(f, fields[2]);
+                fputs(" }", f);
         }
+        fputs(d.n_services ? "\n  ]\n}\n" : "]\n}\n", f);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(out);
@@ -377,21 +400,11 @@ int agent_status_text(const Agent *a, char **ret) {
                         msg ?: "");
         }
         fputs("Services:\n", f);
-        if (isempty(d.services))
+        if (d.n_services == 0)
                 fputs("  (none)\n", f);
-        else {
-                _cleanup_strv_free_ char **lines = NULL;
-                if (strv_split(d.services, "\n", &lines) < 0) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                STRV_FOREACH(l, lines) {
-                        _cleanup_strv_free_ char **fields = NULL;
-                        if (strv_split(*l, "\t", &fields) < 0 || strv_length(fields) < 3)
-                                continue;
-                        fprintf(f, "  %-24s %-8s %s\n", fields[0], fields[1], fields[2]);
-                }
-        }
+        for (size_t i = 0; i < d.n_services; i++)
+                fprintf(f, "  %-24s %-8s %s\n", d.service_fields[i][0], d.service_fields[i][1],
+                        d.service_fields[i][2]);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(out);
