@@ -210,20 +210,31 @@ static int check_required(SeedInspection *ins, const Tree *visible, const char *
                                         "meta-data", name);
 }
 
-static int check_user_data(SeedInspection *ins, const Tree *visible, const char *name, bool *has) {
-        _cleanup_free_ char *data = NULL, *err = NULL;
+/* Reads a visible file of the seed: 1 and its bytes if it is there and readable, 0 if it is absent
+ * or unreadable (the latter noted as a problem), -ENOMEM. */
+static int read_seed_file(SeedInspection *ins, const Tree *visible, const char *name, char **ret, size_t *ret_size) {
         const Entry *e = tree_find(visible, name);
-        UserDataType t, inner;
-        size_t size;
         int r;
 
         if (!e)
                 return 0;
-        r = tree_read_file(visible, e, &data, &size);
+        r = tree_read_file(visible, e, ret, ret_size);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return add_note(&ins->problems, "%s: cannot be read: %s", name, strerror(-r));
+        return 1;
+}
+
+static int check_user_data(SeedInspection *ins, const Tree *visible, const char *name, bool *has) {
+        _cleanup_free_ char *data = NULL, *err = NULL;
+        UserDataType t, inner;
+        size_t size;
+        int r;
+
+        r = read_seed_file(ins, visible, name, &data, &size);
+        if (r <= 0)
+                return r;
         r = user_data_validate(name, data, size, &t, &inner, &err);
         if (r == -ENOMEM)
                 return r;
@@ -239,17 +250,12 @@ static int check_user_data(SeedInspection *ins, const Tree *visible, const char 
 
 static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char *name, bool meta) {
         _cleanup_free_ char *data = NULL, *err = NULL;
-        const Entry *e = tree_find(visible, name);
         size_t size;
         int r;
 
-        if (!e)
-                return 0;
-        r = tree_read_file(visible, e, &data, &size);
-        if (r == -ENOMEM)
+        r = read_seed_file(ins, visible, name, &data, &size);
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return add_note(&ins->problems, "%s: cannot be read: %s", name, strerror(-r));
         r = yaml_check(name, data, size, YAML_CHECK_ROOT_MAPPING, &err);
         if (r == -ENOMEM)
                 return r;
