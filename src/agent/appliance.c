@@ -22,7 +22,7 @@
 #include "agent.h"
 #include "cleanup.h"
 #include "fileio.h"
-#include "agent-http.h"
+#include "http.h"
 #include "log.h"
 #include "agent-profile.h"
 #include "spawn.h"

@@ -12,7 +12,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
-#include "agent-env-check.h"
+#include "env-check.h"
 
 _printf_(4, 5) static int bad(const Env *e, const EnvNode *n, char **ret_error, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;

@@ -21,7 +21,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
-#include "agent-growpart.h"
+#include "growpart.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"

@@ -17,7 +17,7 @@
 
 #include "agent.h"
 #include "cleanup.h"
-#include "agent-http.h"
+#include "http.h"
 #include "parse-util.h"
 
 static uint64_t mono_ms(void) {

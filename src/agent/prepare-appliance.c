@@ -29,13 +29,13 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
-#include "agent-prepare-appliance.h"
+#include "prepare-appliance.h"
 #include "agent-profile.h"
 #include "spawn.h"
 #include "strv.h"
-#include "agent-template.h"
-#include "agent-tls.h"
-#include "agent-users.h"
+#include "template.h"
+#include "tls.h"
+#include "users.h"
 
 int write_file_if_changed(const char *path, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
         _cleanup_free_ char *old = NULL, *dir = NULL;

@@ -27,12 +27,12 @@
 #include "agent.h"
 #include "cidata.h"
 #include "cleanup.h"
-#include "agent-env-check.h"
+#include "env-check.h"
 #include "fileio.h"
-#include "agent-http.h"
+#include "http.h"
 #include "log.h"
-#include "agent-prepare-appliance.h"
-#include "agent-probe.h"
+#include "prepare-appliance.h"
+#include "probe.h"
 #include "agent-profile.h"
 
 #define ENV_MAX (16U * 1024U * 1024U)

@@ -23,7 +23,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
-#include "agent-probe.h"
+#include "probe.h"
 
 static const char *const fs_type_table[_FS_TYPE_MAX] = {
         [FS_UNKNOWN] = "unknown",

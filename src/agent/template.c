@@ -8,7 +8,7 @@
 
 #include "cleanup.h"
 #include "macro.h"
-#include "agent-template.h"
+#include "template.h"
 
 static char *trim(const char *s, size_t n) {
         while (n > 0 && (*s == ' ' || *s == '\t')) {

@@ -15,7 +15,7 @@
 
 #include "cleanup.h"
 #include "macro.h"
-#include "agent-tls.h"
+#include "tls.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free_all);
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);

@@ -9,7 +9,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "parse-util.h"
-#include "agent-users.h"
+#include "users.h"
 
 /* Finds the line whose first field is name; returns the fields (up to max) split at ':'. */
 static int db_find(const Agent *a, const char *db, const char *name, char ***ret_fields) {

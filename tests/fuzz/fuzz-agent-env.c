@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "agent-env-check.h"
-#include "agent-template.h"
+#include "env-check.h"
+#include "template.h"
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"

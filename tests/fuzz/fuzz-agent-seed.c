@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "agent-probe.h"
+#include "probe.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"

@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "profile.h"
+#include "source/bootstrap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "seed-config.h"
-#include "seed-userdata.h"
+#include "seed/config.h"
+#include "seed/userdata.h"
 #include "strv.h"
 #include "yaml-util.h"
 

@@ -1,0 +1,806 @@
+/**
+ * Disk image assembly (see disk-image.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "disk/bootcode.h"
+#include "disk/env-bake.h"
+#include "disk/image.h"
+#include "disk/util.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "disk/progress.h"
+#include "random-util.h"
+#include "reterr.h"
+#include "spawn.h"
+#include "strv.h"
+
+int image_formats_from_string(const char *s, unsigned *ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        unsigned f = 0;
+
+        if (strv_split(s, ", ", &l) < 0)
+                return -ENOMEM;
+        STRV_FOREACH(i, l) {
+                if (streq(*i, "raw"))
+                        f |= IMAGE_FORMAT_RAW;
+                else if (streq(*i, "qcow2"))
+                        f |= IMAGE_FORMAT_QCOW2;
+                else if (streq(*i, "vmdk"))
+                        f |= IMAGE_FORMAT_VMDK;
+                else
+                        return -EINVAL;
+        }
+        if (f == 0)
+                return -EINVAL;
+        *ret = f;
+        return 0;
+}
+
+static int make_uuid(char ret[37]) {
+        uint8_t b[16];
+        int r = random_bytes(b, sizeof b);
+
+        if (r < 0)
+                return r;
+        b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+        b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        return 0;
+}
+
+int image_plan_relayout(ImagePlan *plan, char **reterr) {
+        for (size_t d = 0; d < plan->n_disks; d++) {
+                ImageDisk *disk = &plan->disks[d];
+                uint64_t sizes[MBR_MAX_PARTITIONS];
+                size_t idx[MBR_MAX_PARTITIONS], n = 0;
+                int r;
+
+                if (!disk->partitioned) {
+                        for (size_t i = 0; i < plan->n_fs; i++)
+                                if (plan->fs[i].disk == d) {
+                                        plan->fs[i].size = ALIGN_TO(plan->fs[i].size, MBR_ALIGN_BYTES);
+                                        disk->size = plan->fs[i].size;
+                                        plan->fs[i].offset = 0;
+                                }
+                        continue;
+                }
+                for (size_t i = 0; i < plan->n_fs; i++)
+                        if (plan->fs[i].disk == d) {
+                                idx[n] = i;
+                                sizes[n++] = plan->fs[i].size;
+                        }
+                r = mbr_layout(sizes, n, disk->parts, &disk->size);
+                if (r == -E2BIG)
+                        return reterr_printf(reterr, r, "disk '%s' would exceed the 2 TiB an MBR partition table can address (place large volumes on their own disk: 'place: disk')",
+                                       disk->name);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot lay out disk '%s': %s", disk->name, strerror(-r));
+                disk->n_parts = n;
+                for (size_t k = 0; k < n; k++) {
+                        ImageFs *fs = &plan->fs[idx[k]];
+                        fs->partno = (unsigned) k + 1;
+                        fs->offset = disk->parts[k].start * MBR_SECTOR_SIZE;
+                        fs->size = disk->parts[k].size * MBR_SECTOR_SIZE;
+                }
+        }
+        return 0;
+}
+
+int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n_vols, unsigned formats,
+                    ImagePlan *ret, char **reterr) {
+        ImagePlan p = { .formats = formats };
+        uint32_t sig;
+        int r;
+
+        if (n_vols > IMAGE_MAX_FS - 1)
+                return reterr_printf(reterr, -EINVAL, "too many volumes");
+
+        p.disks[p.n_disks++] = (ImageDisk) { .name = "disk", .partitioned = true };
+        p.fs[p.n_fs++] = (ImageFs) {
+                .label = "root",
+                .mountpoint = "/",
+                .size = root_size > 0 ? root_size : MBR_ALIGN_BYTES,
+                .disk = 0,
+                .from_tree = true,
+        };
+        for (size_t i = 0; i < n_vols; i++) {
+                const ImageVolumeRequest *v = &vols[i];
+                size_t disk = 0;
+
+                if (v->place == PART_PLACE_NONE)
+                        continue;
+                if (v->size == 0)
+                        return reterr_printf(reterr, -EINVAL, "volume '%s' has no size", v->label);
+                if (v->place == PART_PLACE_DISK) {
+                        disk = p.n_disks;
+                        p.disks[p.n_disks++] = (ImageDisk) { .name = v->label, .partitioned = false };
+                }
+                p.fs[p.n_fs++] = (ImageFs) {
+                        .label = v->label,
+                        .mountpoint = v->mountpoint,
+                        .size = v->size,
+                        .disk = disk,
+                };
+        }
+        for (size_t i = 0; i < p.n_fs; i++) {
+                r = make_uuid(p.fs[i].uuid);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot generate a UUID: %s", strerror(-r));
+        }
+        r = random_bytes(&sig, sizeof sig);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot generate a disk signature: %s", strerror(-r));
+        p.disks[0].signature = sig | 1; /* never 0 */
+
+        r = image_plan_relayout(&p, reterr);
+        if (r < 0)
+                return r;
+        *ret = p;
+        return 0;
+}
+
+static const char *const format_ext[] = { "raw", "qcow2", "vmdk" };
+
+void image_plan_print(const ImagePlan *plan, const char *output_dir) {
+        char b[FORMAT_BYTES_MAX];
+
+        printf("Plan:\n");
+        for (size_t d = 0; d < plan->n_disks; d++) {
+                const ImageDisk *disk = &plan->disks[d];
+
+                printf("  disk '%s': %s, %s\n", disk->name, format_bytes(b, sizeof b, disk->size),
+                       disk->partitioned ? "DOS MBR, GRUB (i386-pc) boot code" : "one ext4 filesystem, no partition table");
+                for (size_t i = 0; i < plan->n_fs; i++) {
+                        const ImageFs *fs = &plan->fs[i];
+                        if (fs->disk != d)
+                                continue;
+                        if (disk->partitioned)
+                                printf("    p%u  start %" PRIu64 "  %8s  ext4 LABEL=%s  %s%s\n", fs->partno,
+                                       fs->offset / MBR_SECTOR_SIZE, format_bytes(b, sizeof b, fs->size), fs->label,
+                                       fs->mountpoint, fs->partno == 1 ? "  (bootable)" : "");
+                        else
+                                printf("    %8s  ext4 LABEL=%s  %s\n", format_bytes(b, sizeof b, fs->size), fs->label,
+                                       fs->mountpoint);
+                }
+        }
+        printf("Outputs in '%s':\n", output_dir);
+        for (size_t d = 0; d < plan->n_disks; d++)
+                for (unsigned f = 0; f < ELEMENTSOF(format_ext); f++)
+                        if (plan->formats & (1u << f))
+                                printf("  %s.%s\n", plan->disks[d].name, format_ext[f]);
+        printf("  SHA256SUMS\n  manifest.json\n");
+        printf("Steps: extract, hygiene, install agent/profile/env, fstab, grub.cfg, mke2fs -d, MBR + GRUB, "
+               "convert, checksums, manifest\n");
+}
+
+void image_result_step(ImageResult *res, const char *name, uint64_t usec) {
+        if (res->n_steps < IMAGE_MAX_STEPS)
+                res->steps[res->n_steps++] = (ImageStep) { .name = name, .usec = usec };
+}
+
+void image_result_done(ImageResult *r) {
+        free(r->profile_digest);
+        rootfs_info_done(&r->base);
+        strv_free(r->packages);
+        hygiene_report_done(&r->hygiene);
+        for (size_t i = 0; i < r->n_outputs; i++)
+                free(r->outputs[i].name);
+        free(r->kernel_cmdline);
+        free(r->generator);
+        free(r->manifest);
+        *r = (ImageResult) {};
+}
+
+/* ---- the tree ---- */
+
+static char *fstab_text(const ImagePlan *plan) {
+        _cleanup_free_ char *t = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&t, &len);
+
+        if (!f)
+                return NULL;
+        fputs("# /etc/fstab, written by appliance-builder.\n"
+              "# <file system>  <mount point>  <type>  <options>  <dump>  <pass>\n",
+              f);
+        for (size_t i = 0; i < plan->n_fs; i++) {
+                const ImageFs *fs = &plan->fs[i];
+                if (fs->from_tree)
+                        fprintf(f, "UUID=%s  /  ext4  errors=remount-ro  0  1\n", fs->uuid);
+                else
+                        fprintf(f, "LABEL=%s  %s  ext4  defaults,nofail,x-systemd.device-timeout=30s  0  2\n", fs->label,
+                                fs->mountpoint);
+        }
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(t);
+}
+
+int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInputs *in, ImageResult *res,
+                       char **reterr) {
+        _cleanup_free_ char *fstab = NULL, *kernel = NULL, *initrd = NULL, *cfg = NULL, *cmdline = NULL;
+        const Profile *p = in->profile;
+        int r;
+
+        /* Hygiene first: it removes what the bootstrap left behind, and must not undo what is
+         * installed deliberately below (profile files, agent units, env). */
+        r = hygiene_apply(root, &res->hygiene);
+        if (r < 0)
+                return reterr_printf(reterr, r, "hygiene failed: %s", strerror(-r));
+
+        /* The agent, its units and configuration. */
+        if (in->agent_rootfs && access(in->agent_rootfs, F_OK) >= 0) {
+                r = rootfs_copy_tree(in->agent_rootfs, root, "/");
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot copy the agent files from '%s': %s", in->agent_rootfs,
+                                       strerror(-r));
+                log_info("Copied %d agent files from '%s'.", r, in->agent_rootfs);
+        }
+        if (in->agent_binary) {
+                r = rootfs_install_file(root, in->agent_binary, "/usr/sbin/appliance-agent", 0755);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot install the agent '%s': %s", in->agent_binary, strerror(-r));
+        }
+        if (p && p->text) {
+                r = rootfs_write_file(root, "/usr/share/appliance/profile.yml", p->text, p->text_len, 0644);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot write the profile into the image: %s", strerror(-r));
+        }
+        for (size_t i = 0; p && i < p->n_files; i++) {
+                r = rootfs_write_file(root, p->files[i].path, p->files[i].content, strlen(p->files[i].content),
+                                      p->files[i].mode);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "%s: cannot write file '%s' into the image: %s", p->path,
+                                       p->files[i].path, strerror(-r));
+        }
+        if (in->env_path) {
+                r = image_env_validate(in->env_path, reterr);
+                if (r < 0)
+                        return r;
+                r = rootfs_install_file(root, in->env_path, "/app/env.yml", 0600);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot bake env '%s': %s", in->env_path, strerror(-r));
+                res->env_baked = true;
+        }
+
+        /* Mount points and fstab. */
+        for (size_t i = 1; i < plan->n_fs; i++) {
+                _cleanup_free_ char *probe = NULL;
+                if (asprintf(&probe, "%s/.keep", plan->fs[i].mountpoint) < 0)
+                        return -ENOMEM;
+                r = rootfs_write_file(root, probe, "", 0, 0644);
+                if (r >= 0) {
+                        _cleanup_free_ char *full = NULL;
+                        if (asprintf(&full, "%s%s", root, probe) < 0)
+                                return -ENOMEM;
+                        (void) unlink(full);
+                }
+        }
+        fstab = fstab_text(plan);
+        if (!fstab)
+                return -ENOMEM;
+        r = rootfs_write_file(root, "/etc/fstab", fstab, strlen(fstab), 0644);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot write /etc/fstab: %s", strerror(-r));
+
+        /* Bootloader configuration. */
+        r = grub_find_kernel(root, &kernel, &initrd);
+        if (r == -ENOENT)
+                return reterr_printf(reterr, r, "the base has no kernel (/vmlinuz or /boot/vmlinuz-*): add a linux-image "
+                                          "package to the profile");
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot look for the kernel: %s", strerror(-r));
+        cmdline = strdup(in->kernel_cmdline ?: "console=tty0 console=ttyS0,115200");
+        if (!cmdline)
+                return -ENOMEM;
+        cfg = grub_config_text(kernel, initrd, plan->fs[0].uuid, cmdline);
+        if (!cfg)
+                return -ENOMEM;
+        r = rootfs_write_file(root, "/boot/grub/grub.cfg", cfg, strlen(cfg), 0644);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot write /boot/grub/grub.cfg: %s", strerror(-r));
+        if (asprintf(&res->kernel_cmdline, "root=UUID=%s ro %s", plan->fs[0].uuid, cmdline) < 0)
+                return -ENOMEM;
+
+        r = rootfs_packages(root, &res->packages);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot read the package list: %s", strerror(-r));
+
+        if (plan->source_date_epoch > 0) {
+                r = rootfs_clamp_mtimes(root, plan->source_date_epoch);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot clamp modification times: %s", strerror(-r));
+        }
+        return 0;
+}
+
+/* ---- writing the disks ---- */
+
+typedef struct OutFile {
+        AtomicFile f;
+        char *name;
+        bool is_output; /* committed into the output directory at the end */
+} OutFile;
+
+static void out_file_done(OutFile *o) {
+        atomic_file_done(&o->f);
+        o->name = mfree(o->name);
+}
+
+static char *fd_path(int fd) {
+        char *p;
+
+        if (asprintf(&p, "/proc/%d/fd/%d", (int) getpid(), fd) < 0)
+                return NULL;
+        return p;
+}
+
+static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t content, uint64_t sde, char **reterr) {
+        _cleanup_free_ char *target = fd_path(fd), *ext = NULL, *blocks = NULL, *out = NULL, *label = NULL;
+        const char *argv[24];
+        size_t k = 0;
+        int r;
+
+        if (!target)
+                return -ENOMEM;
+        if (asprintf(&ext, "offset=%" PRIu64 ",nodiscard,lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0,hash_seed=%s",
+                     fs->offset, fs->uuid) < 0 ||
+            asprintf(&blocks, "%" PRIu64, fs->size / 4096) < 0 || asprintf(&label, "Writing filesystem '%s'", fs->label) < 0)
+                return -ENOMEM;
+
+        argv[k++] = "mke2fs";
+        argv[k++] = "-q";
+        argv[k++] = "-F";
+        argv[k++] = "-t";
+        argv[k++] = "ext4";
+        argv[k++] = "-b";
+        argv[k++] = "4096";
+        argv[k++] = "-I";
+        argv[k++] = "256";
+        argv[k++] = "-m";
+        argv[k++] = fs->from_tree ? "5" : "1";
+        argv[k++] = "-L";
+        argv[k++] = fs->label;
+        argv[k++] = "-U";
+        argv[k++] = fs->uuid;
+        argv[k++] = "-E";
+        argv[k++] = ext;
+        if (tree) {
+                argv[k++] = "-d";
+                argv[k++] = tree;
+        }
+        argv[k++] = target;
+        argv[k++] = blocks;
+        argv[k] = NULL;
+
+        if (sde > 0) {
+                char t[32];
+                snprintf(t, sizeof t, "%" PRIu64, sde);
+                (void) setenv("E2FSPROGS_FAKE_TIME", t, 1);
+        }
+        r = progress_spawn((char *const *) argv, label, tree ? content : 0, &out);
+        (void) unsetenv("E2FSPROGS_FAKE_TIME");
+        if (r == -ENOENT)
+                return reterr_printf(reterr, r, "mke2fs not found (install e2fsprogs)");
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot run mke2fs: %s", strerror(-r));
+        if (r != 0) {
+                /* mke2fs -d reports a full filesystem as "Could not allocate block" / "No space left". */
+                if (out && (strstr(out, "allocate") || strstr(out, "No space left") || strstr(out, "too small")))
+                        return reterr_printf(reterr, -ENOSPC, "filesystem '%s' (%" PRIu64 " MiB) is too small for the content: %s",
+                                       fs->label, fs->size >> 20, strempty_or(out));
+                return reterr_printf(reterr, -EIO, "mke2fs for '%s' failed (%d): %s", fs->label, r, strempty_or(out));
+        }
+        return 0;
+}
+
+static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_bytes, const char *name, char **reterr) {
+        _cleanup_free_ char *src = fd_path(src_fd), *dst = fd_path(dst_fd), *out = NULL, *label = NULL;
+        const char *qcow2[] = { "qemu-img", "convert", "-W", "-f", "raw", "-O", "qcow2", "-c", "-o",
+                                "compression_type=zstd", src, dst, NULL };
+        const char *vmdk[] = { "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
+                               src, dst, NULL };
+        const char *raw[] = { "qemu-img", "convert", "-f", "raw", "-O", "raw", src, dst, NULL };
+        int r;
+
+        if (!src || !dst || asprintf(&label, "%s %s", format == IMAGE_FORMAT_RAW ? "Copying" : "Converting to", name) < 0)
+                return -ENOMEM;
+        r = progress_spawn((char *const *) (format == IMAGE_FORMAT_QCOW2 ? qcow2 : format == IMAGE_FORMAT_VMDK ? vmdk : raw),
+                           label, src_bytes, &out);
+        if (r == -ENOENT)
+                return reterr_printf(reterr, r, "qemu-img not found (install qemu-utils)");
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot run qemu-img: %s", strerror(-r));
+        if (r != 0)
+                return reterr_printf(reterr, -EIO, "qemu-img convert to '%s' failed (%d): %s", name, r, strempty_or(out));
+        return 0;
+}
+
+/* Bytes of data (not holes) in a file. */
+static uint64_t allocated_bytes(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return 0;
+        return (uint64_t) st.st_blocks * 512;
+}
+
+/* Hashes a file, reading only its data extents: holes are hashed as zeros without being read.
+ * Adds the bytes done to *counter as it goes. */
+static int sha256_fd(int fd, char ret[65], uint64_t *counter) {
+        static const uint8_t zeros[1 << 16];
+        _cleanup_free_ uint8_t *buf = malloc(1 << 20);
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        unsigned char digest[32];
+        struct stat st;
+        uint64_t pos = 0;
+        int r = 0;
+
+        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+                EVP_MD_CTX_free(md);
+                return -ENOMEM;
+        }
+        if (fstat(fd, &st) < 0) {
+                EVP_MD_CTX_free(md);
+                return -errno;
+        }
+        while (pos < (uint64_t) st.st_size && r >= 0) {
+                off_t data = lseek(fd, (off_t) pos, SEEK_DATA);
+                uint64_t hole_end = data < 0 ? (uint64_t) st.st_size : (uint64_t) data;
+
+                while (pos < hole_end) {
+                        size_t n = (size_t) MIN(hole_end - pos, (uint64_t) sizeof zeros);
+                        if (EVP_DigestUpdate(md, zeros, n) != 1) {
+                                r = -EIO;
+                                break;
+                        }
+                        pos += n;
+                        __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+                }
+                if (r < 0 || pos >= (uint64_t) st.st_size)
+                        break;
+                off_t hole = lseek(fd, (off_t) pos, SEEK_HOLE);
+                uint64_t data_end = hole < 0 ? (uint64_t) st.st_size : (uint64_t) hole;
+                while (pos < data_end) {
+                        ssize_t n = pread(fd, buf, (size_t) MIN(data_end - pos, (uint64_t) (1 << 20)), (off_t) pos);
+                        if (n <= 0) {
+                                r = n < 0 ? -errno : -EIO;
+                                break;
+                        }
+                        if (EVP_DigestUpdate(md, buf, (size_t) n) != 1) {
+                                r = -EIO;
+                                break;
+                        }
+                        pos += (uint64_t) n;
+                        __atomic_add_fetch(counter, (uint64_t) n, __ATOMIC_RELAXED);
+                }
+        }
+        if (r >= 0 && EVP_DigestFinal_ex(md, digest, NULL) != 1)
+                r = -EIO;
+        EVP_MD_CTX_free(md);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sizeof digest; i++)
+                snprintf(ret + 2 * i, 3, "%02x", digest[i]);
+        return 0;
+}
+
+typedef struct HashJob {
+        const int *fds;
+        ImageOutput *outs;
+        int *results;
+        size_t n, next;
+        uint64_t done;
+        unsigned running;
+} HashJob;
+
+static void *hash_worker(void *userdata) {
+        HashJob *j = userdata;
+
+        for (;;) {
+                size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
+                if (i >= j->n)
+                        break;
+                j->results[i] = sha256_fd(j->fds[i], j->outs[i].sha256, &j->done);
+        }
+        __atomic_sub_fetch(&j->running, 1, __ATOMIC_SEQ_CST);
+        return NULL;
+}
+
+/* Hashes n files on two threads (SHA-256 of multi-GiB sparse disks is CPU-bound). Returns the
+ * index of the first failure in *ret_failed. */
+static int sha256_many(const int *fds, ImageOutput *outs, size_t n, uint64_t total, size_t *ret_failed) {
+        int results[IMAGE_MAX_OUTPUTS] = {};
+        HashJob j = { .fds = fds, .outs = outs, .results = results, .n = n, .running = 2 };
+        pthread_t t[2];
+        unsigned started = 0;
+        Progress p;
+
+        progress_begin(&p, "Checksumming outputs", total);
+        for (unsigned i = 0; i < 2; i++)
+                if (pthread_create(&t[i], NULL, hash_worker, &j) == 0)
+                        started++;
+                else
+                        __atomic_sub_fetch(&j.running, 1, __ATOMIC_SEQ_CST);
+        if (started == 0)
+                (void) hash_worker(&j), __atomic_add_fetch(&j.running, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&j.running, __ATOMIC_SEQ_CST) > 0) {
+                progress_update(&p, __atomic_load_n(&j.done, __ATOMIC_RELAXED));
+                (void) usleep(50000);
+        }
+        for (unsigned i = 0; i < started; i++)
+                (void) pthread_join(t[i], NULL);
+        progress_update(&p, total);
+        progress_end(&p);
+
+        for (size_t i = 0; i < n; i++)
+                if (results[i] < 0) {
+                        *ret_failed = i;
+                        return results[i];
+                }
+        return 0;
+}
+
+static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, char **reterr, const char *dirname) {
+        int r;
+
+        o->name = strdup(name);
+        if (!o->name)
+                return -ENOMEM;
+        o->is_output = is_output;
+        r = atomic_file_open(&o->f, dirfd, name, 0644);
+        if (r < 0) {
+                o->name = mfree(o->name);
+                return reterr_printf(reterr, r, "cannot create '%s' in '%s': %s", name, dirname, strerror(-r));
+        }
+        return 0;
+}
+
+int image_write(const char *root, const ImagePlan *plan, const char *output_dir, const char *tmpdir,
+                ImageResult *res, char **reterr) {
+        OutFile outs[IMAGE_MAX_OUTPUTS + IMAGE_MAX_DISKS] = {};
+        size_t n_outs = 0;
+        int src_fd[IMAGE_MAX_DISKS] = { -EBADF, -EBADF, -EBADF }, prebuilt_fd[IMAGE_MAX_DISKS] = { -EBADF, -EBADF, -EBADF };
+        _cleanup_close_ int outdir = -EBADF, scratch = -EBADF;
+        _cleanup_free_ char *sums = NULL, *manifest = NULL;
+        RootfsUsage usage = {};
+        uint64_t t;
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(outs); i++)
+                outs[i].f.fd = outs[i].f.dirfd = -EBADF;
+
+        outdir = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (outdir < 0)
+                return reterr_printf(reterr, -errno, "cannot open output directory '%s': %m", output_dir);
+        scratch = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (scratch < 0)
+                return reterr_printf(reterr, -errno, "cannot open scratch directory '%s': %m", tmpdir);
+
+        if (root) {
+                r = rootfs_usage(root, &usage);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot measure the root tree: %s", strerror(-r));
+        }
+
+        /* Raw disks: in the output directory when raw is wanted, else scratch space. */
+        for (size_t d = 0; d < plan->n_disks && r >= 0; d++) {
+                const ImageDisk *disk = &plan->disks[d];
+                bool want = plan->formats & IMAGE_FORMAT_RAW;
+                _cleanup_free_ char *name = NULL;
+                OutFile *o = &outs[n_outs];
+
+                if (asprintf(&name, "%s.raw", disk->name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (disk->prebuilt) {
+                        prebuilt_fd[d] = open(disk->prebuilt, O_RDONLY | O_CLOEXEC);
+                        if (prebuilt_fd[d] < 0) {
+                                r = reterr_printf(reterr, -errno, "cannot open '%s': %m", disk->prebuilt);
+                                break;
+                        }
+                        src_fd[d] = prebuilt_fd[d];
+                        if (!want)
+                                continue;
+                        r = open_out(o, outdir, name, true, reterr, output_dir);
+                        if (r < 0)
+                                break;
+                        n_outs++;
+                        t = progress_now_usec();
+                        r = convert_one(prebuilt_fd[d], o->f.fd, IMAGE_FORMAT_RAW, allocated_bytes(prebuilt_fd[d]),
+                                        name, reterr);
+                        image_result_step(res, "copy-raw", progress_now_usec() - t);
+                        continue;
+                }
+                r = open_out(o, want ? outdir : scratch, name, want, reterr, want ? output_dir : tmpdir);
+                if (r < 0)
+                        break;
+                src_fd[d] = o->f.fd;
+                n_outs++;
+                if (ftruncate(o->f.fd, (off_t) disk->size) < 0) {
+                        r = reterr_printf(reterr, -errno, "cannot size '%s' to %" PRIu64 " bytes: %m", name, disk->size);
+                        break;
+                }
+
+                for (size_t i = 0; i < plan->n_fs && r >= 0; i++) {
+                        const ImageFs *fs = &plan->fs[i];
+                        if (fs->disk != d)
+                                continue;
+                        t = progress_now_usec();
+                        r = mkfs_one(fs, o->f.fd, fs->from_tree ? root : NULL, usage.bytes, plan->source_date_epoch,
+                                     reterr);
+                        image_result_step(res, fs->from_tree ? "mkfs-root" : "mkfs-volume", progress_now_usec() - t);
+                }
+                if (r < 0)
+                        break;
+
+                if (disk->partitioned) {
+                        uint8_t code[MBR_BOOT_CODE_SIZE], sector[MBR_SECTOR_SIZE];
+                        _cleanup_free_ char *err = NULL;
+
+                        t = progress_now_usec();
+                        r = grub_install_core(o->f.fd, plan->fs[0].uuid, tmpdir, code, &err);
+                        if (r < 0) {
+                                r = reterr_printf(reterr, r, "bootloader: %s", strempty_or(err));
+                                break;
+                        }
+                        r = mbr_build(sector, code, disk->signature, disk->parts, disk->n_parts);
+                        if (r < 0) {
+                                r = reterr_printf(reterr, r, "cannot build the partition table: %s", strerror(-r));
+                                break;
+                        }
+                        if (pwrite(o->f.fd, sector, sizeof sector, 0) != (ssize_t) sizeof sector) {
+                                r = reterr_printf(reterr, -EIO, "cannot write the partition table: %m");
+                                break;
+                        }
+                        image_result_step(res, "bootloader", progress_now_usec() - t);
+                }
+                if (fdatasync(o->f.fd) < 0) {
+                        r = reterr_printf(reterr, -errno, "cannot sync '%s': %m", name);
+                        break;
+                }
+        }
+        if (r >= 0) {
+                r = hygiene_report_set(&res->hygiene, HYGIENE_FREE_SPACE, true,
+                                       "filesystems written into new sparse files: unused blocks were never written "
+                                       "and read as zeros");
+                if (r < 0)
+                        (void) reterr_printf(reterr, r, "out of memory");
+        }
+
+        /* Conversions. */
+        for (size_t d = 0; d < plan->n_disks && r >= 0; d++)
+                for (unsigned f = IMAGE_FORMAT_QCOW2; f <= IMAGE_FORMAT_VMDK && r >= 0; f <<= 1) {
+                        _cleanup_free_ char *name = NULL;
+                        OutFile *o = &outs[n_outs];
+
+                        if (!(plan->formats & f))
+                                continue;
+                        if (asprintf(&name, "%s.%s", plan->disks[d].name, f == IMAGE_FORMAT_QCOW2 ? "qcow2" : "vmdk") < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = open_out(o, outdir, name, true, reterr, output_dir);
+                        if (r < 0)
+                                break;
+                        n_outs++;
+                        t = progress_now_usec();
+                        r = convert_one(src_fd[d], o->f.fd, f, allocated_bytes(src_fd[d]), name, reterr);
+                        image_result_step(res, f == IMAGE_FORMAT_QCOW2 ? "convert-qcow2" : "convert-vmdk",
+                                          progress_now_usec() - t);
+                }
+
+        /* Checksums of everything that is an output. */
+        t = progress_now_usec();
+        if (r >= 0) {
+                int fds[IMAGE_MAX_OUTPUTS];
+                uint64_t total = 0;
+                size_t failed = 0;
+
+                for (size_t i = 0; i < n_outs && r >= 0; i++) {
+                        ImageOutput *io;
+                        struct stat st;
+
+                        if (!outs[i].is_output)
+                                continue;
+                        if (res->n_outputs >= IMAGE_MAX_OUTPUTS) {
+                                r = reterr_printf(reterr, -E2BIG, "too many outputs");
+                                break;
+                        }
+                        if (fstat(outs[i].f.fd, &st) < 0) {
+                                r = reterr_printf(reterr, -errno, "cannot stat '%s': %m", outs[i].name);
+                                break;
+                        }
+                        io = &res->outputs[res->n_outputs];
+                        io->size = (uint64_t) st.st_size;
+                        io->name = strdup(outs[i].name);
+                        if (!io->name) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        fds[res->n_outputs++] = outs[i].f.fd;
+                        total += (uint64_t) st.st_size;
+                }
+                if (r >= 0) {
+                        r = sha256_many(fds, res->outputs, res->n_outputs, total, &failed);
+                        if (r < 0)
+                                (void) reterr_printf(reterr, r, "cannot checksum '%s': %s", res->outputs[failed].name,
+                                               strerror(-r));
+                }
+        }
+        if (r >= 0)
+                image_result_step(res, "checksums", progress_now_usec() - t);
+
+        if (r >= 0) {
+                size_t len = 0;
+                FILE *f = open_memstream(&sums, &len);
+
+                if (!f)
+                        r = -ENOMEM;
+                else {
+                        for (size_t i = 0; i < res->n_outputs; i++)
+                                fprintf(f, "%s  %s\n", res->outputs[i].sha256, res->outputs[i].name);
+                        if (fclose(f) != 0)
+                                r = -ENOMEM;
+                }
+        }
+        if (r >= 0) {
+                manifest = image_manifest_json(plan, res);
+                if (!manifest)
+                        r = -ENOMEM;
+                else if (!(res->manifest = strdup(manifest)))
+                        r = -ENOMEM;
+        }
+
+        /* Commit: every output gets its name, then the checksums and the manifest. */
+        if (r >= 0) {
+                for (size_t i = 0; i < n_outs && r >= 0; i++) {
+                        if (!outs[i].is_output)
+                                continue;
+                        r = atomic_file_commit(&outs[i].f);
+                        if (r < 0)
+                                (void) reterr_printf(reterr, r, "cannot commit '%s': %s", outs[i].name, strerror(-r));
+                }
+                if (r >= 0) {
+                        r = write_file_atomic_at(outdir, "SHA256SUMS", sums, strlen(sums), 0644);
+                        if (r < 0)
+                                (void) reterr_printf(reterr, r, "cannot write SHA256SUMS: %s", strerror(-r));
+                }
+                if (r >= 0) {
+                        r = write_file_atomic_at(outdir, "manifest.json", manifest, strlen(manifest), 0644);
+                        if (r < 0)
+                                (void) reterr_printf(reterr, r, "cannot write manifest.json: %s", strerror(-r));
+                }
+                if (r < 0) {
+                        /* Take back what was already named: a failed build leaves nothing. */
+                        for (size_t i = 0; i < n_outs; i++)
+                                if (outs[i].is_output && outs[i].f.committed)
+                                        (void) unlinkat(outdir, outs[i].name, 0);
+                        (void) unlinkat(outdir, "SHA256SUMS", 0);
+                }
+        }
+
+        for (size_t i = 0; i < n_outs; i++)
+                out_file_done(&outs[i]);
+        for (size_t d = 0; d < IMAGE_MAX_DISKS; d++)
+                (void) safe_close(prebuilt_fd[d]);
+        if (r == -ENOMEM && reterr && !*reterr)
+                (void) reterr_printf(reterr, r, "out of memory");
+        return r;
+}

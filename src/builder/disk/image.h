@@ -1,0 +1,143 @@
+/**
+ * Building appliance disk images from a root tree, without a helper VM:
+ *
+ *   1. plan: filesystems (root, ecs-volatile, ecs-data) placed as MBR partitions of the boot disk
+ *      (root first and bootable, the partition meant to grow last) or as bare-filesystem disks;
+ *   2. prepare the tree: hygiene (on what the base brought), then agent, agent units, profile,
+ *      env, profile files, fstab, GRUB config;
+ *   3. write each raw disk into an unnamed temporary file in the output directory: mke2fs -d at
+ *      the partition offset (sparse, so free space reads as zeros), the MBR, GRUB's core image;
+ *   4. convert to qcow2 (compressed) and vmdk (streamOptimized) with qemu-img, hash everything,
+ *      write SHA256SUMS and manifest.json, and only then give every output its name.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "disk/hygiene.h"
+#include "mbr.h"
+#include "source/tarball.h"
+#include "profile.h"
+
+typedef enum ImageFormat {
+        IMAGE_FORMAT_RAW = 1 << 0,
+        IMAGE_FORMAT_QCOW2 = 1 << 1,
+        IMAGE_FORMAT_VMDK = 1 << 2,
+} ImageFormat;
+
+/* Parses "raw,qcow2,vmdk" (any subset, any order). -EINVAL naming nothing; the caller reports. */
+int image_formats_from_string(const char *s, unsigned *ret);
+
+#define IMAGE_MAX_FS 3
+#define IMAGE_MAX_DISKS 3
+#define IMAGE_MAX_STEPS 24
+#define IMAGE_MAX_OUTPUTS 12
+
+typedef struct ImageFs {
+        const char *label;      /* "root", "ecs-volatile", "ecs-data" */
+        const char *mountpoint; /* "/", "/volatile", "/data" */
+        uint64_t size;          /* bytes, whole MiB */
+        char uuid[37];
+        size_t disk;            /* index into ImagePlan.disks */
+        unsigned partno;        /* 1.. on a partitioned disk; 0 = the whole disk is the filesystem */
+        uint64_t offset;        /* byte offset on its disk */
+        bool from_tree;         /* filled from the root tree (the root fs) */
+} ImageFs;
+
+typedef struct ImageDisk {
+        const char *name;       /* output base name: "disk", "ecs-data", "ecs-volatile" */
+        bool partitioned;
+        uint64_t size;
+        MbrPartition parts[MBR_MAX_PARTITIONS];
+        size_t n_parts;
+        uint32_t signature;
+        const char *prebuilt;   /* a raw disk made elsewhere (a customized cloud image): only
+                                 * converted and hashed, its filesystems are not written */
+} ImageDisk;
+
+typedef struct ImagePlan {
+        ImageFs fs[IMAGE_MAX_FS];
+        size_t n_fs;            /* fs[0] is the root */
+        ImageDisk disks[IMAGE_MAX_DISKS];
+        size_t n_disks;         /* disks[0] is the boot disk */
+        unsigned formats;
+        uint64_t source_date_epoch;
+} ImagePlan;
+
+typedef struct ImageVolumeRequest {
+        const char *label;
+        const char *mountpoint;
+        PartPlace place;
+        uint64_t size;
+} ImageVolumeRequest;
+
+/* Lays out the disks: the root (root_size bytes, 0 = decide later from the tree) and the volumes
+ * in the order given (callers pass ecs-volatile before ecs-data, so the data partition ends the
+ * boot disk and can grow). UUIDs are random. *reterr on failure (-E2BIG: beyond MBR limits). */
+int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n_vols, unsigned formats,
+                    ImagePlan *ret, char **reterr);
+
+/* Recomputes the boot disk's layout after fs[0].size changed. */
+int image_plan_relayout(ImagePlan *plan, char **reterr);
+
+/* Prints the plan for --dry-run. */
+void image_plan_print(const ImagePlan *plan, const char *output_dir);
+
+typedef struct ImageStep {
+        const char *name;
+        uint64_t usec;
+} ImageStep;
+
+typedef struct ImageOutput {
+        char *name;             /* file name in the output directory */
+        uint64_t size;          /* bytes in the file (apparent size) */
+        char sha256[65];
+} ImageOutput;
+
+/* Everything manifest.json reports. */
+typedef struct ImageResult {
+        const Profile *profile;
+        char *profile_digest;
+        const char *base_kind;  /* "tarball", "bootstrap", "cloud-image" */
+        const char *base_path;
+        RootfsInfo base;
+        char **packages;        /* "name version" */
+        HygieneReport hygiene;
+        ImageStep steps[IMAGE_MAX_STEPS];
+        size_t n_steps;
+        ImageOutput outputs[IMAGE_MAX_OUTPUTS];
+        size_t n_outputs;
+        bool env_baked;
+        char *kernel_cmdline;
+        char *generator;
+        char *manifest;         /* the text written to manifest.json */
+} ImageResult;
+
+void image_result_done(ImageResult *r);
+
+/* What to put into the tree. */
+typedef struct ImageInputs {
+        const Profile *profile;
+        const char *agent_binary;   /* -> /usr/sbin/appliance-agent 0755 */
+        const char *agent_rootfs;   /* copied over / verbatim; NULL or missing = none */
+        const char *env_path;       /* -> /app/env.yml 0600; NULL = none */
+        const char *kernel_cmdline; /* after "root=UUID=... ro"; NULL = serial console default */
+} ImageInputs;
+
+/* Completes the tree at root (step 2 above, hygiene included). */
+int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInputs *in, ImageResult *res,
+                       char **reterr);
+
+/* Writes every disk and format into output_dir (steps 3 and 4) and commits them at the end; on
+ * failure nothing appears. tmpdir holds scratch files. root may be NULL when every disk that holds
+ * the root is prebuilt. */
+int image_write(const char *root, const ImagePlan *plan, const char *output_dir, const char *tmpdir,
+                ImageResult *res, char **reterr);
+
+/* manifest.json text (also printed by --json). Caller frees. */
+char *image_manifest_json(const ImagePlan *plan, const ImageResult *res);
+
+/* Adds a timing entry. */
+void image_result_step(ImageResult *res, const char *name, uint64_t usec);

@@ -1,0 +1,585 @@
+/**
+ * 'appliance-builder env package' and 'env unpack-qr': the operator's offline copies of env.yml.
+ *
+ * package writes, into one directory and all or nothing:
+ *   env.yml.pdf     the env text, its QR codes (env-qr.h) and restore instructions (env-pdf.h);
+ *   env-cidata.iso  a NoCloud seed (seed-iso.h): user-data = env.yml, meta-data, env.yml.pdf;
+ *   DOMAIN.env.YYYY-mm-dd_HH.MM.tar.gz.gpg  with --gpg-recipients: a tar.gz of the three files
+ *                   above, encrypted to every key in the given file (env-bundle.h).
+ * unpack-qr reads scans of the QR pages in any order and restores env.yml byte for byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "env/bundle.h"
+#include "env/pdf.h"
+#include "env/qr.h"
+#include "cli/env-verbs.h"
+#include "env.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "random-util.h"
+#include "seed/config.h"
+#include "seed/inspect.h"
+#include "seed/iso.h"
+#include "strv.h"
+
+#define PDF_NAME "env.yml.pdf"
+#define ISO_NAME "env-cidata.iso"
+#define ISO_MAX_SIZE (1024U * 1024U * 1024U)
+
+static const char *arg_output_dir = NULL;
+static const char *arg_gpg_recipients = NULL;
+static const char *arg_output_file = NULL;
+static const char *arg_meta_data = NULL;
+
+static int package_help(void) {
+        printf("Usage: %s env package [OPTIONS] ENV.YML\n\n"
+               "Packages an env file for safe keeping and for attaching to a virtual machine:\n"
+               "  " PDF_NAME "     printable: the env text, then QR codes of the gzip -9 env in base32\n"
+               "                  (level M; one code if it fits, else 2100-character chunks\n"
+               "                  \"NN \" numbered from 00, four per A4 page, at most 100 codes),\n"
+               "                  then how to restore it ('env unpack-qr' or zbarimg)\n"
+               "  " ISO_NAME "  NoCloud seed (volume cidata): user-data = the env, meta-data\n"
+               "                  (instance-id iid-cloud-default, local-hostname = appliance:domain),\n"
+               "                  and " PDF_NAME "\n"
+               "  DOMAIN.env.YYYY-mm-dd_HH.MM.tar.gz.gpg\n"
+               "                  with --gpg-recipients: tar.gz of env.yml, " PDF_NAME " and " ISO_NAME
+               ",\n"
+               "                  encrypted to all keys in FILE (binary OpenPGP, for gpg --decrypt)\n"
+               "All outputs have mode 0600 and are written all or nothing: after a failure none of\n"
+               "them is written and files of an earlier run stay as they were. SOURCE_DATE_EPOCH,\n"
+               "if set, fixes the time used for dates and the file name.\n\n"
+               "Options:\n"
+               "  -h --help                 show this help\n"
+               "  -o --output=DIR           write into DIR (default: the directory of ENV.YML;\n"
+               "                            DIR is created if its parent exists)\n"
+               "     --gpg-recipients=FILE  OpenPGP public keys (armoured or binary, concatenated)\n"
+               "     --meta-data=FILE       the seed's meta-data (default: meta-data.custom next to\n"
+               "                            ENV.YML if it exists, else the one described above)\n\n"
+               "Exit status: 0 success; 1 failure: ENV.YML unreadable, empty, not YAML, without the\n"
+               "'#cloud-config' first line, not a mapping, appliance:domain missing or not a host name,\n"
+               "too large for 100 QR codes, a key in FILE unusable, a seed cloud-init would reject\n"
+               "(e.g. bad meta-data), or an output not writable;\n"
+               "2 usage error.\n",
+               log_program());
+        return 0;
+}
+
+static int package_parse_argv(int argc, char *argv[]) {
+        enum { ARG_GPG_RECIPIENTS = 0x100, ARG_META_DATA };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "output", required_argument, NULL, 'o' },
+                { "gpg-recipients", required_argument, NULL, ARG_GPG_RECIPIENTS },
+                { "meta-data", required_argument, NULL, ARG_META_DATA },
+                {},
+        };
+        int c;
+
+        arg_output_dir = arg_gpg_recipients = arg_meta_data = NULL;
+        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        return package_help();
+                case 'o':
+                        if (isempty(optarg))
+                                return log_error("--output= needs a directory."), -EINVAL;
+                        arg_output_dir = optarg;
+                        break;
+                case ARG_GPG_RECIPIENTS:
+                        if (isempty(optarg))
+                                return log_error("--gpg-recipients= needs a file."), -EINVAL;
+                        arg_gpg_recipients = optarg;
+                        break;
+                case ARG_META_DATA:
+                        if (isempty(optarg))
+                                return log_error("--meta-data= needs a file."), -EINVAL;
+                        arg_meta_data = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind + 1 != argc)
+                return log_error("Expected exactly one ENV.YML argument."), -EINVAL;
+        return 1;
+}
+
+static int sha256_hex(const void *data, size_t len, char ret[static 65]) {
+        unsigned char md[32];
+        unsigned n = 0;
+
+        if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != sizeof md)
+                return -EIO;
+        for (size_t i = 0; i < sizeof md; i++)
+                (void) snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) ftw;
+        (void) (flag == FTW_DP ? rmdir(path) : unlink(path));
+        return 0;
+}
+
+static void tmpdir_removep(char **dir) {
+        if (*dir)
+                (void) nftw(*dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        free(*dir);
+}
+
+/* Builds the seed ISO through the seed writer in a private temporary directory and returns its
+ * bytes, so that it can go into the archive and be committed together with the other outputs. */
+static int make_iso(const SeedFile *files, size_t n_files, time_t epoch, char **ret, size_t *ret_size) {
+        _cleanup_(tmpdir_removep) char *dir = NULL;
+        _cleanup_free_ char *path = NULL, *err = NULL;
+        const char *tmp = getenv("TMPDIR");
+        int r;
+
+        if (asprintf(&dir, "%s/appliance-envpkg.XXXXXX", isempty(tmp) ? "/tmp" : tmp) < 0)
+                return log_oom();
+        if (!mkdtemp(dir)) {
+                r = -errno;
+                log_error_errno(r, "Failed to create a temporary directory '%s': %m", dir);
+                free(TAKE_PTR(dir));
+                return r;
+        }
+        if (asprintf(&path, "%s/" ISO_NAME, dir) < 0)
+                return log_oom();
+
+        r = seed_iso_write(path, NULL, files, n_files, epoch, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the seed ISO: %s", err ?: strerror(-r));
+
+        /* Read it back as cloud-init would, so that no unusable seed is ever handed out (a custom
+         * meta-data that is not YAML, for example). */
+        {
+                _cleanup_(seed_inspection_done) SeedInspection ins = {};
+
+                r = seed_inspect(path, &ins);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to inspect the seed ISO: %m");
+                if (!seed_inspection_ok(&ins)) {
+                        STRV_FOREACH(p, ins.problems)
+                                log_error("Seed ISO: %s", *p);
+                        return log_error_errno(EBADMSG, "The seed ISO would not be used by cloud-init.");
+                }
+        }
+
+        r = read_full_file(path, ret, ret_size, ISO_MAX_SIZE);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read back the seed ISO '%s': %m", path);
+        return 0;
+}
+
+typedef struct Output {
+        const char *name;
+        const void *data;
+        size_t size;
+        AtomicFile file;
+        char *backup; /* hidden hard link to the file this run replaces, if there was one */
+        bool committed;
+} Output;
+
+/* Keeps the current file at o->name (if any) under a hidden name, so a failed run can put it back. */
+static int output_backup(int dirfd, Output *o) {
+        uint8_t rnd[6];
+        _cleanup_free_ char *hex = NULL;
+        int r;
+
+        r = random_bytes(rnd, sizeof rnd);
+        if (r < 0)
+                return r;
+        hex = hexmem(rnd, sizeof rnd);
+        if (!hex || asprintf(&o->backup, ".#%s.%s.old", o->name, hex) < 0) {
+                o->backup = NULL;
+                return -ENOMEM;
+        }
+        if (linkat(dirfd, o->name, dirfd, o->backup, 0) < 0) {
+                r = errno == ENOENT ? 0 : -errno; /* nothing to keep */
+                free(o->backup);
+                o->backup = NULL;
+                return r;
+        }
+        return 0;
+}
+
+/* Writes every output to a temporary in dirfd, then commits them one after another. If any step
+ * fails, the outputs committed so far are removed and the files they replaced are put back, so a
+ * run leaves all or nothing. */
+static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++)
+                o[i].file = (AtomicFile) { .fd = -EBADF, .dirfd = -EBADF };
+
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = atomic_file_open(&o[i].file, dirfd, o[i].name, 0600);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to create '%s/%s': %m", dir, o[i].name);
+                        break;
+                }
+                r = loop_write(o[i].file.fd, o[i].data, o[i].size);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write '%s/%s': %m", dir, o[i].name);
+        }
+
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = output_backup(dirfd, &o[i]);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to keep the previous '%s/%s': %m", dir, o[i].name);
+                        break;
+                }
+                r = atomic_file_commit(&o[i].file);
+                if (r < 0)
+                        log_error_errno(r, "Failed to commit '%s/%s': %m", dir, o[i].name);
+                else
+                        o[i].committed = true;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                bool undo = r < 0 && o[i].committed;
+
+                if (undo && o[i].backup)
+                        (void) renameat(dirfd, o[i].backup, dirfd, o[i].name); /* the previous file is back */
+                else if (undo)
+                        (void) unlinkat(dirfd, o[i].name, 0);
+                else if (o[i].backup)
+                        (void) unlinkat(dirfd, o[i].backup, 0);
+                free(o[i].backup);
+                o[i].backup = NULL;
+                atomic_file_done(&o[i].file);
+        }
+        return r;
+}
+
+/* The time for dates and the archive name: SOURCE_DATE_EPOCH if set (then *ret_fixed is true). */
+static int package_time(time_t *ret, bool *ret_fixed) {
+        const char *s = getenv("SOURCE_DATE_EPOCH");
+        int r;
+
+        if (isempty(s)) {
+                *ret = time(NULL);
+                *ret_fixed = false;
+                return 0;
+        }
+        r = seed_parse_epoch(s, ret);
+        if (r < 0)
+                return log_error_errno(r, "Invalid SOURCE_DATE_EPOCH='%s'.", s);
+        *ret_fixed = true;
+        return 0;
+}
+
+/* The seed's meta-data: --meta-data=FILE, else "meta-data.custom" next to the env (as the original
+ * env-package.sh did), else instance-id iid-cloud-default and local-hostname = the domain. */
+static int load_meta_data(const char *env_path, const char *domain, char **ret) {
+        _cleanup_free_ char *dir = NULL, *custom = NULL, *text = NULL;
+        const char *path = arg_meta_data, *base;
+        size_t size;
+        int r;
+
+        if (!path) {
+                r = path_split(env_path, &dir, &base);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to split '%s': %m", env_path);
+                if (asprintf(&custom, "%s/meta-data.custom", dir) < 0)
+                        return log_oom();
+                if (path_exists(custom)) {
+                        log_info("Using '%s' as meta-data.", custom);
+                        path = custom;
+                }
+        }
+
+        if (!path) {
+                r = seed_meta_data_make("iid-cloud-default", domain, ret);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the meta-data: %m");
+                return 0;
+        }
+
+        r = read_full_file(path, &text, &size, 1024 * 1024);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the meta-data '%s': %m", path);
+        if (size == 0 || strlen(text) != size)
+                return log_error_errno(EBADMSG, "'%s': meta-data must be non-empty text.", path);
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static int run_package(const char *env_path) {
+        _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_free_ char *err = NULL, *dir = NULL, *meta = NULL, *iso = NULL, *gpg_name = NULL;
+        _cleanup_free_ void *pdf = NULL, *tgz = NULL, *gpg = NULL;
+        _cleanup_strv_free_ char **qr = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        size_t text_len, pdf_size, iso_size, tgz_size, gpg_size, n_out;
+        const char *domain, *text, *env_dir_base;
+        char sha[65], ts[32];
+        bool created_dir = false, fixed_time = false;
+        struct tm tm;
+        time_t now;
+        int r;
+
+        /* 1. Validate the input and take its exact bytes. */
+        r = env_load_file(env_path, &env, &err);
+        if (r < 0) {
+                if (err)
+                        return log_error_errno(r, "%s", err);
+                return log_error_errno(r, "Failed to load '%s': %m", env_path);
+        }
+        STRV_FOREACH(w, env_warnings(env))
+                log_warning("%s", *w);
+        domain = env_get_string(env, "appliance:domain", NULL);
+        if (!domain) {
+                const EnvNode *n = env_lookup(env, "appliance:domain");
+                if (n)
+                        return log_error_errno(EINVAL,
+                                               "%s:%u:%u: appliance:domain must be a string.", env_path,
+                                               env_node_line(n), env_node_column(n));
+                return log_error_errno(EINVAL, "%s: appliance:domain is missing.", env_path);
+        }
+        if (!seed_hostname_valid(domain)) {
+                const EnvNode *n = env_lookup(env, "appliance:domain");
+                return log_error_errno(EINVAL, "%s:%u:%u: appliance:domain '%s' is not a host name.",
+                                       env_path, env_node_line(n), env_node_column(n), domain);
+        }
+        text = env_text(env, &text_len);
+
+        r = sha256_hex(text, text_len, sha);
+        if (r < 0)
+                return log_error_errno(r, "Failed to hash the env: %m");
+
+        /* 2. The printable PDF. */
+        r = qr_texts_from_data(text, text_len, &qr);
+        if (r == -E2BIG)
+                return log_error_errno(r, "%s: too large for the printout: gzip and base32 of the file need more "
+                                       "than %u QR codes of %u characters; shorten it (comments, unused keys).",
+                                       env_path, QR_MAX_CODES, QR_CHUNK_CHARS);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the QR code texts: %m");
+        log_debug("%zu QR code(s) for %zu bytes.", strv_length(qr), text_len);
+
+        _cleanup_free_ char *title = NULL;
+        if (asprintf(&title, "%s: env.yml", domain) < 0)
+                return log_oom();
+        r = package_time(&now, &fixed_time);
+        if (r < 0)
+                return r;
+        EnvPdfInput in = {
+                .title = title,
+                .file_name = "env.yml",
+                .text = text,
+                .text_size = text_len,
+                .qr_texts = qr,
+                .sha256_hex = sha,
+                .creation = fixed_time ? now : (time_t) -1,
+        };
+        free(TAKE_PTR(err));
+        r = env_pdf_render(&in, &pdf, &pdf_size, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to render the PDF: %s", err ?: strerror(-r));
+
+        /* 3. The seed ISO. */
+        r = load_meta_data(env_path, domain, &meta);
+        if (r < 0)
+                return r;
+        const SeedFile seed[] = {
+                { "user-data", text, text_len },
+                { "meta-data", meta, strlen(meta) },
+                { PDF_NAME, pdf, pdf_size },
+        };
+        r = make_iso(seed, ELEMENTSOF(seed), fixed_time ? now : (time_t) -1, &iso, &iso_size);
+        if (r < 0)
+                return r;
+
+        /* 4. The encrypted archive. */
+        if (arg_gpg_recipients) {
+                const BundleFile files[] = {
+                        { "env.yml", text, text_len },
+                        { PDF_NAME, pdf, pdf_size },
+                        { ISO_NAME, iso, iso_size },
+                };
+
+                free(TAKE_PTR(err));
+                r = bundle_tar_gz(files, ELEMENTSOF(files), now, &tgz, &tgz_size, &err);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the tar.gz archive: %s", err ?: strerror(-r));
+                r = gpg_encrypt_to_keyfile(arg_gpg_recipients, tgz, tgz_size, &gpg, &gpg_size, &err);
+                if (r < 0)
+                        return log_error_errno(r, "'%s': %s", arg_gpg_recipients, err ?: strerror(-r));
+
+                if (!localtime_r(&now, &tm) || strftime(ts, sizeof ts, "%Y-%m-%d_%H.%M", &tm) == 0)
+                        return log_error_errno(EINVAL, "Failed to format the time stamp.");
+                if (asprintf(&gpg_name, "%s.env.%s.tar.gz.gpg", domain, ts) < 0)
+                        return log_oom();
+        }
+
+        /* 5. Write everything, all or nothing. */
+        if (arg_output_dir) {
+                dir = strdup(arg_output_dir);
+                if (!dir)
+                        return log_oom();
+        } else {
+                r = path_split(env_path, &dir, &env_dir_base);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to split '%s': %m", env_path);
+        }
+
+        if (mkdir(dir, 0700) >= 0)
+                created_dir = true;
+        else if (errno != EEXIST)
+                return log_error_errno(errno, "Failed to create the output directory '%s': %m", dir);
+
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                r = log_error_errno(errno, "Failed to open the output directory '%s': %m", dir);
+                if (created_dir)
+                        (void) rmdir(dir);
+                return r;
+        }
+
+        Output out[] = {
+                { .name = PDF_NAME, .data = pdf, .size = pdf_size },
+                { .name = ISO_NAME, .data = iso, .size = iso_size },
+                { .name = gpg_name, .data = gpg, .size = gpg_size },
+        };
+        n_out = gpg_name ? 3 : 2;
+        r = write_outputs(dirfd, dir, out, n_out);
+        if (r < 0) {
+                if (created_dir)
+                        (void) rmdir(dir);
+                return r;
+        }
+
+        for (size_t i = 0; i < n_out; i++)
+                printf("%s/%s\n", dir, out[i].name);
+        log_info("Packaged '%s' for %s: %zu QR code(s), sha256 %s.", env_path, domain, strv_length(qr), sha);
+        return 0;
+}
+
+int verb_env_package(int argc, char *argv[]) {
+        int r;
+
+        r = package_parse_argv(argc, argv);
+        if (r < 0) {
+                fprintf(stderr, "Try '%s env package --help' for more information.\n", log_program());
+                return 2;
+        }
+        if (r == 0)
+                return 0;
+
+        return run_package(argv[optind]) < 0 ? 1 : 0;
+}
+
+static int unpack_help(void) {
+        printf("Usage: %s env unpack-qr [OPTIONS] IMAGE...\n\n"
+               "Restores an env file byte for byte from scans of the QR code pages that 'env package'\n"
+               "printed, in any order (duplicates are fine). Images: PNG, or binary PBM/PGM/PPM (as\n"
+               "'pdftoppm -r 200 [-png] env.yml.pdf scan' writes them). Missing chunks are named.\n\n"
+               "Options:\n"
+               "  -h --help           show this help\n"
+               "  -o --output=FILE    write the env to FILE (atomically, mode 0600) instead of stdout\n\n"
+               "Exit status: 0 success; 1 failure: an image unreadable or of an unknown format, no QR\n"
+               "code found, chunks missing or inconsistent, damaged data, or the output not writable\n"
+               "(nothing is written then); 2 usage error.\n",
+               log_program());
+        return 0;
+}
+
+static int unpack_parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "output", required_argument, NULL, 'o' },
+                {},
+        };
+        int c;
+
+        arg_output_file = NULL;
+        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        return unpack_help();
+                case 'o':
+                        if (isempty(optarg))
+                                return log_error("--output= needs a file name."), -EINVAL;
+                        arg_output_file = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind >= argc)
+                return log_error("Expected at least one IMAGE argument."), -EINVAL;
+        return 1;
+}
+
+static int run_unpack(char **images) {
+        _cleanup_strv_free_ char **texts = NULL;
+        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ void *data = NULL;
+        size_t size;
+        int r;
+
+        STRV_FOREACH(i, images) {
+                r = qr_scan_file(*i, &texts, &err);
+                if (r < 0)
+                        return log_error_errno(r, "'%s': %s", *i, err ?: strerror(-r));
+                if (r == 0)
+                        log_warning("No QR code found in '%s', ignoring.", *i);
+                else
+                        log_debug("'%s': %d QR code(s).", *i, r);
+        }
+
+        r = qr_texts_to_data(texts, strv_length(texts), &data, &size, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the env: %s.", err ?: strerror(-r));
+
+        /* The bytes are restored whatever they are; say so if they are not an env file. */
+        {
+                _cleanup_(env_freep) Env *env = NULL;
+                _cleanup_free_ char *env_err = NULL;
+
+                if (env_load_buffer("restored", data, size, &env, &env_err) < 0)
+                        log_warning("The restored file is not a valid env: %s", strna(env_err));
+        }
+
+        if (arg_output_file) {
+                r = write_file_atomic(arg_output_file, data, size, 0600);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write '%s': %m", arg_output_file);
+        } else {
+                r = loop_write(STDOUT_FILENO, data, size);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write to standard output: %m");
+        }
+
+        log_info("Restored %zu bytes from %zu QR code(s).", size, strv_length(texts));
+        return 0;
+}
+
+int verb_env_unpack_qr(int argc, char *argv[]) {
+        int r;
+
+        r = unpack_parse_argv(argc, argv);
+        if (r < 0) {
+                fprintf(stderr, "Try '%s env unpack-qr --help' for more information.\n", log_program());
+                return 2;
+        }
+        if (r == 0)
+                return 0;
+
+        return run_unpack(argv + optind) < 0 ? 1 : 0;
+}

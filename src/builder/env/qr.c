@@ -1,0 +1,439 @@
+/**
+ * The env's paper format: gzip, base32, QR code texts with "NN " chunk prefixes, and their
+ * reassembly. The only file that includes <zlib.h> and <qrencode.h> (see env-qr.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <qrencode.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cleanup.h"
+#include "env/qr.h"
+#include "macro.h"
+#include "strv.h"
+
+static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+char *base32_encode(const void *data, size_t len) {
+        const uint8_t *p = data;
+        size_t groups = DIV_ROUND_UP(len, 5);
+        char *out = malloc(groups * 8 + 1), *o = out;
+
+        if (!out)
+                return NULL;
+
+        for (size_t i = 0; i < len; i += 5) {
+                size_t n = MIN((size_t) 5, len - i);
+                uint64_t v = 0;
+                /* Output characters that carry data, per count of input bytes (RFC 4648 §6). */
+                static const unsigned chars_for[6] = { 0, 2, 4, 5, 7, 8 };
+
+                for (size_t k = 0; k < 5; k++)
+                        v = (v << 8) | (k < n ? p[i + k] : 0);
+                for (unsigned k = 0; k < 8; k++)
+                        *o++ = k < chars_for[n] ? b32_alphabet[(v >> (35 - 5 * k)) & 31] : '=';
+        }
+        *o = 0;
+        return out;
+}
+
+static int b32_value(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= '2' && c <= '7')
+                return c - '2' + 26;
+        return -1;
+}
+
+int base32_decode(const char *s, size_t len, void **ret, size_t *ret_size) {
+        /* Valid counts of data characters in the last group, and the bytes they give. */
+        static const int bytes_for_chars[9] = { -1, -1, 1, -1, 2, 3, -1, 4, 5 };
+        _cleanup_free_ uint8_t *out = NULL;
+        size_t n = 0;
+
+        if (len % 8 != 0)
+                return -EINVAL;
+
+        out = malloc(len / 8 * 5 + 1);
+        if (!out)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < len; i += 8) {
+                uint64_t v = 0;
+                unsigned data_chars = 0;
+                bool padding = false;
+
+                for (unsigned k = 0; k < 8; k++) {
+                        char c = s[i + k];
+                        int x;
+
+                        if (c == '=') {
+                                if (i + 8 != len) /* padding only in the last group */
+                                        return -EINVAL;
+                                padding = true;
+                                x = 0;
+                        } else {
+                                if (padding)
+                                        return -EINVAL;
+                                x = b32_value(c);
+                                if (x < 0)
+                                        return -EINVAL;
+                                data_chars++;
+                        }
+                        v = (v << 5) | (uint64_t) x;
+                }
+
+                int nb = bytes_for_chars[data_chars];
+                if (nb < 0)
+                        return -EINVAL;
+                for (int k = 0; k < nb; k++)
+                        out[n++] = (uint8_t) (v >> (32 - 8 * k));
+        }
+
+        out[n] = 0;
+        *ret = TAKE_PTR(out);
+        *ret_size = n;
+        return 0;
+}
+
+int gzip_compress(const void *data, size_t len, void **ret, size_t *ret_size) {
+        z_stream z = {};
+        _cleanup_free_ uint8_t *out = NULL;
+        uLong cap;
+        int r;
+
+        if (len > UINT32_MAX)
+                return -EFBIG;
+
+        /* windowBits 15 + 16: gzip header and trailer; the header has mtime 0 and OS "unknown". */
+        if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+                return -ENOMEM;
+
+        cap = deflateBound(&z, (uLong) len);
+        out = malloc(cap);
+        if (!out) {
+                (void) deflateEnd(&z);
+                return -ENOMEM;
+        }
+
+        z.next_in = (Bytef *) data;
+        z.avail_in = (uInt) len;
+        z.next_out = out;
+        z.avail_out = (uInt) cap;
+        r = deflate(&z, Z_FINISH);
+        (void) deflateEnd(&z);
+        if (r != Z_STREAM_END)
+                return -EIO;
+
+        *ret_size = z.total_out;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int gzip_decompress(const void *data, size_t len, size_t max, void **ret, size_t *ret_size) {
+        z_stream z = {};
+        _cleanup_free_ uint8_t *out = NULL;
+        size_t cap = 4096, n = 0;
+        int r;
+
+        if (len > UINT32_MAX)
+                return -EFBIG;
+        if (inflateInit2(&z, 15 + 16) != Z_OK) /* gzip only */
+                return -ENOMEM;
+
+        z.next_in = (Bytef *) data;
+        z.avail_in = (uInt) len;
+        for (;;) {
+                if (cap - n < 2) {
+                        uint8_t *p;
+
+                        if (cap > max) {
+                                (void) inflateEnd(&z);
+                                return -EFBIG;
+                        }
+                        cap *= 2;
+                        p = realloc(out, cap);
+                        if (!p) {
+                                (void) inflateEnd(&z);
+                                return -ENOMEM;
+                        }
+                        out = p;
+                } else if (!out) {
+                        out = malloc(cap);
+                        if (!out) {
+                                (void) inflateEnd(&z);
+                                return -ENOMEM;
+                        }
+                }
+
+                z.next_out = out + n;
+                z.avail_out = (uInt) (cap - n - 1);
+                r = inflate(&z, Z_NO_FLUSH);
+                n = cap - 1 - z.avail_out;
+                if (r == Z_STREAM_END)
+                        break;
+                if (r == Z_BUF_ERROR && z.avail_in == 0) {
+                        (void) inflateEnd(&z);
+                        return -EPIPE; /* input ended before the gzip trailer */
+                }
+                if (r != Z_OK && r != Z_BUF_ERROR) {
+                        (void) inflateEnd(&z);
+                        return r == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
+                }
+        }
+        (void) inflateEnd(&z);
+
+        if (n > max)
+                return -EFBIG;
+        if (z.avail_in != 0) /* trailing garbage after the member */
+                return -EBADMSG;
+
+        out[n] = 0;
+        *ret = TAKE_PTR(out);
+        *ret_size = n;
+        return 0;
+}
+
+QrMatrix *qr_matrix_free(QrMatrix *m) {
+        if (!m)
+                return NULL;
+        free(m->modules);
+        free(m);
+        return NULL;
+}
+
+int qr_encode(const char *text, QrMatrix **ret) {
+        _cleanup_(qr_matrix_freep) QrMatrix *m = NULL;
+        QRcode *q;
+
+        /* Case-sensitive with the 8-bit hint: libqrencode still picks numeric and alphanumeric
+         * segments where they are shorter, so base32 text ends up almost entirely alphanumeric. */
+        errno = 0;
+        q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+        if (!q)
+                return errno == ERANGE || errno == 0 ? -ERANGE : -errno;
+
+        m = calloc(1, sizeof *m);
+        if (!m) {
+                QRcode_free(q);
+                return -ENOMEM;
+        }
+        m->width = (unsigned) q->width;
+        m->version = (unsigned) q->version;
+        m->modules = malloc((size_t) m->width * m->width);
+        if (!m->modules) {
+                QRcode_free(q);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < (size_t) m->width * m->width; i++)
+                m->modules[i] = q->data[i] & 1; /* bit 0: dark module */
+        QRcode_free(q);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int qr_payload_split(const char *b32, char ***ret_texts) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t len = strlen(b32), n;
+        int r;
+
+        {
+                _cleanup_(qr_matrix_freep) QrMatrix *single = NULL;
+
+                r = qr_encode(b32, &single);
+                if (r == 0) {
+                        r = strv_extend(&l, b32);
+                        if (r < 0)
+                                return r;
+                        *ret_texts = TAKE_PTR(l);
+                        return 1;
+                }
+                if (r != -ERANGE)
+                        return r;
+        }
+
+        n = DIV_ROUND_UP(len, QR_CHUNK_CHARS);
+        if (n > QR_MAX_CODES)
+                return -E2BIG;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t k = MIN((size_t) QR_CHUNK_CHARS, len - i * QR_CHUNK_CHARS);
+                char *t;
+
+                if (asprintf(&t, "%02zu %.*s", i, (int) k, b32 + i * QR_CHUNK_CHARS) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&l, t);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret_texts = TAKE_PTR(l);
+        return (int) n;
+}
+
+static bool text_is_chunk(const char *t) {
+        return isdigit((unsigned char) t[0]) && isdigit((unsigned char) t[1]) && t[2] == ' ';
+}
+
+static bool text_is_base32(const char *t) {
+        return *t && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=") == strlen(t);
+}
+
+int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_error) {
+        const char *chunk[QR_MAX_CODES] = {};
+        const char *single = NULL;
+        _cleanup_free_ char *b32 = NULL, *missing = NULL;
+        size_t n_chunks = 0, max = 0, total = 0, missing_count = 0;
+
+        if (n == 0) {
+                *ret_error = strdup("no QR codes found");
+                return -ENODATA;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                const char *t = texts[i];
+
+                if (text_is_chunk(t)) {
+                        unsigned idx = (unsigned) (t[0] - '0') * 10 + (unsigned) (t[1] - '0');
+
+                        if (!text_is_base32(t + 3)) {
+                                (void) asprintf(ret_error, "QR chunk %02u does not hold base32 text", idx);
+                                return -EINVAL;
+                        }
+                        if (chunk[idx]) {
+                                if (!streq(chunk[idx], t + 3)) {
+                                        (void) asprintf(ret_error,
+                                                        "two different QR codes claim to be chunk %02u "
+                                                        "(scans of different env packages?)",
+                                                        idx);
+                                        return -EINVAL;
+                                }
+                                continue; /* the same chunk scanned twice */
+                        }
+                        chunk[idx] = t + 3;
+                        n_chunks++;
+                        max = MAX(max, (size_t) idx);
+                } else if (text_is_base32(t)) {
+                        if (single && !streq(single, t)) {
+                                *ret_error = strdup("found more than one unnumbered QR code "
+                                                    "(scans of different env packages?)");
+                                return -EINVAL;
+                        }
+                        single = t;
+                } else {
+                        *ret_error = strdup("found a QR code that is not part of an env package "
+                                            "(neither base32 nor an \"NN \" chunk)");
+                        return -EINVAL;
+                }
+        }
+
+        if (single && n_chunks > 0) {
+                *ret_error = strdup("found both a single unnumbered QR code and numbered chunks "
+                                    "(scans of different env packages?)");
+                return -EINVAL;
+        }
+
+        if (single) {
+                b32 = strdup(single);
+                if (!b32)
+                        return -ENOMEM;
+                *ret_b32 = TAKE_PTR(b32);
+                return 0;
+        }
+
+        for (size_t i = 0; i <= max; i++) {
+                if (chunk[i]) {
+                        total += strlen(chunk[i]);
+                        continue;
+                }
+                char *m;
+                if (asprintf(&m, "%s%s%02zu", missing ?: "", missing ? ", " : "", i) < 0)
+                        return -ENOMEM;
+                free(missing);
+                missing = m;
+                missing_count++;
+        }
+        if (missing) {
+                (void) asprintf(ret_error, "QR chunk%s %s missing (found %zu chunk%s, highest %02zu)",
+                                missing_count > 1 ? "s" : "", missing, n_chunks, n_chunks > 1 ? "s" : "",
+                                max);
+                return -ENODATA;
+        }
+
+        for (size_t i = 0; i < max; i++)
+                if (strlen(chunk[i]) != QR_CHUNK_CHARS) {
+                        (void) asprintf(ret_error, "QR chunk %02zu holds %zu characters, expected %u", i,
+                                        strlen(chunk[i]), QR_CHUNK_CHARS);
+                        return -EINVAL;
+                }
+
+        b32 = malloc(total + 1);
+        if (!b32)
+                return -ENOMEM;
+        b32[0] = 0;
+        for (size_t i = 0, off = 0; i <= max; i++) {
+                size_t l = strlen(chunk[i]);
+                memcpy(b32 + off, chunk[i], l + 1);
+                off += l;
+        }
+
+        *ret_b32 = TAKE_PTR(b32);
+        return 0;
+}
+
+int qr_texts_from_data(const void *data, size_t len, char ***ret_texts) {
+        _cleanup_free_ void *gz = NULL;
+        _cleanup_free_ char *b32 = NULL;
+        size_t gz_size;
+        int r;
+
+        r = gzip_compress(data, len, &gz, &gz_size);
+        if (r < 0)
+                return r;
+        b32 = base32_encode(gz, gz_size);
+        if (!b32)
+                return -ENOMEM;
+        return qr_payload_split(b32, ret_texts);
+}
+
+int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size, char **ret_error) {
+        _cleanup_free_ char *b32 = NULL;
+        _cleanup_free_ void *gz = NULL;
+        size_t gz_size;
+        int r;
+
+        r = qr_payload_join(texts, n, &b32, ret_error);
+        if (r < 0)
+                return r;
+
+        r = base32_decode(b32, strlen(b32), &gz, &gz_size);
+        if (r < 0) {
+                *ret_error = strdup("the QR payload is not valid base32 (a chunk may be missing or damaged)");
+                return r;
+        }
+
+        r = gzip_decompress(gz, gz_size, QR_MAX_PLAIN_SIZE, ret, ret_size);
+        if (r == -EPIPE) {
+                int max = -1;
+
+                for (size_t i = 0; i < n; i++)
+                        if (text_is_chunk(texts[i]))
+                                max = MAX(max, (texts[i][0] - '0') * 10 + (texts[i][1] - '0'));
+                if (max >= 0)
+                        (void) asprintf(ret_error, "the QR payload ends early: chunk %02d and later are missing",
+                                        max + 1);
+                else
+                        *ret_error = strdup("the QR payload ends early (damaged code?)");
+                return -ENODATA;
+        }
+        if (r < 0) {
+                *ret_error = strdup(r == -EFBIG ? "the restored env would be larger than 16 MiB"
+                                                : "the QR payload is not valid gzip data (damaged scan?)");
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,467 @@
+/**
+ * Seed inspection with libiso9660. The image is opened twice: without extensions (libiso9660 still
+ * uses Rock Ridge names there, and shows plain ISO 9660 names when there are none) and with Joliet.
+ * The names cloud-init gets are those the Linux isofs driver shows: Rock Ridge if present, else
+ * Joliet, else the 8.3 names in lower case without ";1" -- so a seed made without both extensions
+ * shows "user_dat" and is not found. The rules checked are those of ds-identify and the NoCloud
+ * datasource; each problem starts with the rule's name.
+ */
+#include <cdio/iso9660.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cidata.h"
+#include "cleanup.h"
+#include "json-util.h"
+#include "macro.h"
+#include "seed/inspect.h"
+#include "seed/userdata.h"
+#include "strv.h"
+#include "yaml-util.h"
+
+static void iso9660_closep(iso9660_t **p) {
+        if (*p)
+                (void) iso9660_close(*p);
+}
+
+static void filelist_freep(CdioList_t **l) {
+        if (*l)
+                iso9660_filelist_free(*l);
+}
+
+_printf_(2, 3) static int add_note(char ***l, const char *fmt, ...) {
+        char *s;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
+}
+
+static char *trim_volume_id(char *v) {
+        size_t l;
+
+        if (!v)
+                return NULL;
+        l = strlen(v);
+        while (l > 0 && v[l - 1] == ' ')
+                v[--l] = 0;
+        return v;
+}
+
+void seed_inspection_done(SeedInspection *i) {
+        if (!i)
+                return;
+        free(i->label);
+        free(i->pvd_label);
+        free(i->filesystem);
+        for (size_t k = 0; k < i->n_files; k++)
+                free(i->files[k].name);
+        free(i->files);
+        free(i->instance_id);
+        free(i->local_hostname);
+        strv_free(i->problems);
+        strv_free(i->warnings);
+        *i = (SeedInspection) {};
+}
+
+/* One root directory entry as Linux shows it, with where its data lives. */
+typedef struct Entry {
+        char name[256];
+        lsn_t lsn;
+        uint32_t size;
+} Entry;
+
+typedef struct Tree {
+        Entry *entries;
+        size_t n;
+        iso9660_t *iso; /* the handle the entries came from (not owned) */
+} Tree;
+
+static void tree_done(Tree *t) {
+        free(t->entries);
+        *t = (Tree) {};
+}
+
+static int tree_read(iso9660_t *iso, bool translate, Tree *ret, bool *ret_rock) {
+        _cleanup_(filelist_freep) CdioList_t *l = NULL;
+        CdioListNode_t *node;
+        Tree t = { .iso = iso };
+        bool rock = false;
+
+        l = iso9660_ifs_readdir(iso, "/");
+        if (!l)
+                return -EIO;
+
+        _CDIO_LIST_FOREACH (node, l) {
+                iso9660_stat_t *st = _cdio_list_node_data(node);
+                Entry *e;
+
+                if (!st || streq(st->filename, ".") || streq(st->filename, "..") || st->filename[0] == 0 ||
+                    st->filename[0] == 1)
+                        continue;
+                if (st->rr.b3_rock == yep)
+                        rock = true;
+                if (st->type != _STAT_FILE)
+                        continue;
+                e = realloc(t.entries, (t.n + 1) * sizeof *e);
+                if (!e)
+                        return tree_done(&t), -ENOMEM;
+                t.entries = e;
+                e = &t.entries[t.n++];
+                *e = (Entry) { .lsn = st->lsn, .size = st->size };
+                size_t n = strnlen(st->filename, sizeof e->name - 1);
+                memcpy(e->name, st->filename, n);
+                e->name[n] = 0;
+                if (translate && st->rr.b3_rock != yep) {
+                        /* lower case, no ";1", no trailing '.', as isofs with map=normal shows it */
+                        char *semi = strrchr(e->name, ';');
+                        if (semi)
+                                *semi = 0;
+                        n = strlen(e->name);
+                        if (n > 0 && e->name[n - 1] == '.')
+                                e->name[--n] = 0;
+                        for (size_t k = 0; k < n; k++)
+                                e->name[k] = (char) tolower((unsigned char) e->name[k]);
+                }
+        }
+        *ret = t;
+        if (ret_rock)
+                *ret_rock = rock;
+        return 0;
+}
+
+static const Entry *tree_find(const Tree *t, const char *name) {
+        for (size_t i = 0; i < t->n; i++)
+                if (streq(t->entries[i].name, name))
+                        return &t->entries[i];
+        return NULL;
+}
+
+/* A name that is "the same" file for a human but not for cloud-init: case and '-'/'_' differences,
+ * or the 8.3 truncation ("user_dat"). */
+static const Entry *tree_find_alias(const Tree *t, const char *name) {
+        for (size_t i = 0; i < t->n; i++) {
+                const char *a = t->entries[i].name, *b = name;
+                size_t k;
+
+                for (k = 0; a[k] && b[k]; k++) {
+                        char x = (char) tolower((unsigned char) a[k]), y = (char) tolower((unsigned char) b[k]);
+                        if (x == '-')
+                                x = '_';
+                        if (y == '-')
+                                y = '_';
+                        if (x != y)
+                                break;
+                }
+                if (a[k] == 0 && (b[k] == 0 || k >= 8) && k > 0)
+                        return &t->entries[i];
+                /* "USER_DAT.;1" / "USER_DATA;1" as seen without translation */
+                if ((a[k] == '.' || a[k] == ';') && k >= 8)
+                        return &t->entries[i];
+        }
+        return NULL;
+}
+
+static int tree_read_file(const Tree *t, const Entry *e, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t blocks;
+
+        if (e->size > CIDATA_FILE_MAX)
+                return -EFBIG;
+        blocks = DIV_ROUND_UP((size_t) e->size, (size_t) ISO_BLOCKSIZE);
+        buf = calloc(blocks + 1, ISO_BLOCKSIZE);
+        if (!buf)
+                return -ENOMEM;
+        if (blocks > 0) {
+                long n = iso9660_iso_seek_read(t->iso, buf, e->lsn, (long) blocks);
+                if (n < 0 || (size_t) n < e->size)
+                        return -EIO;
+        }
+        buf[e->size] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_size = e->size;
+        return 0;
+}
+
+static int check_required(SeedInspection *ins, const Tree *visible, const char *name) {
+        const Entry *alias;
+
+        if (tree_find(visible, name))
+                return 0;
+        alias = tree_find_alias(visible, name);
+        if (alias)
+                return add_note(&ins->problems,
+                                "%s: not found under that exact name; the root has '%s', which cloud-init does "
+                                "not look for (Rock Ridge or Joliet names are needed)",
+                                name, alias->name);
+        return add_note(&ins->problems, "%s: missing from the root directory; NoCloud needs both user-data and "
+                                        "meta-data", name);
+}
+
+/* Reads a visible file of the seed: 1 and its bytes if it is there and readable, 0 if it is absent
+ * or unreadable (the latter noted as a problem), -ENOMEM. */
+static int read_seed_file(SeedInspection *ins, const Tree *visible, const char *name, char **ret, size_t *ret_size) {
+        const Entry *e = tree_find(visible, name);
+        int r;
+
+        if (!e)
+                return 0;
+        r = tree_read_file(visible, e, ret, ret_size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_note(&ins->problems, "%s: cannot be read: %s", name, strerror(-r));
+        return 1;
+}
+
+static int check_user_data(SeedInspection *ins, const Tree *visible, const char *name, bool *has) {
+        _cleanup_free_ char *data = NULL, *err = NULL;
+        UserDataType t, inner;
+        size_t size;
+        int r;
+
+        r = read_seed_file(ins, visible, name, &data, &size);
+        if (r <= 0)
+                return r;
+        r = user_data_validate(name, data, size, &t, &inner, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (streq(name, "user-data")) {
+                *has = true;
+                ins->user_data_type = user_data_detect(data, size);
+                ins->user_data_inner = r >= 0 ? inner : ins->user_data_type;
+        }
+        if (r < 0)
+                return add_note(&ins->problems, "%s", err ?: "user-data: invalid");
+        return 0;
+}
+
+static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char *name, bool meta) {
+        _cleanup_free_ char *data = NULL, *err = NULL;
+        size_t size;
+        int r;
+
+        r = read_seed_file(ins, visible, name, &data, &size);
+        if (r <= 0)
+                return r;
+        r = yaml_check(name, data, size, YAML_CHECK_ROOT_MAPPING, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_note(&ins->problems, "%s", err ?: "invalid YAML");
+        if (!meta)
+                return 0;
+
+        r = yaml_lookup(data, size, (const char *const[]) { "instance-id", NULL }, &ins->instance_id, NULL, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0 || isempty(ins->instance_id)) {
+                free(ins->instance_id);
+                ins->instance_id = NULL;
+                r = add_note(&ins->warnings,
+                             "meta-data: no instance-id; cloud-init falls back to 'nocloud' and will treat every "
+                             "seed as the same instance");
+                if (r < 0)
+                        return r;
+        }
+        r = yaml_lookup(data, size, (const char *const[]) { "local-hostname", NULL }, &ins->local_hostname, NULL,
+                        NULL);
+        return r < 0 ? r : 0;
+}
+
+/* Fills *ins (owned by the caller); returns -errno only when nothing could be judged. */
+static int inspect_into(const char *path, SeedInspection *ins) {
+        _cleanup_(iso9660_closep) iso9660_t *plain = NULL, *ext = NULL;
+        _cleanup_(tree_done) Tree t_plain = {}, t_joliet = {};
+        const Tree *visible;
+        char *v = NULL;
+        int r;
+
+        cidata_quiet_libcdio();
+        plain = iso9660_open_ext(path, ISO_EXTENSION_NONE);
+        if (!plain) {
+                /* Not fatal: the report says what the file is not. */
+                return add_note(&ins->problems, "filesystem: not an ISO 9660 image (cloud-init also accepts a "
+                                                "vfat seed, which this command does not read)");
+        }
+        ins->filesystem = strdup("iso9660");
+        if (!ins->filesystem)
+                return -ENOMEM;
+        if (iso9660_ifs_get_volume_id(plain, &v))
+                ins->pvd_label = trim_volume_id(v);
+
+        r = tree_read(plain, true, &t_plain, &ins->rock_ridge);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_note(&ins->problems, "filesystem: cannot read the root directory");
+
+        ext = iso9660_open_ext(path, ISO_EXTENSION_ALL);
+        if (ext && iso9660_ifs_get_joliet_level(ext) > 0) {
+                ins->joliet = true;
+                v = NULL;
+                if (iso9660_ifs_get_volume_id(ext, &v))
+                        ins->label = trim_volume_id(v);
+                r = tree_read(ext, false, &t_joliet, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        ins->joliet = false;
+        }
+        if (!ins->label && ins->pvd_label) {
+                ins->label = strdup(ins->pvd_label);
+                if (!ins->label)
+                        return -ENOMEM;
+        }
+
+        visible = ins->rock_ridge || !ins->joliet ? &t_plain : &t_joliet;
+        ins->files = calloc(visible->n ?: 1, sizeof *ins->files);
+        if (!ins->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < visible->n; i++) {
+                ins->files[i].name = strdup(visible->entries[i].name);
+                if (!ins->files[i].name)
+                        return -ENOMEM;
+                ins->files[i].size = visible->entries[i].size;
+                ins->n_files++;
+        }
+
+        /* ds-identify: exactly "cidata" or "CIDATA" (blkid's label, i.e. Joliet's when present). */
+        if (isempty(ins->label))
+                r = add_note(&ins->problems, "label: the volume has no label; NoCloud looks for 'cidata' or 'CIDATA'");
+        else if (!streq(ins->label, "cidata") && !streq(ins->label, "CIDATA"))
+                r = add_note(&ins->problems,
+                             "label: volume id is '%s'; ds-identify only finds 'cidata' or 'CIDATA' (exact case)",
+                             ins->label);
+        else
+                r = 0;
+        if (r < 0)
+                return r;
+
+        if (!ins->rock_ridge && !ins->joliet) {
+                r = add_note(&ins->problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
+                                            "'user-data' and 'meta-data' cannot exist");
+                if (r < 0)
+                        return r;
+        } else if (!ins->joliet) {
+                r = add_note(&ins->warnings, "names: no Joliet tree; Windows guests (cloudbase-init) see 8.3 names");
+                if (r < 0)
+                        return r;
+        }
+
+        r = check_required(ins, visible, "user-data");
+        if (r >= 0)
+                r = check_required(ins, visible, "meta-data");
+        if (r >= 0)
+                r = check_user_data(ins, visible, "user-data", &ins->has_user_data);
+        if (r >= 0) {
+                bool dummy = false;
+                r = check_user_data(ins, visible, "vendor-data", &dummy);
+        }
+        if (r >= 0)
+                r = check_yaml_file(ins, visible, "meta-data", true);
+        if (r >= 0)
+                r = check_yaml_file(ins, visible, "network-config", false);
+        return r < 0 ? r : 0;
+}
+
+int seed_inspect(const char *path, SeedInspection *ret) {
+        _cleanup_(seed_inspection_done) SeedInspection ins = { .user_data_type = USER_DATA_EMPTY };
+        int r;
+
+        {
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                struct stat st;
+
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return -errno;
+                if (S_ISDIR(st.st_mode))
+                        return -EISDIR;
+        }
+
+        r = inspect_into(path, &ins);
+        if (r < 0)
+                return r;
+        *ret = ins;
+        ins = (SeedInspection) {};
+        return 0;
+}
+
+static void json_strv(FILE *f, char *const *l) {
+        bool first = true;
+
+        fputc('[', f);
+        STRV_FOREACH(s, l) {
+                fputs(first ? "" : ", ", f);
+                json_write_string(f, *s);
+                first = false;
+        }
+        fputc(']', f);
+}
+
+void seed_inspection_print_json(const SeedInspection *i, FILE *f) {
+        fputs("{\n  \"label\": ", f);
+        json_write_string(f, i->label);
+        fputs(",\n  \"filesystem\": ", f);
+        json_write_string(f, i->filesystem);
+        fprintf(f, ",\n  \"rock_ridge\": %s,\n  \"joliet\": %s,\n  \"files\": [", i->rock_ridge ? "true" : "false",
+                i->joliet ? "true" : "false");
+        for (size_t k = 0; k < i->n_files; k++) {
+                fputs(k ? ", {\"name\": " : "{\"name\": ", f);
+                json_write_string(f, i->files[k].name);
+                fprintf(f, ", \"size\": %llu}", (unsigned long long) i->files[k].size);
+        }
+        fputs("],\n  \"instance_id\": ", f);
+        json_write_string(f, i->instance_id);
+        fputs(",\n  \"local_hostname\": ", f);
+        json_write_string(f, i->local_hostname);
+        fputs(",\n  \"user_data_type\": ", f);
+        json_write_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_type) : NULL);
+        fputs(",\n  \"user_data_inner_type\": ", f);
+        json_write_string(f, i->has_user_data ? user_data_type_to_string(i->user_data_inner) : NULL);
+        fprintf(f, ",\n  \"ok\": %s,\n  \"problems\": ", seed_inspection_ok(i) ? "true" : "false");
+        json_strv(f, i->problems);
+        fputs(",\n  \"warnings\": ", f);
+        json_strv(f, i->warnings);
+        fputs("\n}\n", f);
+}
+
+void seed_inspection_print_text(const SeedInspection *i, FILE *f) {
+        fprintf(f, "label:          %s\n", strna(i->label));
+        if (i->filesystem)
+                fprintf(f, "filesystem:     %s (Rock Ridge: %s, Joliet: %s)\n", i->filesystem,
+                        i->rock_ridge ? "yes" : "no", i->joliet ? "yes" : "no");
+        else
+                fprintf(f, "filesystem:     unknown\n");
+        fprintf(f, "files:\n");
+        for (size_t k = 0; k < i->n_files; k++)
+                fprintf(f, "  %-14s %llu bytes\n", i->files[k].name, (unsigned long long) i->files[k].size);
+        fprintf(f, "instance-id:    %s\n", strna(i->instance_id));
+        if (i->local_hostname)
+                fprintf(f, "local-hostname: %s\n", i->local_hostname);
+        if (i->has_user_data) {
+                if (i->user_data_type == USER_DATA_GZIP)
+                        fprintf(f, "user-data type: gzip (%s)\n", user_data_type_to_string(i->user_data_inner));
+                else
+                        fprintf(f, "user-data type: %s\n", user_data_type_to_string(i->user_data_type));
+        }
+        STRV_FOREACH(w, i->warnings)
+                fprintf(f, "warning:        %s\n", *w);
+        STRV_FOREACH(p, i->problems)
+                fprintf(f, "problem:        %s\n", *p);
+        fprintf(f, "result:         %s\n",
+                seed_inspection_ok(i) ? "ok, cloud-init's NoCloud datasource would use this seed"
+                                      : "REJECTED, cloud-init would not use this seed");
+}

@@ -1,0 +1,474 @@
+/**
+ * Extracting and completing the root tree (see disk-rootfs.h). The only disk-* file that includes
+ * <archive.h>.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "source/tarball.h"
+#include "disk/util.h"
+#include "fileio.h"
+#include "macro.h"
+#include "reterr.h"
+#include "strv.h"
+
+#define READ_BLOCK (1U << 20)
+
+void rootfs_info_done(RootfsInfo *i) {
+        i->filter = mfree(i->filter);
+        i->format = mfree(i->format);
+}
+
+typedef struct Reader {
+        int fd;
+        EVP_MD_CTX *md;
+        uint8_t *buf;
+        uint64_t read;
+        Progress *progress;
+} Reader;
+
+static la_ssize_t reader_read(struct archive *a, void *userdata, const void **ret) {
+        Reader *rd = userdata;
+        ssize_t n = loop_read(rd->fd, rd->buf, READ_BLOCK);
+
+        if (n < 0) {
+                archive_set_error(a, (int) -n, "read error");
+                return -1;
+        }
+        if (n > 0 && EVP_DigestUpdate(rd->md, rd->buf, (size_t) n) != 1) {
+                archive_set_error(a, EIO, "digest error");
+                return -1;
+        }
+        rd->read += (uint64_t) n;
+        progress_update(rd->progress, rd->read);
+        *ret = rd->buf;
+        return n;
+}
+
+static void archive_read_freep(struct archive **a) {
+        if (*a)
+                (void) archive_read_free(*a);
+}
+
+static void archive_write_freep(struct archive **a) {
+        if (*a)
+                (void) archive_write_free(*a);
+}
+
+static void evp_md_ctx_freep(EVP_MD_CTX **c) {
+        EVP_MD_CTX_free(*c);
+}
+
+static int extract_stream(struct archive *in, struct archive *out, const char *tarball, uint64_t *ret_entries,
+                          char **reterr) {
+        _cleanup_free_ char *last = NULL;
+        struct archive_entry *e;
+        uint64_t n = 0;
+        int r;
+
+        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                const void *buf;
+                size_t size;
+                la_int64_t off;
+
+                free(last);
+                last = strdup(archive_entry_pathname(e) ?: "?");
+                if (!last)
+                        return -ENOMEM;
+
+                r = archive_write_header(out, e);
+                if (r < ARCHIVE_WARN)
+                        return reterr_printf(reterr, -EIO, "'%s': cannot extract entry '%s': %s", tarball, last,
+                                       archive_error_string(out) ?: "unknown error");
+                if (archive_entry_size(e) > 0)
+                        while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
+                                if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+                                        return reterr_printf(reterr, -EIO, "'%s': cannot write entry '%s': %s", tarball,
+                                                       last, archive_error_string(out) ?: "unknown error");
+                        }
+                else
+                        r = ARCHIVE_EOF;
+                if (r != ARCHIVE_EOF)
+                        return reterr_printf(reterr, -EBADMSG, "'%s': corrupt data in entry '%s': %s", tarball, last,
+                                       archive_error_string(in) ?: "unknown error");
+                if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+                        return reterr_printf(reterr, -EIO, "'%s': cannot finish entry '%s': %s", tarball, last,
+                                       archive_error_string(out) ?: "unknown error");
+                n++;
+        }
+        if (r != ARCHIVE_EOF) {
+                if (n == 0)
+                        return reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
+                                       archive_error_string(in) ?: "unknown error");
+                return reterr_printf(reterr, -EBADMSG, "'%s': corrupt archive after entry %" PRIu64 " ('%s'): %s",
+                               tarball, n, strempty_or(last), archive_error_string(in) ?: "unknown error");
+        }
+        if (n == 0)
+                return reterr_printf(reterr, -EBADMSG, "'%s': the archive is empty", tarball);
+        *ret_entries = n;
+        return 0;
+}
+
+int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char **reterr) {
+        _cleanup_(archive_read_freep) struct archive *in = NULL;
+        _cleanup_(archive_write_freep) struct archive *out = NULL;
+        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *md = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        _cleanup_close_ int fd = -EBADF, cwd = -EBADF;
+        unsigned char digest[32];
+        uint64_t entries = 0;
+        struct stat st;
+        Progress p;
+        Reader rd;
+        int r;
+
+        fd = open(tarball, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return reterr_printf(reterr, -errno, "cannot open '%s': %s", tarball, strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return reterr_printf(reterr, -errno, "cannot stat '%s': %s", tarball, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return reterr_printf(reterr, -EINVAL, "'%s' is not a regular file", tarball);
+
+        buf = malloc(READ_BLOCK);
+        md = EVP_MD_CTX_new();
+        in = archive_read_new();
+        out = archive_write_disk_new();
+        if (!buf || !md || !in || !out || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+                return -ENOMEM;
+
+        (void) archive_read_support_filter_all(in);
+        (void) archive_read_support_format_tar(in);
+        (void) archive_write_disk_set_options(
+                out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+                             ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                             ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                             ARCHIVE_EXTRACT_UNLINK);
+        /* No archive_write_disk_set_standard_lookup(): owners are the image's numeric ids. */
+
+        cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0)
+                return reterr_printf(reterr, -errno, "cannot open the working directory: %s", strerror(errno));
+        if (chdir(dest) < 0)
+                return reterr_printf(reterr, -errno, "cannot enter '%s': %s", dest, strerror(errno));
+
+        progress_begin(&p, "Extracting root tarball", (uint64_t) st.st_size);
+        rd = (Reader) { .fd = fd, .md = md, .buf = buf, .progress = &p };
+        if (archive_read_open(in, &rd, NULL, reader_read, NULL) != ARCHIVE_OK)
+                r = reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
+                            archive_error_string(in) ?: "unknown error");
+        else
+                r = extract_stream(in, out, tarball, &entries, reterr);
+        if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
+                r = reterr_printf(reterr, -EIO, "'%s': cannot finish extraction: %s", tarball,
+                            archive_error_string(out) ?: "unknown error");
+        progress_end(&p);
+
+        if (fchdir(cwd) < 0 && r >= 0)
+                r = -errno;
+        if (r < 0)
+                return r;
+
+        if (EVP_DigestFinal_ex(md, digest, NULL) != 1)
+                return -EIO;
+
+        *ret = (RootfsInfo) {
+                .filter = strdup(archive_filter_name(in, 0) ?: "none"),
+                .format = strdup(archive_format_name(in) ?: "tar"),
+                .entries = entries,
+                .compressed_bytes = (uint64_t) st.st_size,
+        };
+        for (size_t i = 0; i < sizeof digest; i++)
+                snprintf(ret->sha256 + 2 * i, 3, "%02x", digest[i]);
+        if (!ret->filter || !ret->format) {
+                rootfs_info_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static RootfsUsage usage_acc;
+
+static int usage_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) path;
+        (void) flag;
+        (void) ftw;
+        usage_acc.inodes++;
+        if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+                usage_acc.bytes += ALIGN_TO((uint64_t) st->st_size, 4096);
+        else if (S_ISLNK(st->st_mode) && st->st_size >= 60)
+                usage_acc.bytes += 4096;
+        return 0;
+}
+
+int rootfs_usage(const char *root, RootfsUsage *ret) {
+        usage_acc = (RootfsUsage) {};
+        if (nftw(root, usage_cb, 64, FTW_PHYS) < 0)
+                return -errno;
+        *ret = usage_acc;
+        return 0;
+}
+
+uint64_t rootfs_min_fs_bytes(const RootfsUsage *u) {
+        /* Data + one 256-byte inode per entry (inode tables are preallocated at a ratio of one per
+         * 16 KiB, so count that instead when larger) + a 64 MiB journal + 5% reserved + 10% slack for
+         * bitmaps, group descriptors and extent blocks. */
+        uint64_t data = u->bytes, inode_tables = MAX(u->inodes * 256, data / 16384 * 256);
+        uint64_t raw = data + inode_tables + (64ULL << 20);
+
+        raw = raw + raw / 20 + raw / 10;
+        return ALIGN_TO(raw, 1ULL << 20);
+}
+
+static int mkdir_parents_in(const char *root, const char *path) {
+        _cleanup_free_ char *full = NULL;
+        char *slash;
+
+        if (asprintf(&full, "%s%s", root, path) < 0)
+                return -ENOMEM;
+        for (slash = strchr(full + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                struct stat st;
+
+                *slash = 0;
+                if (lstat(full, &st) < 0) {
+                        if (errno != ENOENT)
+                                return -errno;
+                        if (mkdir(full, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        if (lchown(full, 0, 0) < 0 && errno != EPERM)
+                                return -errno;
+                } else if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR; /* a symlink on the way could leave the root */
+                *slash = '/';
+        }
+        return 0;
+}
+
+static bool path_ok(const char *path) {
+        return path && path[0] == '/' && !strstr(path, "/../") && !endswith(path, "/..") && !endswith(path, "/");
+}
+
+int rootfs_write_file(const char *root, const char *path, const void *data, size_t len, mode_t mode) {
+        _cleanup_free_ char *full = NULL;
+        int r;
+
+        if (!path_ok(path))
+                return -EINVAL;
+        r = mkdir_parents_in(root, path);
+        if (r < 0)
+                return r;
+        if (asprintf(&full, "%s%s", root, path) < 0)
+                return -ENOMEM;
+        (void) unlink(full);
+        r = write_file_atomic(full, data, len, mode);
+        if (r < 0)
+                return r;
+        if (chown(full, 0, 0) < 0 && errno != EPERM)
+                return -errno;
+        return 0;
+}
+
+int rootfs_install_file(const char *root, const char *src, const char *path, mode_t mode) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        r = read_full_file(src, &data, &len, 256U << 20);
+        if (r < 0)
+                return r;
+        return rootfs_write_file(root, path, data, len, mode);
+}
+
+static const char *copy_src, *copy_root, *copy_dst;
+static int copy_count;
+
+static int copy_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        _cleanup_free_ char *target = NULL;
+        const char *rel = path + strlen(copy_src);
+        int r;
+
+        (void) ftw;
+        if (asprintf(&target, "%s%s%s", copy_root, streq(copy_dst, "/") ? "" : copy_dst, rel) < 0)
+                return -ENOMEM;
+        if (isempty(rel))
+                return 0; /* the top directory itself: the target exists */
+
+        if (flag == FTW_D) {
+                if (mkdir(target, st->st_mode & 07777) < 0 && errno != EEXIST)
+                        return -errno;
+                if (chmod(target, st->st_mode & 07777) < 0 || lchown(target, 0, 0) < 0)
+                        return -errno;
+        } else if (flag == FTW_SL) {
+                char dest[PATH_MAX_LEN];
+                ssize_t n = readlink(path, dest, sizeof dest - 1);
+
+                if (n < 0)
+                        return -errno;
+                dest[n] = 0;
+                (void) unlink(target);
+                if (symlink(dest, target) < 0 || lchown(target, 0, 0) < 0)
+                        return -errno;
+        } else if (flag == FTW_F && S_ISREG(st->st_mode)) {
+                _cleanup_free_ char *data = NULL;
+                size_t len = 0;
+
+                r = read_full_file(path, &data, &len, 256U << 20);
+                if (r < 0)
+                        return r;
+                (void) unlink(target);
+                r = write_file_atomic(target, data, len, st->st_mode & 07777);
+                if (r < 0)
+                        return r;
+                if (chown(target, 0, 0) < 0)
+                        return -errno;
+        } else
+                return -EBADF; /* devices, sockets, unreadable directories: not for a source tree */
+        copy_count++;
+        return 0;
+}
+
+int rootfs_copy_tree(const char *src, const char *root, const char *dst) {
+        _cleanup_free_ char *top = NULL;
+        int r;
+
+        if (!path_ok(dst) && !streq(dst, "/"))
+                return -EINVAL;
+        if (!streq(dst, "/")) {
+                _cleanup_free_ char *probe = NULL;
+                if (asprintf(&probe, "%s/.", dst) < 0)
+                        return -ENOMEM;
+                r = mkdir_parents_in(root, probe);
+                if (r < 0)
+                        return r;
+        }
+        top = strdup(src);
+        if (!top)
+                return -ENOMEM;
+        while (endswith(top, "/") && strlen(top) > 1)
+                top[strlen(top) - 1] = 0;
+
+        copy_src = top;
+        copy_root = root;
+        copy_dst = dst;
+        copy_count = 0;
+        r = nftw(top, copy_cb, 64, FTW_PHYS);
+        if (r < 0)
+                return errno > 0 ? -errno : -EIO;
+        if (r > 0)
+                return -EIO;
+        return r < 0 ? r : copy_count;
+}
+
+static uint64_t clamp_to;
+static int clamp_count;
+
+static int clamp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) flag;
+        (void) ftw;
+        if ((uint64_t) st->st_mtim.tv_sec < clamp_to ||
+            ((uint64_t) st->st_mtim.tv_sec == clamp_to && st->st_mtim.tv_nsec == 0))
+                return 0;
+        struct timespec ts[2] = {
+                { .tv_sec = (time_t) clamp_to },
+                { .tv_sec = (time_t) clamp_to },
+        };
+        if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return -1;
+        clamp_count++;
+        return 0;
+}
+
+int rootfs_clamp_mtimes(const char *root, uint64_t t) {
+        clamp_to = t;
+        clamp_count = 0;
+        /* FTW_DEPTH: a directory is clamped after its entries, whose changes no longer touch it. */
+        if (nftw(root, clamp_cb, 64, FTW_PHYS | FTW_DEPTH) != 0)
+                return -errno;
+        return clamp_count;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) ftw;
+        if (flag == FTW_DP)
+                return rmdir(path) < 0 ? -1 : 0;
+        return unlink(path) < 0 ? -1 : 0;
+}
+
+int rm_rf(const char *path) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlink(path) < 0 ? -errno : 0;
+        if (nftw(path, rm_cb, 64, FTW_DEPTH | FTW_PHYS) != 0)
+                return -errno;
+        return 0;
+}
+
+int rootfs_packages(const char *root, char ***ret) {
+        _cleanup_free_ char *path = NULL, *data = NULL, *pkg = NULL, *ver = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        size_t len = 0;
+        bool installed = false;
+        char *line, *save = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/var/lib/dpkg/status", root) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, &data, &len, 256U << 20);
+        if (r == -ENOENT) {
+                *ret = calloc(1, sizeof(char *));
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+
+        /* Paragraphs separated by empty lines; strtok_r skips them, so finish a package at each
+         * "Package:" and at the end. */
+        for (line = strtok_r(data, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
+                if (!line || startswith(line, "Package: ")) {
+                        if (pkg && ver && installed) {
+                                char *s;
+                                if (asprintf(&s, "%s %s", pkg, ver) < 0 || strv_consume(&l, s) < 0)
+                                        return -ENOMEM;
+                        }
+                        pkg = mfree(pkg);
+                        ver = mfree(ver);
+                        installed = false;
+                        if (!line)
+                                break;
+                        pkg = strdup(line + strlen("Package: "));
+                        if (!pkg)
+                                return -ENOMEM;
+                } else if (startswith(line, "Version: ")) {
+                        free(ver);
+                        ver = strdup(line + strlen("Version: "));
+                        if (!ver)
+                                return -ENOMEM;
+                } else if (startswith(line, "Status: "))
+                        installed = endswith(line, " installed");
+        }
+
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -1,0 +1,725 @@
+/**
+ * Profile loader: reads a profile YAML file with libyaml's document API and checks it against
+ * the schema documented at the top of profiles/minimal.yml. Every error names file:line:column
+ * of the offending node; unknown and duplicate keys are errors. The raw text is kept so that it
+ * can be baked into the image, where the agent reads services:, features: and templates:.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "profile.h"
+#include "random-util.h"
+#include "strv.h"
+
+#define PROFILE_SIZE_MAX (1024 * 1024)
+
+typedef struct Parser {
+        yaml_document_t *doc;
+        const char *path;
+        char *error; /* first error, "path:line:col: message" */
+} Parser;
+
+_printf_(3, 4) static int fail(Parser *ps, const yaml_node_t *n, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (ps->error)
+                return -EINVAL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg)
+                return -ENOMEM;
+
+        if (n) {
+                if (asprintf(&ps->error, "%s:%zu:%zu: %s", ps->path, n->start_mark.line + 1,
+                             n->start_mark.column + 1, msg) < 0)
+                        ps->error = NULL;
+        } else if (asprintf(&ps->error, "%s: %s", ps->path, msg) < 0)
+                ps->error = NULL;
+
+        return ps->error ? -EINVAL : -ENOMEM;
+}
+
+static yaml_node_t *node(Parser *ps, int id) {
+        return yaml_document_get_node(ps->doc, id);
+}
+
+static const char *node_type_name(const yaml_node_t *n) {
+        switch (n->type) {
+        case YAML_SCALAR_NODE:
+                return "a scalar";
+        case YAML_SEQUENCE_NODE:
+                return "a list";
+        case YAML_MAPPING_NODE:
+                return "a mapping";
+        default:
+                return "nothing";
+        }
+}
+
+/* A scalar as a C string. Plain "~"/"null"/"" count as null and are rejected. */
+static int get_string(Parser *ps, const char *key, const yaml_node_t *n, char **ret) {
+        const char *v;
+        size_t l;
+
+        if (n->type != YAML_SCALAR_NODE)
+                return fail(ps, n, "'%s' must be a scalar, not %s", key, node_type_name(n));
+
+        v = (const char *) n->data.scalar.value;
+        l = n->data.scalar.length;
+        if (memchr(v, 0, l))
+                return fail(ps, n, "'%s' contains a NUL byte", key);
+        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+            (l == 0 || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL")))
+                return fail(ps, n, "'%s' must not be empty", key);
+
+        char *s = strndup(v, l);
+        if (!s)
+                return -ENOMEM;
+        free(*ret);
+        *ret = s;
+        return 0;
+}
+
+static int get_bool(Parser *ps, const char *key, const yaml_node_t *n, bool *ret) {
+        int r;
+
+        if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+                return fail(ps, n, "'%s' must be true or false", key);
+        r = parse_boolean((const char *) n->data.scalar.value);
+        if (r < 0)
+                return fail(ps, n, "'%s' must be true or false, not '%s'", key,
+                            (const char *) n->data.scalar.value);
+        *ret = r;
+        return 0;
+}
+
+static int get_size(Parser *ps, const char *key, const yaml_node_t *n, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        r = get_string(ps, key, n, &s);
+        if (r < 0)
+                return r;
+        if (streq(s, "auto")) {
+                *ret = 0;
+                return 0;
+        }
+        r = parse_size(s, ret);
+        if (r < 0)
+                return fail(ps, n, "'%s' is not a size: '%s' (use e.g. 512M, 4G or auto)", key, s);
+        return 0;
+}
+
+static int get_mode(Parser *ps, const char *key, const yaml_node_t *n, mode_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        char *end;
+        unsigned long m;
+        int r;
+
+        r = get_string(ps, key, n, &s);
+        if (r < 0)
+                return r;
+        errno = 0;
+        m = strtoul(s, &end, 8);
+        if (errno != 0 || *end || end == s || s[0] == '-' || m > 07777)
+                return fail(ps, n, "'%s' must be an octal mode such as \"0644\", not '%s'", key, s);
+        *ret = (mode_t) m;
+        return 0;
+}
+
+static int get_uint(Parser *ps, const char *key, const yaml_node_t *n, uint64_t *ret) {
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        r = get_string(ps, key, n, &s);
+        if (r < 0)
+                return r;
+        if (safe_atou64(s, ret) < 0)
+                return fail(ps, n, "'%s' must be a non-negative integer, not '%s'", key, s);
+        return 0;
+}
+
+static bool absolute_path_ok(const char *p) {
+        return p[0] == '/' && !strstr(p, "/../") && !endswith(p, "/..") && !strchr(p, '\n');
+}
+
+static bool package_name_ok(const char *s) {
+        /* Debian policy 5.6.1, plus an optional ":arch" and "=version" are not allowed here. */
+        if (strlen(s) < 2 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+-.", *c))
+                        return false;
+        return true;
+}
+
+/* Walks the pairs of a mapping: calls handler for every key, rejecting duplicates and keys that
+ * the handler does not know (handler returns 0 if handled, 1 if unknown). */
+typedef int (*KeyHandler)(Parser *ps, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata);
+
+static int walk_mapping(Parser *ps, const char *what, yaml_node_t *m, const char *const *known,
+                        KeyHandler handler, void *userdata) {
+        _cleanup_strv_free_ char **seen = NULL;
+        int r;
+
+        if (m->type != YAML_MAPPING_NODE)
+                return fail(ps, m, "%s must be a mapping, not %s", what, node_type_name(m));
+
+        for (yaml_node_pair_t *pair = m->data.mapping.pairs.start; pair < m->data.mapping.pairs.top; pair++) {
+                yaml_node_t *k = node(ps, pair->key), *v = node(ps, pair->value);
+                const char *key;
+                bool ok = false;
+
+                if (!k || !v)
+                        return fail(ps, m, "broken document");
+                if (k->type != YAML_SCALAR_NODE)
+                        return fail(ps, k, "keys of %s must be scalars", what);
+                key = (const char *) k->data.scalar.value;
+
+                for (const char *const *kn = known; *kn; kn++)
+                        if (streq(*kn, key))
+                                ok = true;
+                if (!ok) {
+                        _cleanup_free_ char *list = strv_join((char **) known, ", ");
+                        return fail(ps, k, "unknown key '%s' in %s (known: %s)", key, what, strna(list));
+                }
+                if (strv_contains(seen, key))
+                        return fail(ps, k, "duplicate key '%s' in %s", key, what);
+                r = strv_extend(&seen, key);
+                if (r < 0)
+                        return r;
+
+                r = handler(ps, key, k, v, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int require_keys(Parser *ps, const char *what, yaml_node_t *m, const char *const *required) {
+        for (const char *const *rk = required; *rk; rk++) {
+                bool found = false;
+                for (yaml_node_pair_t *pair = m->data.mapping.pairs.start; pair < m->data.mapping.pairs.top; pair++) {
+                        yaml_node_t *k = node(ps, pair->key);
+                        if (k && k->type == YAML_SCALAR_NODE && streq((const char *) k->data.scalar.value, *rk))
+                                found = true;
+                }
+                if (!found)
+                        return fail(ps, m, "%s lacks the required key '%s'", what, *rk);
+        }
+        return 0;
+}
+
+static int expect_list(Parser *ps, const char *key, yaml_node_t *v) {
+        if (v->type != YAML_SEQUENCE_NODE)
+                return fail(ps, v, "'%s' must be a list, not %s", key, node_type_name(v));
+        return 0;
+}
+
+#define FOREACH_ITEM(item, ps, seq)                                                                     \
+        for (yaml_node_item_t *_i = (seq)->data.sequence.items.start;                                 \
+             _i < (seq)->data.sequence.items.top && ((item) = node((ps), *_i), true); _i++)
+
+/* ---- volumes ---- */
+
+static int volume_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        ProfileVolume *vol = userdata;
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        if (streq(key, "label")) {
+                r = get_string(ps, key, v, &vol->label);
+                if (r < 0)
+                        return r;
+                if (!streq(vol->label, "ecs-data") && !streq(vol->label, "ecs-volatile"))
+                        return fail(ps, v, "volume label must be ecs-data or ecs-volatile, not '%s'", vol->label);
+        } else if (streq(key, "mountpoint")) {
+                r = get_string(ps, key, v, &vol->mountpoint);
+                if (r < 0)
+                        return r;
+                if (!absolute_path_ok(vol->mountpoint) || streq(vol->mountpoint, "/"))
+                        return fail(ps, v, "'mountpoint' must be an absolute path other than /");
+        } else if (streq(key, "place")) {
+                r = get_string(ps, key, v, &s);
+                if (r < 0)
+                        return r;
+                if (streq(s, "partition"))
+                        vol->place = PART_PLACE_PARTITION;
+                else if (streq(s, "disk"))
+                        vol->place = PART_PLACE_DISK;
+                else if (streq(s, "none"))
+                        vol->place = PART_PLACE_NONE;
+                else
+                        return fail(ps, v, "'place' must be partition, disk or none, not '%s'", s);
+        } else if (streq(key, "size"))
+                return get_size(ps, key, v, &vol->size);
+        return 0;
+}
+
+static int parse_volumes(Parser *ps, yaml_node_t *v, Profile *p) {
+        static const char *const known[] = { "label", "mountpoint", "place", "size", NULL };
+        static const char *const required[] = { "label", "place", NULL };
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "volumes", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                ProfileVolume *n = reallocarray(p->volumes, p->n_volumes + 1, sizeof(ProfileVolume));
+                if (!n)
+                        return -ENOMEM;
+                p->volumes = n;
+                ProfileVolume *vol = &p->volumes[p->n_volumes++];
+                *vol = (ProfileVolume) { .place = PART_PLACE_PARTITION };
+
+                r = walk_mapping(ps, "a volume", item, known, volume_key, vol);
+                if (r < 0)
+                        return r;
+                r = require_keys(ps, "a volume", item, required);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i + 1 < p->n_volumes; i++)
+                        if (streq(p->volumes[i].label, vol->label))
+                                return fail(ps, item, "volume '%s' is listed twice", vol->label);
+                if (!vol->mountpoint) {
+                        vol->mountpoint = strdup(streq(vol->label, "ecs-data") ? "/data" : "/volatile");
+                        if (!vol->mountpoint)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* ---- files ---- */
+
+static int file_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        ProfileFile *f = userdata;
+        int r;
+
+        if (streq(key, "path")) {
+                r = get_string(ps, key, v, &f->path);
+                if (r < 0)
+                        return r;
+                if (!absolute_path_ok(f->path) || endswith(f->path, "/"))
+                        return fail(ps, v, "'path' must be an absolute file path, not '%s'", f->path);
+        } else if (streq(key, "mode"))
+                return get_mode(ps, key, v, &f->mode);
+        else if (streq(key, "content")) {
+                if (v->type != YAML_SCALAR_NODE)
+                        return fail(ps, v, "'content' must be a scalar (use a | block), not %s", node_type_name(v));
+                if (memchr(v->data.scalar.value, 0, v->data.scalar.length))
+                        return fail(ps, v, "'content' contains a NUL byte");
+                free(f->content);
+                f->content = strndup((const char *) v->data.scalar.value, v->data.scalar.length);
+                if (!f->content)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int parse_files(Parser *ps, yaml_node_t *v, Profile *p) {
+        static const char *const known[] = { "path", "mode", "content", NULL };
+        static const char *const required[] = { "path", "content", NULL };
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "files", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                ProfileFile *n = reallocarray(p->files, p->n_files + 1, sizeof(ProfileFile));
+                if (!n)
+                        return -ENOMEM;
+                p->files = n;
+                ProfileFile *f = &p->files[p->n_files++];
+                *f = (ProfileFile) { .mode = 0644 };
+
+                r = walk_mapping(ps, "a file", item, known, file_key, f);
+                if (r < 0)
+                        return r;
+                r = require_keys(ps, "a file", item, required);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- services, features, templates (validated here, interpreted by the agent) ---- */
+
+static int service_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata _unused_) {
+        _cleanup_free_ char *s = NULL;
+        uint64_t u;
+        int r;
+
+        if (streq(key, "unit")) {
+                r = get_string(ps, key, v, &s);
+                if (r < 0)
+                        return r;
+                if (!endswith(s, ".service") || strlen(s) <= strlen(".service") || strchr(s, '/'))
+                        return fail(ps, v, "'unit' must name a unit such as postgresql.service, not '%s'", s);
+        } else if (streq(key, "health")) {
+                r = get_string(ps, key, v, &s);
+                if (r < 0)
+                        return r;
+                if (startswith(s, "tcp:")) {
+                        const char *port = strrchr(s + 4, ':');
+                        unsigned n;
+                        if (!port || port == s + 4 || safe_atou(port + 1, &n) < 0 || n == 0 || n > 65535)
+                                return fail(ps, v, "'health' tcp check must be tcp:HOST:PORT, not '%s'", s);
+                } else if (startswith(s, "http://")) {
+                        if (strlen(s) <= strlen("http://"))
+                                return fail(ps, v, "'health' http check lacks a host");
+                } else if (startswith(s, "exec:")) {
+                        if (s[5] != '/')
+                                return fail(ps, v, "'health' exec check must name an absolute program, not '%s'", s);
+                } else
+                        return fail(ps, v, "'health' must be tcp:HOST:PORT, http://HOST:PORT/PATH or exec:/PATH ARGS, not '%s'", s);
+        } else if (streq(key, "timeout")) {
+                r = get_uint(ps, key, v, &u);
+                if (r < 0)
+                        return r;
+                if (u == 0 || u > 86400)
+                        return fail(ps, v, "'timeout' must be between 1 and 86400 seconds");
+        }
+        return 0;
+}
+
+static int parse_services(Parser *ps, yaml_node_t *v, Profile *p) {
+        static const char *const known[] = { "unit", "health", "timeout", NULL };
+        static const char *const required[] = { "unit", NULL };
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "services", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                r = walk_mapping(ps, "a service", item, known, service_key, NULL);
+                if (r < 0)
+                        return r;
+                r = require_keys(ps, "a service", item, required);
+                if (r < 0)
+                        return r;
+                p->n_services++;
+        }
+        return 0;
+}
+
+static int feature_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        Profile *p = userdata;
+
+        if (streq(key, "ec2_metadata"))
+                return get_bool(ps, key, v, &p->ec2_metadata);
+        return 0;
+}
+
+static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata _unused_) {
+        _cleanup_free_ char *s = NULL;
+        mode_t m;
+        int r;
+
+        if (streq(key, "mode"))
+                return get_mode(ps, key, v, &m);
+        r = get_string(ps, key, v, &s);
+        if (r < 0)
+                return r;
+        if (streq(key, "dest") && !absolute_path_ok(s))
+                return fail(ps, v, "'dest' must be an absolute path, not '%s'", s);
+        return 0;
+}
+
+static int parse_templates(Parser *ps, yaml_node_t *v) {
+        static const char *const known[] = { "src", "dest", "mode", NULL };
+        static const char *const required[] = { "src", "dest", NULL };
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "templates", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                r = walk_mapping(ps, "a template", item, known, template_key, NULL);
+                if (r < 0)
+                        return r;
+                r = require_keys(ps, "a template", item, required);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- top level ---- */
+
+static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        static const char *const features_known[] = { "ec2_metadata", NULL };
+        Profile *p = userdata;
+        yaml_node_t *item;
+        int r;
+
+        if (streq(key, "name"))
+                return get_string(ps, key, v, &p->name);
+        if (streq(key, "distribution")) {
+                r = get_string(ps, key, v, &p->distribution);
+                if (r < 0)
+                        return r;
+                if (!streq(p->distribution, "debian") && !streq(p->distribution, "ubuntu"))
+                        return fail(ps, v, "'distribution' must be debian or ubuntu, not '%s'", p->distribution);
+                return 0;
+        }
+        if (streq(key, "suite") || streq(key, "architecture")) {
+                char **dst = streq(key, "suite") ? &p->suite : &p->architecture;
+                r = get_string(ps, key, v, dst);
+                if (r < 0)
+                        return r;
+                if (!package_name_ok(*dst) || strchr(*dst, '+') || strchr(*dst, '.'))
+                        return fail(ps, v, "'%s' is not a valid name: '%s'", key, *dst);
+                return 0;
+        }
+        if (streq(key, "packages")) {
+                r = expect_list(ps, key, v);
+                if (r < 0)
+                        return r;
+                FOREACH_ITEM(item, ps, v) {
+                        _cleanup_free_ char *s = NULL;
+                        r = get_string(ps, "packages", item, &s);
+                        if (r < 0)
+                                return r;
+                        if (!package_name_ok(s))
+                                return fail(ps, item, "'%s' is not a valid package name", s);
+                        if (strv_contains(p->packages, s))
+                                return fail(ps, item, "package '%s' is listed twice", s);
+                        r = strv_consume(&p->packages, TAKE_PTR(s));
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (streq(key, "kernel_cmdline")) {
+                r = get_string(ps, key, v, &p->kernel_cmdline);
+                if (r < 0)
+                        return r;
+                if (strpbrk(p->kernel_cmdline, "\n\r"))
+                        return fail(ps, v, "'kernel_cmdline' must be one line");
+                return 0;
+        }
+        if (streq(key, "root_size"))
+                return get_size(ps, key, v, &p->root_size);
+        if (streq(key, "sizing_class")) {
+                unsigned n;
+                r = get_string(ps, key, v, &p->sizing_class);
+                if (r < 0)
+                        return r;
+                if (!streq(p->sizing_class, "test") &&
+                    (safe_atou(p->sizing_class, &n) < 0 || n == 0 || n > 1000))
+                        return fail(ps, v, "'sizing_class' must be test or a number of studies per month, not '%s'",
+                                    p->sizing_class);
+                return 0;
+        }
+        if (streq(key, "volumes"))
+                return parse_volumes(ps, v, p);
+        if (streq(key, "files"))
+                return parse_files(ps, v, p);
+        if (streq(key, "services"))
+                return parse_services(ps, v, p);
+        if (streq(key, "features"))
+                return walk_mapping(ps, "'features'", v, features_known, feature_key, p);
+        if (streq(key, "templates"))
+                return parse_templates(ps, v);
+        return 0;
+}
+
+static char *name_from_path(const char *path) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        size_t l = strlen(b);
+        if (endswith(b, ".yml"))
+                l -= 4;
+        else if (endswith(b, ".yaml"))
+                l -= 5;
+        return strndup(b, l);
+}
+
+int profile_load_from_string(const char *path, const char *text, size_t len, Profile **ret, char **reterr) {
+        static const char *const known[] = {
+                "name", "distribution", "suite", "architecture", "packages", "kernel_cmdline",
+                "root_size", "volumes", "files", "sizing_class", "services", "features", "templates", NULL,
+        };
+        static const char *const required[] = { "distribution", "suite", "packages", NULL };
+        _cleanup_(profile_freep) Profile *p = NULL;
+        yaml_parser_t yp;
+        yaml_document_t doc;
+        Parser ps = { .path = path };
+        int r;
+
+        p = calloc(1, sizeof(Profile));
+        if (!p)
+                return -ENOMEM;
+        p->path = strdup(path);
+        p->text = malloc(len + 1);
+        if (!p->path || !p->text)
+                return -ENOMEM;
+        memcpy(p->text, text, len);
+        p->text[len] = 0;
+        p->text_len = len;
+
+        if (!yaml_parser_initialize(&yp))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&yp, (const unsigned char *) text, len);
+        if (!yaml_parser_load(&yp, &doc)) {
+                if (reterr) {
+                        if (yp.context)
+                                r = asprintf(reterr, "%s:%zu:%zu: %s (%s at %zu:%zu)", path,
+                                             yp.problem_mark.line + 1, yp.problem_mark.column + 1,
+                                             strna(yp.problem), yp.context, yp.context_mark.line + 1,
+                                             yp.context_mark.column + 1);
+                        else
+                                r = asprintf(reterr, "%s:%zu:%zu: %s", path, yp.problem_mark.line + 1,
+                                             yp.problem_mark.column + 1, strna(yp.problem));
+                        if (r < 0)
+                                *reterr = NULL;
+                }
+                yaml_parser_delete(&yp);
+                return -EINVAL;
+        }
+        yaml_parser_delete(&yp);
+        ps.doc = &doc;
+
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (!root)
+                r = fail(&ps, NULL, "empty profile");
+        else {
+                r = walk_mapping(&ps, "the profile", root, known, top_key, p);
+                if (r >= 0)
+                        r = require_keys(&ps, "the profile", root, required);
+                if (r >= 0 && strv_length(p->packages) == 0)
+                        r = fail(&ps, root, "'packages' must list at least one package");
+        }
+        yaml_document_delete(&doc);
+        if (r < 0) {
+                if (reterr)
+                        *reterr = TAKE_PTR(ps.error);
+                free(ps.error);
+                return r;
+        }
+
+        if (!p->name) {
+                p->name = name_from_path(path);
+                if (!p->name)
+                        return -ENOMEM;
+        }
+        if (!p->architecture) {
+                p->architecture = strdup("amd64");
+                if (!p->architecture)
+                        return -ENOMEM;
+        }
+        if (!p->kernel_cmdline) {
+                p->kernel_cmdline = strdup("console=ttyS0,115200 net.ifnames=0");
+                if (!p->kernel_cmdline)
+                        return -ENOMEM;
+        }
+
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+const char *profile_dir(void) {
+        const char *e = getenv("APPLIANCE_PROFILES_DIR");
+        if (!isempty(e))
+                return e;
+#ifdef PROJECT_SOURCE_DIR
+        if (path_exists(PROJECT_SOURCE_DIR "/profiles"))
+                return PROJECT_SOURCE_DIR "/profiles";
+#endif
+        return "/usr/share/appliance-builder/profiles";
+}
+
+int profile_load(const char *name_or_path, Profile **ret, char **reterr) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+        int r;
+
+        if (isempty(name_or_path)) {
+                if (reterr)
+                        *reterr = strdup("no profile given");
+                return -EINVAL;
+        }
+
+        if (strchr(name_or_path, '/') || endswith(name_or_path, ".yml") || endswith(name_or_path, ".yaml"))
+                path = strdup(name_or_path);
+        else if (asprintf(&path, "%s/%s.yml", profile_dir(), name_or_path) < 0)
+                path = NULL;
+        if (!path)
+                return -ENOMEM;
+
+        r = read_full_file(path, &text, &len, PROFILE_SIZE_MAX);
+        if (r < 0) {
+                if (reterr && asprintf(reterr, "%s: cannot read profile%s: %s", path,
+                                       r == -ENOENT && !strchr(name_or_path, '/') ? " (no such profile)" : "",
+                                       strerror(-r)) < 0)
+                        *reterr = NULL;
+                return r;
+        }
+
+        return profile_load_from_string(path, text, len, ret, reterr);
+}
+
+Profile *profile_free(Profile *p) {
+        if (!p)
+                return NULL;
+        free(p->name);
+        free(p->path);
+        free(p->distribution);
+        free(p->suite);
+        free(p->architecture);
+        strv_free(p->packages);
+        free(p->kernel_cmdline);
+        for (size_t i = 0; i < p->n_volumes; i++) {
+                free(p->volumes[i].label);
+                free(p->volumes[i].mountpoint);
+        }
+        free(p->volumes);
+        for (size_t i = 0; i < p->n_files; i++) {
+                free(p->files[i].path);
+                free(p->files[i].content);
+        }
+        free(p->files);
+        free(p->sizing_class);
+        free(p->text);
+        free(p);
+        return NULL;
+}
+
+const ProfileVolume *profile_volume(const Profile *p, const char *label) {
+        for (size_t i = 0; i < p->n_volumes; i++)
+                if (streq(p->volumes[i].label, label))
+                        return &p->volumes[i];
+        return NULL;
+}
+
+const char *part_place_to_string(PartPlace place) {
+        switch (place) {
+        case PART_PLACE_PARTITION:
+                return "partition";
+        case PART_PLACE_DISK:
+                return "disk";
+        case PART_PLACE_NONE:
+                return "none";
+        }
+        return "invalid";
+}

@@ -1,0 +1,697 @@
+/**
+ * Unit tests of the agent: MBR growth arithmetic, the profile reader, templates, key and host name
+ * checks, and each step run against a fresh temporary root (env activation, bad envs and the failed
+ * flag, recovery, standby, storage layout and moves, host configuration, services and health).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <alloca.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "env-check.h"
+#include "fileio.h"
+#include "growpart.h"
+#include "http.h"
+#include "prepare-appliance.h"
+#include "agent-profile.h"
+#include "spawn.h"
+#include "prepare-storage.h"
+#include "template.h"
+
+/* path concatenation on the stack */
+#define strjoina(a, b)                                                          \
+        ({                                                                      \
+                const char *_a = (a), *_b = (b);                                \
+                char *_r = alloca(strlen(_a) + strlen(_b) + 1);                 \
+                strcpy(stpcpy(_r, _a), _b);                                     \
+                _r;                                                             \
+        })
+
+#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb one@example"
+#define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx9T1jxX2u3bX9tqQWb1h5pVnC3Jb0tA0Nq2RrX0c9a two@example"
+
+/* ---- MBR arithmetic ---- */
+
+static void mbr_set(uint8_t s[512], unsigned partno, uint8_t type, uint32_t start, uint32_t size) {
+        uint8_t *e = s + 446 + 16 * (partno - 1);
+        e[4] = type;
+        for (int i = 0; i < 4; i++) {
+                e[8 + i] = (uint8_t) (start >> (8 * i));
+                e[12 + i] = (uint8_t) (size >> (8 * i));
+        }
+        s[510] = 0x55;
+        s[511] = 0xAA;
+}
+
+static void test_mbr_plan(void **state) {
+        uint8_t s[512] = {};
+        GrowPlan p;
+        (void) state;
+
+        /* No signature: not an MBR. */
+        assert_int_equal(mbr_plan_grow(s, 1, 1 << 21, 512, &p), -EMEDIUMTYPE);
+
+        /* p1 data at 2048 (64 MiB), p2 root last (100 MiB) on a 300 MiB disk: p2 grows to the end. */
+        mbr_set(s, 1, 0x83, 2048, 131072);
+        mbr_set(s, 2, 0x83, 133120, 204800);
+        assert_int_equal(mbr_last_partition(s), 2);
+        assert_int_equal(mbr_plan_grow(s, 2, 614400, 512, &p), 1);
+        assert_int_equal(p.start, 133120);
+        assert_int_equal(p.old_size, 204800);
+        assert_int_equal(p.new_size, 614400 - 133120);
+        mbr_apply_plan(s, &p);
+        assert_int_equal(mbr_plan_grow(s, 2, 614400, 512, &p), 0);   /* idempotent */
+
+        /* p1 cannot pass p2. */
+        assert_int_equal(mbr_plan_grow(s, 1, 614400, 512, &p), 0);
+
+        /* A disk end that is not 1 MiB aligned: the end is rounded down. */
+        mbr_set(s, 2, 0x83, 133120, 204800);
+        assert_int_equal(mbr_plan_grow(s, 2, 614400 + 1000, 512, &p), 1);
+        assert_int_equal((p.start + p.new_size) % 2048, 0);
+        assert_true(p.start + p.new_size <= 614400 + 1000);
+
+        /* Less than 1 MiB to gain: nothing to do. */
+        assert_int_equal(mbr_plan_grow(s, 2, 133120 + 204800 + 1000, 512, &p), 0);
+
+        /* The table claims more than the disk has. */
+        assert_int_equal(mbr_plan_grow(s, 2, 200000, 512, &p), -ERANGE);
+
+        /* 4 KiB logical sectors. */
+        uint8_t s4[512] = {};
+        mbr_set(s4, 1, 0x83, 256, 25600);
+        assert_int_equal(mbr_plan_grow(s4, 1, 76800, 4096, &p), 1);
+        assert_int_equal(p.new_size, 76800 - 256);
+
+        /* 2 TiB limit of 32-bit sector counts. */
+        uint8_t big[512] = {};
+        mbr_set(big, 1, 0x83, 2048, 1000000);
+        assert_int_equal(mbr_plan_grow(big, 1, 8ULL << 30, 512, &p), 1);
+        assert_true(p.new_size <= UINT32_MAX);
+
+        /* Missing partition; GPT protective MBR. */
+        assert_int_equal(mbr_plan_grow(big, 3, 8ULL << 30, 512, &p), -ENOENT);
+        uint8_t gpt[512] = {};
+        mbr_set(gpt, 1, 0xEE, 1, UINT32_MAX);
+        assert_int_equal(mbr_plan_grow(gpt, 1, 1 << 21, 512, &p), -EPROTOTYPE);
+        assert_int_equal(mbr_last_partition(gpt), -EPROTOTYPE);
+}
+
+
+static void put64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void test_gpt_plan(void **state) {
+        uint8_t hdr[512] = {}, *entries = calloc(128, 128);
+        uint64_t disk = 409600;   /* 200 MiB */
+        Gpt g = {};
+        GrowPlan p;
+        (void) state;
+
+        assert_int_equal(crc32_ieee("123456789", 9), 0xCBF43926U);
+
+        /* Entry 0 (p1) last on the disk, entry 13 (p14) first. */
+        memset(entries, 0xAA, 16);
+        put64(entries + 32, 12288);
+        put64(entries + 40, 12288 + 204800 - 1);
+        memset(entries + 13 * 128, 0xBB, 16);
+        put64(entries + 13 * 128 + 32, 2048);
+        put64(entries + 13 * 128 + 40, 10239);
+        memcpy(hdr, "EFI PART", 8);
+        put32(hdr + 8, 0x00010000);
+        put32(hdr + 12, 92);
+        put64(hdr + 24, 1);
+        put64(hdr + 32, disk - 1);
+        put64(hdr + 40, 34);
+        put64(hdr + 48, disk - 34);
+        put64(hdr + 72, 2);
+        put32(hdr + 80, 128);
+        put32(hdr + 84, 128);
+        put32(hdr + 88, crc32_ieee(entries, 128 * 128));
+        put32(hdr + 16, crc32_ieee(hdr, 92));
+
+        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), 0);
+        assert_int_equal(gpt_last_partition(&g), 1);
+        /* A disk that p1 already fills (less than 1 MiB to gain): nothing to grow. */
+        assert_int_equal(gpt_plan_grow(&g, 1, 12288 + 204800 + 34 + 100, 512, &p), 0);
+        /* The disk doubled: p1 ends at the last 1 MiB boundary before the backup table. */
+        assert_int_equal(gpt_plan_grow(&g, 1, 2 * disk, 512, &p), 1);
+        assert_int_equal(p.start, 12288);
+        assert_int_equal((p.start + p.new_size) % 2048, 0);
+        assert_true(p.start + p.new_size - 1 <= 2 * disk - 34);
+        assert_true(2 * disk - 34 - (p.start + p.new_size - 1) < 2048);
+        /* p14 is not the last partition. */
+        assert_int_equal(gpt_plan_grow(&g, 14, 2 * disk, 512, &p), -ERANGE);
+        gpt_done(&g);
+
+        /* Corruption is refused. */
+        hdr[50] ^= 1;
+        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), -EBADMSG);
+        hdr[50] ^= 1;
+        entries[100] ^= 1;
+        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), -EBADMSG);
+        free(entries);
+}
+
+/* ---- profile, templates, checks ---- */
+
+static void test_profile(void **state) {
+        static const char good[] =
+                "name: minimal\n"
+                "packages: [nginx]\n"
+                "services:\n"
+                "  - unit: postgresql.service\n"
+                "    health: \"tcp:127.0.0.1:5432\"\n"
+                "    timeout: 60\n"
+                "  - unit: nginx.service\n"
+                "    health: \"http://127.0.0.1:80/\"\n"
+                "features:\n"
+                "  ec2_metadata: true\n"
+                "templates:\n"
+                "  - src: /usr/share/appliance/templates/site.conf\n"
+                "    dest: /etc/nginx/sites-enabled/appliance.conf\n"
+                "    mode: \"0640\"\n";
+        _cleanup_(agent_profile_freep) AgentProfile *p = NULL;
+        _cleanup_free_ char *err = NULL;
+        (void) state;
+
+        assert_int_equal(agent_profile_parse("profile.yml", good, strlen(good), &p, &err), 0);
+        assert_int_equal(p->n_services, 2);
+        assert_string_equal(p->services[0].unit, "postgresql.service");
+        assert_int_equal(p->services[0].timeout, 60);
+        assert_int_equal(p->services[1].timeout, AGENT_PROFILE_SERVICE_TIMEOUT_DEFAULT);
+        assert_true(p->ec2_metadata);
+        assert_int_equal(p->n_templates, 1);
+        assert_int_equal(p->templates[0].mode, 0640);
+
+        static const struct {
+                const char *text;
+                const char *error;
+        } bad[] = {
+                { "services:\n  - unit: x.service\n    health: \"ping:1\"\n", "profile.yml:2:5: unknown health check" },
+                { "services:\n  - health: \"tcp:127.0.0.1:1\"\n", "profile.yml:2:5: services: item without 'unit'" },
+                { "services: nginx\n", "profile.yml:1:11: 'services' must be a list" },
+                { "templates:\n  - src: a\n    dest: /b\n", "profile.yml:2:5: templates: 'src' and 'dest' must be absolute" },
+                { "templates:\n  - {src: /a, dest: /b, mode: \"0999\"}\n", "profile.yml:2:31: 'mode' must be an octal" },
+                { "features: {ec2_metadata: maybe}\n", "profile.yml:1:26: 'ec2_metadata' must be a boolean" },
+                { "services: [\n", "profile.yml:2:1:" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(agent_profile_freep) AgentProfile *q = NULL;
+                _cleanup_free_ char *e = NULL;
+
+                assert_int_equal(agent_profile_parse("profile.yml", bad[i].text, strlen(bad[i].text), &q, &e), -EBADMSG);
+                assert_non_null(e);
+                if (!startswith(e, bad[i].error))
+                        fail_msg("row %zu: got '%s', expected '%s...'", i, e, bad[i].error);
+                assert_null(q);
+        }
+}
+
+static Env *load_env(const char *text) {
+        Env *e = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = env_load_buffer("env.yml", text, strlen(text), &e, &err);
+        if (r < 0)
+                fail_msg("env_load_buffer: %d %s", r, err ?: "");
+        return e;
+}
+
+static void test_template(void **state) {
+        _cleanup_(env_freep) Env *e = load_env("#cloud-config\nappliance:\n  domain: a.example.org\n  flag: true\n"
+                                               "  empty:\n  list: [1, 2]\n");
+        static const struct {
+                const char *in, *out, *error;
+        } rows[] = {
+                { "server_name {{ appliance:domain }};", "server_name a.example.org;", NULL },
+                { "{{appliance:domain}}{{ appliance:flag }}", "a.example.orgtrue", NULL },
+                { "x={{ appliance:missing | fallback value }}.", "x=fallback value.", NULL },
+                { "x={{ appliance:empty }}.", "x=.", NULL },
+                { "\\{{ literal }}", "{{ literal }}", NULL },
+                { "no placeholders\n", "no placeholders\n", NULL },
+                { "a\n{{ appliance:nope }}", NULL, "t.conf:2: no such env key 'appliance:nope'" },
+                { "{{ appliance:list }}", NULL, "t.conf:1: cannot insert a list or mapping 'appliance:list'" },
+                { "{{ appliance:domain ", NULL, "t.conf:1: unterminated '{{'" },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                _cleanup_free_ char *out = NULL, *err = NULL;
+                int r = template_render(e, "t.conf", rows[i].in, &out, &err);
+                if (rows[i].out) {
+                        assert_int_equal(r, 0);
+                        assert_string_equal(out, rows[i].out);
+                } else {
+                        assert_int_equal(r, -EBADMSG);
+                        assert_string_equal(err, rows[i].error);
+                }
+        }
+}
+
+static void test_checks(void **state) {
+        (void) state;
+        assert_true(hostname_is_valid("ecs.example.org"));
+        assert_true(hostname_is_valid("localhost"));
+        assert_false(hostname_is_valid(""));
+        assert_false(hostname_is_valid("-a.example"));
+        assert_false(hostname_is_valid("a..b"));
+        assert_false(hostname_is_valid("a_b.example"));
+        assert_false(hostname_is_valid("a.example-"));
+        assert_true(ssh_key_line_is_valid(KEY1));
+        assert_true(ssh_key_line_is_valid("no-pty " KEY1));
+        assert_false(ssh_key_line_is_valid("hello world"));
+        assert_false(ssh_key_line_is_valid("ssh-ed25519"));
+
+        _cleanup_free_ char *id = ssh_key_identity("command=\"x\" " KEY1);
+        assert_string_equal(id, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb");
+
+        _cleanup_free_ char *l1 = relative_link_target("/app/etc", "/data/etc"),
+                            *l2 = relative_link_target("/var/lib/postgresql", "/data/postgresql");
+        assert_string_equal(l1, "../data/etc");
+        assert_string_equal(l2, "../../data/postgresql");
+}
+
+
+static void test_http_json(void **state) {
+        _cleanup_free_ char *host = NULL, *v6 = NULL, *q = NULL;
+        unsigned port = 0;
+        (void) state;
+
+        assert_int_equal(split_host_port("127.0.0.1:5432", &host, &port), 0);
+        assert_string_equal(host, "127.0.0.1");
+        assert_int_equal(port, 5432);
+        assert_int_equal(split_host_port("[::1]:80", &v6, &port), 0);
+        assert_string_equal(v6, "::1");
+        assert_int_equal(port, 80);
+        assert_int_equal(split_host_port("127.0.0.1", &host, &port), -EINVAL);
+        assert_int_equal(split_host_port("127.0.0.1:0", &host, &port), -EINVAL);
+        assert_int_equal(split_host_port("127.0.0.1:70000", &host, &port), -EINVAL);
+        /* Names are not resolved (no NSS in the static agent). */
+        assert_int_equal(tcp_check("example.org:80", 100), -EADDRNOTAVAIL);
+        assert_int_equal(http_get("https://127.0.0.1/", 100, 10, &(int) { 0 }, NULL, NULL), -EPROTONOSUPPORT);
+
+        q = json_quote("a\"b\\c\nd\x01");
+        assert_string_equal(q, "\"a\\\"b\\\\c\\nd\\u0001\"");
+}
+
+/* ---- steps against a temporary root ---- */
+
+typedef struct Fixture {
+        char dir[64];
+        Agent agent;
+} Fixture;
+
+static int write_at(const char *root, const char *path, const char *text) {
+        _cleanup_free_ char *p = NULL, *dir = NULL;
+        const char *base;
+
+        if (asprintf(&p, "%s%s", root, path) < 0 || path_split(p, &dir, &base) < 0 || mkdir_p(dir, 0755) < 0)
+                return -ENOMEM;
+        return write_file_atomic(p, text, strlen(text), 0644);
+}
+
+static char *read_at(const char *root, const char *path) {
+        _cleanup_free_ char *p = NULL;
+        char *t = NULL;
+
+        if (asprintf(&p, "%s%s", root, path) < 0 || read_full_file(p, &t, NULL, 0) < 0)
+                return NULL;
+        return t;
+}
+
+static bool exists_at(const char *root, const char *path) {
+        _cleanup_free_ char *p = NULL;
+        return asprintf(&p, "%s%s", root, path) >= 0 && path_exists(p);
+}
+
+static int setup_root(void **state) {
+        Fixture *f = calloc(1, sizeof *f);
+
+        assert_non_null(f);
+        strcpy(f->dir, "/tmp/test-agent-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        f->agent = (Agent) { .root = f->dir, .systemctl = (char *) "true", .metadata_url = (char *) "http://127.0.0.1:9/",
+                             .once = true };
+        assert_int_equal(write_at(f->dir, "/etc/passwd",
+                                  "root:x:0:0:root:/root:/bin/sh\napp:x:1001:1001::/app:/bin/sh\n"
+                                  "postgres:x:115:120::/var/lib/postgresql:/bin/sh\n"), 0);
+        assert_int_equal(write_at(f->dir, "/etc/group", "root:x:0:\napp:x:1001:\npostgres:x:120:\nadm:x:4:\n"), 0);
+        unsetenv("ENV_YML");
+        unsetenv("NOTIFY_SOCKET");
+        *state = f;
+        return 0;
+}
+
+static int teardown_root(void **state) {
+        Fixture *f = *state;
+        (void) spawn_run((char *[]) { (char *) "rm", (char *) "-rf", f->dir, NULL });
+        free(f);
+        return 0;
+}
+
+static const char good_env[] =
+        "#cloud-config\n"
+        "ssh_authorized_keys:\n"
+        "  - " KEY1 "\n"
+        "  - " KEY2 "\n"
+        "ssh_deprecated_keys:\n"
+        "  - " KEY2 "\n"
+        "appliance:\n"
+        "  domain: ecs.example.org\n"
+        "  extra:\n"
+        "    files:\n"
+        "      - path: /etc/appliance/extra.conf\n"
+        "        contents: |\n"
+        "          line one\n"
+        "        owner: app:adm\n"
+        "        permissions: \"0640\"\n"
+        "ecs:\n"
+        "  database: ecs\n";
+
+static void test_env_local_and_idempotent(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *active = NULL, *json = NULL;
+        struct stat st;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        active = read_at(f->dir, AGENT_ACTIVE_ENV);
+        assert_non_null(active);
+        assert_true(endswith(active, "ecs:\n  database: ecs\nUSERDATA_TYPE: local\n"));
+        _cleanup_free_ char *p = NULL;
+        assert_true(asprintf(&p, "%s%s", f->dir, AGENT_ACTIVE_ENV) > 0);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+
+        /* Activating /run/active-env.yml itself again keeps one USERDATA_TYPE. */
+        setenv("ENV_YML", p, 1);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        unsetenv("ENV_YML");
+        free(active);
+        active = read_at(f->dir, AGENT_ACTIVE_ENV);
+        assert_non_null(strstr(active, "USERDATA_TYPE: local\n"));
+        assert_null(strstr(strstr(active, "USERDATA_TYPE") + 1, "USERDATA_TYPE"));
+
+        assert_int_equal(agent_status_json(&f->agent, &json), 0);
+        assert_non_null(strstr(json, "\"state\": \"starting\""));
+        assert_non_null(strstr(json, "\"env_source\": \"local:"));
+}
+
+static void test_env_bad(void **state) {
+        Fixture *f = *state;
+        static const struct {
+                const char *text;
+                const char *reason;   /* part of the failed flag's text */
+        } rows[] = {
+                { "appliance:\n  domain: x.org\n", "env.yml" },                               /* no #cloud-config */
+                { "", "empty" },
+                { "#cloud-config\nappliance: [\n", "Invalid env" },                          /* YAML syntax */
+                { "#cloud-config\n- a\n- b\n", "Invalid env" },                              /* not a mapping */
+                { "#cloud-config\necs: {}\n", "appliance: missing" },
+                { "#cloud-config\nappliance:\n  standby: false\n", "appliance:domain: missing" },
+                { "#cloud-config\nappliance:\n  domain: \"bad_name!\"\n", "not a valid host name" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  standby: perhaps\n", "appliance:standby: must be true or false" },
+                { "#cloud-config\nssh_authorized_keys: ssh-rsa AAAA\nappliance:\n  domain: a.org\n", "ssh_authorized_keys: must be a list" },
+                { "#cloud-config\nssh_authorized_keys: [hello]\nappliance:\n  domain: a.org\n", "not an ssh public key" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  ssl:\n    key: abc\n", "key and cert must be given together" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  extra:\n    files:\n      - path: relative\n", "must be an absolute path" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  extra:\n    files:\n      - {path: /x, permissions: \"rw\"}\n", "must be an octal mode" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  storage:\n    ignore:\n      data: sometimes\n", "ignore:data: must be true or false" },
+        };
+
+        /* A good env first: it must survive every bad one. */
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        _cleanup_free_ char *good_active = read_at(f->dir, AGENT_ACTIVE_ENV);
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                _cleanup_free_ char *flag = NULL, *flag2 = NULL, *active = NULL;
+
+                assert_int_equal(write_at(f->dir, "/app/env.yml", rows[i].text), 0);
+                assert_int_not_equal(step_prepare_env(&f->agent), 0);
+                flag = read_at(f->dir, AGENT_FAILED_FLAG);
+                flag2 = read_at(f->dir, AGENT_FAILED_FLAG_MANUAL);
+                if (!flag || !strstr(flag, rows[i].reason))
+                        fail_msg("row %zu: flag '%s' lacks '%s'", i, flag ?: "(none)", rows[i].reason);
+                assert_non_null(flag2);
+                active = read_at(f->dir, AGENT_ACTIVE_ENV);
+                assert_string_equal(active, good_active);
+                /* Later steps refuse. */
+                assert_int_equal(step_prepare_storage(&f->agent), -EBUSY);
+                assert_false(exists_at(f->dir, "/data"));
+                unlink(strjoina(f->dir, AGENT_FAILED_FLAG));
+                unlink(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL));
+        }
+
+        /* No env at all. */
+        unlink(strjoina(f->dir, "/app/env.yml"));
+        assert_int_not_equal(step_prepare_env(&f->agent), 0);
+        _cleanup_free_ char *flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_non_null(flag);
+        assert_non_null(strstr(flag, "No env found"));
+        _cleanup_free_ char *page = read_at(f->dir, AGENT_WWW_DIR "/503.html");
+        assert_non_null(strstr(page, "Appliance Error"));
+}
+
+static void test_failed_flag_recovery(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *reason = NULL, *json = NULL;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_int_equal(agent_set_failed(&f->agent, "database missing"), 0);
+        assert_int_equal(agent_failed_check(&f->agent, &reason), -EBUSY);
+        assert_string_equal(reason, "database missing");
+        assert_int_equal(agent_status_json(&f->agent, &json), 0);
+        assert_non_null(strstr(json, "\"failed_reason\": \"database missing\""));
+
+        assert_int_equal(step_prepare_storage(&f->agent), -EBUSY);
+        assert_int_equal(step_prepare_appliance(&f->agent), -EBUSY);
+        assert_int_equal(step_appliance(&f->agent), -EBUSY);
+        /* prepare-env still runs while failed. */
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+
+        /* The manual's recovery: rm /run/appliance_failed; systemctl restart appliance. */
+        assert_int_equal(unlink(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL)), 0);
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        assert_int_equal(step_appliance(&f->agent), 0);
+        assert_true(exists_at(f->dir, AGENT_READY_FLAG));
+
+        /* The reference's spelling works the same way. */
+        assert_int_equal(agent_set_failed(&f->agent, "again"), 0);
+        assert_false(exists_at(f->dir, AGENT_READY_FLAG));
+        assert_int_equal(unlink(strjoina(f->dir, AGENT_FAILED_FLAG)), 0);
+        assert_int_equal(step_appliance(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG_MANUAL));
+}
+
+static void test_standby(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", "#cloud-config\nappliance:\n  domain: a.org\n  standby: yes\n"), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_true(exists_at(f->dir, AGENT_STANDBY_FLAG));
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+        _cleanup_free_ char *page = read_at(f->dir, AGENT_WWW_DIR "/503.html");
+        assert_non_null(strstr(page, "Appliance Standby"));
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        assert_false(exists_at(f->dir, "/data"));
+        assert_int_equal(step_appliance(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_READY_FLAG));
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", "#cloud-config\nappliance:\n  domain: a.org\n"), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_STANDBY_FLAG));
+}
+
+static void test_storage_layout(void **state) {
+        Fixture *f = *state;
+        struct stat st;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(write_at(f->dir, "/app/etc/keep.txt", "old config\n"), 0);
+        assert_int_equal(write_at(f->dir, "/var/lib/postgresql/15/main/PG_VERSION", "15\n"), 0);
+        assert_int_equal(write_at(f->dir, "/data/ecs-ca/ca.cert.pem", "existing\n"), 0);
+        assert_int_equal(write_at(f->dir, "/app/ecs-ca/old.pem", "from the image\n"), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+
+        /* Moved once and linked (relative links, valid in the image and under the root). */
+        _cleanup_free_ char *keep = read_at(f->dir, "/data/etc/keep.txt"), *pg = read_at(f->dir, "/data/postgresql/15/main/PG_VERSION"),
+                            *via = read_at(f->dir, "/app/etc/keep.txt");
+        assert_string_equal(keep, "old config\n");
+        assert_string_equal(pg, "15\n");
+        assert_string_equal(via, "old config\n");
+        char link[256];
+        ssize_t n = readlink(strjoina(f->dir, "/var/lib/postgresql"), link, sizeof link - 1);
+        assert_true(n > 0);
+        link[n] = 0;
+        assert_string_equal(link, "../../data/postgresql");
+
+        /* A target that already holds data wins; the image's copy is kept aside. */
+        _cleanup_free_ char *ca = read_at(f->dir, "/app/ecs-ca/ca.cert.pem"), *old = read_at(f->dir, "/app/ecs-ca.appliance-old/old.pem");
+        assert_string_equal(ca, "existing\n");
+        assert_string_equal(old, "from the image\n");
+
+        /* Owners and modes of the reference. */
+        assert_int_equal(stat(strjoina(f->dir, "/data/ecs-gpg"), &st), 0);
+        assert_int_equal(st.st_uid, 1000);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(stat(strjoina(f->dir, "/data/postgresql"), &st), 0);
+        assert_int_equal(st.st_uid, 115);
+        assert_int_equal(stat(strjoina(f->dir, "/data/etc"), &st), 0);
+        assert_int_equal(st.st_uid, 1001);
+        assert_int_equal(stat(strjoina(f->dir, "/volatile/grafana"), &st), 0);
+        assert_int_equal(st.st_uid, 472);
+
+        /* Second run: nothing to do. */
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        _cleanup_free_ char *rec = read_at(f->dir, AGENT_STATE_DIR "/prepare-storage");
+        assert_non_null(strstr(rec, "RESULT=ok\n"));
+}
+
+static void test_appliance_config(void **state) {
+        Fixture *f = *state;
+        struct stat st;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(write_at(f->dir, "/root/.ssh/authorized_keys", "# mine\n" KEY2 "\n"), 0);
+        assert_int_equal(write_at(f->dir, "/usr/share/appliance/templates/site.conf",
+                                  "server_name {{ appliance:domain }};\ndb {{ ecs:database }}\n"), 0);
+        assert_int_equal(write_at(f->dir, AGENT_PROFILE,
+                                  "templates:\n  - src: /usr/share/appliance/templates/site.conf\n"
+                                  "    dest: /etc/nginx/sites-enabled/appliance.conf\n    mode: \"0640\"\n"), 0);
+        assert_true(mkdir_p(strjoina(f->dir, "/etc/ssh"), 0755) >= 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        /* Host keys of this instance, made once. */
+        _cleanup_free_ char *hk = read_at(f->dir, "/etc/ssh/ssh_host_ed25519_key.pub");
+        assert_non_null(hk);
+        assert_true(startswith(hk, "ssh-ed25519 "));
+        assert_true(exists_at(f->dir, "/etc/ssh/ssh_host_rsa_key"));
+        assert_true(exists_at(f->dir, "/etc/ssh/ssh_host_ecdsa_key.pub"));
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        _cleanup_free_ char *hk2 = read_at(f->dir, "/etc/ssh/ssh_host_ed25519_key.pub");
+        assert_string_equal(hk, hk2);
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+
+        _cleanup_free_ char *hn = read_at(f->dir, "/etc/hostname"), *hosts = read_at(f->dir, "/etc/hosts"),
+                            *rk = read_at(f->dir, "/root/.ssh/authorized_keys"), *ak = read_at(f->dir, "/app/.ssh/authorized_keys"),
+                            *extra = read_at(f->dir, "/etc/appliance/extra.conf"),
+                            *site = read_at(f->dir, "/etc/nginx/sites-enabled/appliance.conf"),
+                            *cert = read_at(f->dir, "/data/etc/server.cert.pem");
+        assert_string_equal(hn, "ecs.example.org\n");
+        assert_non_null(strstr(hosts, "127.0.1.1\tecs.example.org ecs\n"));
+        assert_string_equal(rk, "# mine\n" KEY1 "\n");   /* deprecated KEY2 removed, KEY1 added */
+        assert_string_equal(ak, KEY1 "\n");
+        assert_string_equal(extra, "line one\n");
+        assert_string_equal(site, "server_name ecs.example.org;\ndb ecs\n");
+        assert_non_null(strstr(cert, "BEGIN CERTIFICATE"));
+        assert_int_equal(stat(strjoina(f->dir, "/etc/appliance/extra.conf"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        assert_int_equal(st.st_uid, 1001);
+        assert_int_equal(st.st_gid, 4);
+        assert_int_equal(stat(strjoina(f->dir, "/app/etc/server.key.pem"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+
+        /* Second run: unchanged, the certificate is kept. */
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        _cleanup_free_ char *cert2 = read_at(f->dir, "/data/etc/server.cert.pem"),
+                            *rec = read_at(f->dir, AGENT_STATE_DIR "/prepare-appliance");
+        assert_string_equal(cert, cert2);
+        assert_non_null(strstr(rec, "RESULT=ok\n"));
+
+        /* A template that names a missing key fails the step with the file and line. */
+        assert_int_equal(write_at(f->dir, "/usr/share/appliance/templates/site.conf", "ok\n{{ appliance:nope }}\n"), 0);
+        assert_int_not_equal(step_prepare_appliance(&f->agent), 0);
+        _cleanup_free_ char *flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_non_null(strstr(flag, "site.conf:2: no such env key 'appliance:nope'"));
+}
+
+static void test_appliance_services(void **state) {
+        Fixture *f = *state;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof sa;
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_free_ char *profile = NULL;
+        unsigned port;
+
+        /* A real listener for the tcp: check, and a port nobody listens on for the failing one. */
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        assert_int_equal(listen(fd, 8), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+        port = ntohs(sa.sin_port);
+
+        assert_true(asprintf(&profile,
+                             "services:\n"
+                             "  - unit: db.service\n    health: \"tcp:127.0.0.1:%u\"\n    timeout: 5\n"
+                             "  - unit: check.service\n    health: \"exec:/bin/true\"\n",
+                             port) > 0);
+        assert_int_equal(write_at(f->dir, AGENT_PROFILE, profile), 0);
+        assert_int_equal(write_at(f->dir, "/app/env.yml", good_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_int_equal(step_appliance(&f->agent), 0);
+        assert_true(exists_at(f->dir, AGENT_READY_FLAG));
+        _cleanup_free_ char *svc = read_at(f->dir, "/run/appliance/services");
+        assert_non_null(strstr(svc, "db.service\thealthy\t"));
+        assert_non_null(strstr(svc, "check.service\thealthy\texec:/bin/true"));
+
+        /* A health check that never passes: failed flag with the reason, no ready flag. */
+        assert_int_equal(write_at(f->dir, AGENT_PROFILE,
+                                  "services:\n  - unit: broken.service\n    health: \"exec:/bin/false\"\n    timeout: 1\n"), 0);
+        assert_int_not_equal(step_appliance(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_READY_FLAG));
+        _cleanup_free_ char *flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_non_null(strstr(flag, "Service 'broken.service' did not become healthy within 1 s"));
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(agent_status_text(&f->agent, &text), 0);
+        assert_non_null(strstr(text, "State: failed"));
+        assert_non_null(strstr(text, "broken.service"));
+}
+
+int main(int argc, char *argv[]) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_mbr_plan),
+                cmocka_unit_test(test_gpt_plan),
+                cmocka_unit_test(test_profile),
+                cmocka_unit_test(test_template),
+                cmocka_unit_test(test_checks),
+                cmocka_unit_test(test_http_json),
+                cmocka_unit_test_setup_teardown(test_env_local_and_idempotent, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_env_bad, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_failed_flag_recovery, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_standby, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_storage_layout, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_appliance_config, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_appliance_services, setup_root, teardown_root),
+        };
+
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
+        return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
+}

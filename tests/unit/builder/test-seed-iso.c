@@ -1,0 +1,198 @@
+/**
+ * Unit tests of the seed image code on real files: seed_iso_write(), the cidata_iso_* readers
+ * (the agent's path) and seed_inspect(), in a fresh temporary directory per test.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cidata.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "macro.h"
+#include "seed/inspect.h"
+#include "seed/iso.h"
+#include "strv.h"
+
+static const char user_data[] = "#cloud-config\nhostname: unit\n";
+static const char meta_data[] = "instance-id: iid-unit\nlocal-hostname: unit.example.org\n";
+static const char net_config[] = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n";
+
+static int setup(void **state) {
+        char *d = strdup("/tmp/test-seed-iso.XXXXXX");
+        if (!d || !mkdtemp(d))
+                return -1;
+        *state = d;
+        return 0;
+}
+
+static int teardown(void **state) {
+        char *d = *state;
+        _cleanup_free_ char *cmd = NULL;
+
+        if (asprintf(&cmd, "rm -rf '%s'", d) > 0)
+                (void) system(cmd);
+        free(d);
+        return 0;
+}
+
+static char *path_in(void **state, const char *name) {
+        char *p;
+        assert_true(asprintf(&p, "%s/%s", (char *) *state, name) > 0);
+        return p;
+}
+
+static void write_default(const char *path, const char *label, time_t epoch) {
+        const SeedFile files[] = {
+                { "meta-data", meta_data, strlen(meta_data) },
+                { "network-config", net_config, strlen(net_config) },
+                { "user-data", user_data, strlen(user_data) },
+        };
+        _cleanup_free_ char *err = NULL;
+        int r = seed_iso_write(path, label, files, ELEMENTSOF(files), epoch, &err);
+        if (r < 0)
+                fail_msg("seed_iso_write: %d %s", r, strna(err));
+}
+
+static void test_write_read(void **state) {
+        _cleanup_free_ char *iso = path_in(state, "seed.iso"), *buf = NULL, *vol = NULL;
+        size_t n = 0;
+
+        write_default(iso, NULL, (time_t) -1);
+
+        assert_int_equal(cidata_iso_read_file(iso, "user-data", &buf, &n), 0);
+        assert_int_equal(n, strlen(user_data));
+        assert_memory_equal(buf, user_data, n);
+        assert_int_equal(buf[n], 0);
+        free(buf);
+        buf = NULL;
+        assert_int_equal(cidata_iso_read_file(iso, "network-config", &buf, &n), 0);
+        assert_string_equal(buf, net_config);
+        free(buf);
+        buf = NULL;
+        assert_int_equal(cidata_iso_read_file(iso, "vendor-data", &buf, &n), -ENOENT);
+        assert_null(buf);
+
+        assert_int_equal(cidata_iso_volume_id(iso, &vol), 0);
+        assert_string_equal(vol, "cidata");
+}
+
+static void test_aliases_and_errors(void **state) {
+        _cleanup_free_ char *iso = path_in(state, "upper.iso"), *txt = path_in(state, "plain.txt"),
+                            *buf = NULL, *err = NULL;
+        const SeedFile files[] = {
+                { "META_DATA", meta_data, strlen(meta_data) },
+                { "USER_DATA", user_data, strlen(user_data) },
+        };
+        size_t n;
+
+        assert_int_equal(seed_iso_write(iso, "CIDATA", files, ELEMENTSOF(files), 0, &err), 0);
+        /* Proxmox-style upper-case names are found through the alias. */
+        assert_int_equal(cidata_iso_read_file(iso, "user-data", &buf, &n), 0);
+        assert_string_equal(buf, user_data);
+
+        assert_int_equal(write_file_atomic(txt, "not an iso\n", 11, 0644), 0);
+        free(buf);
+        buf = NULL;
+        assert_int_equal(cidata_iso_read_file(txt, "user-data", &buf, &n), -EMEDIUMTYPE);
+        assert_int_equal(cidata_iso_volume_id(txt, &buf), -EMEDIUMTYPE);
+        assert_int_equal(cidata_iso_read_file("/nonexistent/seed.iso", "user-data", &buf, &n), -ENOENT);
+}
+
+static void test_reproducible(void **state) {
+        _cleanup_free_ char *a = path_in(state, "a.iso"), *b = path_in(state, "b.iso"), *c = path_in(state, "c.iso");
+        _cleanup_free_ char *da = NULL, *db = NULL, *dc = NULL;
+        size_t na, nb, nc;
+        time_t before = time(NULL);
+
+        write_default(a, NULL, 1700000000);
+        /* libarchive stamps the volume with time(); a second must pass to make a difference show. */
+        sleep(1);
+        write_default(b, NULL, 1700000000);
+        write_default(c, NULL, 1700000001);
+
+        assert_int_equal(read_full_file(a, &da, &na, 0), 0);
+        assert_int_equal(read_full_file(b, &db, &nb, 0), 0);
+        assert_int_equal(read_full_file(c, &dc, &nc, 0), 0);
+        assert_int_equal(na, nb);
+        assert_memory_equal(da, db, na);
+        assert_true(na != nc || memcmp(da, dc, na) != 0);
+        /* The real clock is back afterwards. */
+        assert_true(time(NULL) >= before);
+        /* The fixed date is in the primary volume descriptor's creation date (ISO 9660 8.4.26). */
+        assert_memory_equal(da + 16 * 2048 + 813, "2023111422132000", 16);
+}
+
+static void test_write_failures(void **state) {
+        _cleanup_free_ char *iso = path_in(state, "x.iso"), *err = NULL;
+        const SeedFile dup[] = { { "user-data", "a", 1 }, { "user-data", "b", 1 } };
+        const SeedFile slash[] = { { "a/b", "a", 1 } };
+        const SeedFile ok[] = { { "user-data", "a", 1 } };
+        struct stat st;
+
+        assert_int_equal(seed_iso_write(iso, NULL, dup, 2, 0, &err), -EEXIST);
+        assert_non_null(strstr(err, "given twice"));
+        assert_int_equal(seed_iso_write(iso, NULL, slash, 1, 0, &err), -EINVAL);
+        assert_int_equal(seed_iso_write(iso, "bad label!", ok, 1, 0, &err), -EINVAL);
+        assert_int_equal(seed_iso_write(iso, "waytoolongforjoliet", ok, 1, 0, &err), -EINVAL);
+        assert_int_equal(stat(iso, &st), -1);
+
+        _cleanup_free_ char *missing = path_in(state, "no/such/dir/x.iso");
+        assert_int_equal(seed_iso_write(missing, NULL, ok, 1, 0, &err), -ENOENT);
+        assert_non_null(strstr(err, "cannot create"));
+}
+
+static void test_inspect(void **state) {
+        _cleanup_free_ char *iso = path_in(state, "seed.iso"), *bad = path_in(state, "bad.iso");
+        _cleanup_(seed_inspection_done) SeedInspection ins = {}, ins2 = {};
+
+        write_default(iso, NULL, 1700000000);
+        assert_int_equal(seed_inspect(iso, &ins), 0);
+        assert_true(seed_inspection_ok(&ins));
+        assert_string_equal(ins.label, "cidata");
+        assert_string_equal(ins.pvd_label, "CIDATA");
+        assert_string_equal(ins.filesystem, "iso9660");
+        assert_true(ins.rock_ridge);
+        assert_true(ins.joliet);
+        assert_int_equal(ins.n_files, 3);
+        assert_string_equal(ins.files[0].name, "meta-data");
+        assert_int_equal(ins.files[2].size, strlen(user_data));
+        assert_string_equal(ins.instance_id, "iid-unit");
+        assert_string_equal(ins.local_hostname, "unit.example.org");
+        assert_int_equal(ins.user_data_type, USER_DATA_CLOUD_CONFIG);
+
+        /* A seed cloud-init would skip: wrong label, no meta-data, user-data with an unknown header. */
+        const SeedFile files[] = { { "user-data", "hello\n", 6 } };
+        _cleanup_free_ char *err = NULL;
+        assert_int_equal(seed_iso_write(bad, "SEED", files, 1, 0, &err), 0);
+        assert_int_equal(seed_inspect(bad, &ins2), 0);
+        assert_false(seed_inspection_ok(&ins2));
+        assert_int_equal(strv_length(ins2.problems), 3);
+        assert_true(startswith(ins2.problems[0], "label: volume id is 'SEED'"));
+        assert_true(startswith(ins2.problems[1], "meta-data: missing"));
+        assert_true(startswith(ins2.problems[2], "user-data:1:1: unknown user-data header"));
+
+        _cleanup_(seed_inspection_done) SeedInspection ins3 = {};
+        assert_int_equal(seed_inspect("/nonexistent.iso", &ins3), -ENOENT);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_aliases_and_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reproducible, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_failures, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
