@@ -35,8 +35,6 @@
 #define AGENT_PROFILE "/usr/share/appliance/profile.yml"
 #define AGENT_EC2_URL "http://169.254.169.254/latest/user-data"
 
-typedef struct AgentProfile AgentProfile;
-
 typedef struct Agent {
         char *root;              /* "/" or an absolute directory, without a trailing slash except "/" */
         char *profile_path;      /* NULL: AGENT_PROFILE under root */

@@ -24,7 +24,7 @@
 #include "fileio.h"
 #include "http.h"
 #include "log.h"
-#include "agent-profile.h"
+#include "profile.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -77,7 +77,7 @@ int health_check(const Agent *a, const ProfileService *s, char **ret_why) {
         return -EINVAL;
 }
 
-static int write_services(const Agent *a, const AgentProfile *p, char *const *states) {
+static int write_services(const Agent *a, const Profile *p, char *const *states) {
         _cleanup_free_ char *path = agent_path(a, "/run/appliance/services"), *text = NULL;
         size_t len = 0;
         FILE *f;
@@ -144,7 +144,7 @@ static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_re
 }
 
 int step_appliance(const Agent *a) {
-        _cleanup_(agent_profile_freep) AgentProfile *p = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL;
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_free_ char *path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
                            *err = NULL, *reason = NULL;
@@ -164,7 +164,7 @@ int step_appliance(const Agent *a) {
         (void) sigaction(SIGTERM, &sa, NULL);
         (void) sigaction(SIGINT, &sa, NULL);
 
-        r = agent_profile_load(path, &p, &err);
+        r = profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, &err);
         if (r < 0)
                 return agent_step_fail(a, "appliance", t0, err ?: "cannot read the image profile");
 

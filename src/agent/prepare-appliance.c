@@ -30,7 +30,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "prepare-appliance.h"
-#include "agent-profile.h"
+#include "profile.h"
 #include "spawn.h"
 #include "strv.h"
 #include "template.h"
@@ -410,13 +410,13 @@ static int setup_tls(const Agent *a, const Env *env, const char *domain, char **
 }
 
 static int render_templates(const Agent *a, const Env *env, char **reason) {
-        _cleanup_(agent_profile_freep) AgentProfile *p = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL;
         _cleanup_free_ char *path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE), *err = NULL;
         int r, changed = 0;
 
         if (!path)
                 return log_oom();
-        r = agent_profile_load(path, &p, &err);
+        r = profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, &err);
         if (r < 0) {
                 *reason = err ? TAKE_PTR(err) : strdup("cannot read the image profile");
                 return r;

@@ -33,7 +33,7 @@
 #include "log.h"
 #include "prepare-appliance.h"
 #include "probe.h"
-#include "agent-profile.h"
+#include "profile.h"
 
 #define ENV_MAX (16U * 1024U * 1024U)
 
@@ -146,7 +146,7 @@ static int from_metadata(const Agent *a, EnvSource *ret) {
 }
 
 /* Finds the env. Returns 1 and fills ret, 0 if there is none, <0 on errors (logged). */
-static int find_env(const Agent *a, const AgentProfile *p, EnvSource *ret, char **ret_tried) {
+static int find_env(const Agent *a, const Profile *p, EnvSource *ret, char **ret_tried) {
         static const char *const cidata[] = { "cidata", "CIDATA", NULL };
         static const char *const config2[] = { "config-2", "CONFIG-2", NULL };
         _cleanup_free_ char *app_env = agent_path(a, "/app/env.yml");
@@ -216,7 +216,7 @@ static int fail_step(const Agent *a, uint64_t t0, const char *title, const char 
 
 int step_prepare_env(const Agent *a) {
         _cleanup_(env_source_done) EnvSource src = {};
-        _cleanup_(agent_profile_freep) AgentProfile *profile = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_free_ char *profile_path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
                            *tried = NULL, *tagged = NULL, *err = NULL, *reason = NULL, *active = NULL,
                            *old = NULL, *source = NULL;
@@ -233,7 +233,7 @@ int step_prepare_env(const Agent *a) {
 
         (void) agent_notify("STATUS=Reading the environment");
         (void) agent_write_status_page(a, "Appliance Startup", "Reading the environment");
-        r = agent_profile_load(profile_path, &profile, &err);
+        r = profile_load_file(profile_path, PROFILE_LOAD_MISSING_EMPTY, &profile, &err);
         if (r < 0)
                 return fail_step(a, t0, "Appliance Error", err ?: "cannot read the image profile");
 

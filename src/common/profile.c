@@ -360,42 +360,95 @@ static int parse_files(Parser *ps, yaml_node_t *v, Profile *p) {
         return 0;
 }
 
-/* ---- services, features, templates (validated here, interpreted by the agent) ---- */
+/* ---- services, features, templates (interpreted by the agent) ---- */
 
-static int service_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata _unused_) {
-        _cleanup_free_ char *s = NULL;
+bool profile_unit_name_is_valid(const char *s) {
+        /* systemd's unit name rules for a service: [A-Za-z0-9:_.\@-], at most 255 bytes. */
+        size_t l = strlen(s);
+
+        if (l <= strlen(".service") || l > 255 || !endswith(s, ".service") || s[0] == '.' || s[0] == '@')
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.\\@-") == l;
+}
+
+static bool port_ok(const char *s, size_t n) {
+        unsigned v = 0;
+
+        if (n == 0 || n > 5)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (unsigned) (s[i] - '0');
+        }
+        return v >= 1 && v <= 65535;
+}
+
+const char *profile_health_check_error(const char *s) {
+        for (const char *c = s; *c; c++)
+                if ((unsigned char) *c < ' ' || *c == 0x7f)
+                        return "contains a control character";
+        if (startswith(s, "tcp:")) {
+                const char *host = s + 4, *port = strrchr(host, ':');
+                if (!port || port == host || strchr(host, ' ') || !port_ok(port + 1, strlen(port + 1)))
+                        return "a tcp check must be tcp:HOST:PORT with a port 1..65535";
+                return NULL;
+        }
+        if (startswith(s, "http://")) {
+                const char *host = s + 7;
+                size_t hl = strcspn(host, "/"), colon;
+
+                if (strchr(s, ' '))
+                        return "an http check must not contain spaces";
+                if (host[0] == '[') {
+                        const char *close = memchr(host, ']', hl);
+                        if (!close || close == host + 1)
+                                return "an http check must name a host: http://HOST[:PORT]/PATH";
+                        colon = (size_t) (close - host) + 1;
+                        if (colon != hl && host[colon] != ':')
+                                return "an http check must name a host: http://HOST[:PORT]/PATH";
+                } else
+                        colon = strcspn(host, ":/");
+                if (colon == 0)
+                        return "an http check must name a host: http://HOST[:PORT]/PATH";
+                if (colon < hl && !port_ok(host + colon + 1, hl - colon - 1))
+                        return "an http check's port must be 1..65535";
+                return NULL;
+        }
+        if (startswith(s, "exec:")) {
+                if (s[5] != '/')
+                        return "an exec check must name an absolute program: exec:/PATH ARGS";
+                return NULL;
+        }
+        return "must be tcp:HOST:PORT, http://HOST[:PORT]/PATH or exec:/PATH ARGS";
+}
+
+static int service_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        ProfileService *svc = userdata;
+        const char *why;
         uint64_t u;
         int r;
 
         if (streq(key, "unit")) {
-                r = get_string(ps, key, v, &s);
+                r = get_string(ps, key, v, &svc->unit);
                 if (r < 0)
                         return r;
-                if (!endswith(s, ".service") || strlen(s) <= strlen(".service") || strchr(s, '/'))
-                        return fail(ps, v, "'unit' must name a unit such as postgresql.service, not '%s'", s);
+                if (!profile_unit_name_is_valid(svc->unit))
+                        return fail(ps, v, "'unit' must name a unit such as postgresql.service, not '%s'", svc->unit);
         } else if (streq(key, "health")) {
-                r = get_string(ps, key, v, &s);
+                r = get_string(ps, key, v, &svc->health);
                 if (r < 0)
                         return r;
-                if (startswith(s, "tcp:")) {
-                        const char *port = strrchr(s + 4, ':');
-                        unsigned n;
-                        if (!port || port == s + 4 || safe_atou(port + 1, &n) < 0 || n == 0 || n > 65535)
-                                return fail(ps, v, "'health' tcp check must be tcp:HOST:PORT, not '%s'", s);
-                } else if (startswith(s, "http://")) {
-                        if (strlen(s) <= strlen("http://"))
-                                return fail(ps, v, "'health' http check lacks a host");
-                } else if (startswith(s, "exec:")) {
-                        if (s[5] != '/')
-                                return fail(ps, v, "'health' exec check must name an absolute program, not '%s'", s);
-                } else
-                        return fail(ps, v, "'health' must be tcp:HOST:PORT, http://HOST:PORT/PATH or exec:/PATH ARGS, not '%s'", s);
+                why = profile_health_check_error(svc->health);
+                if (why)
+                        return fail(ps, v, "'health' %s, not '%s'", why, svc->health);
         } else if (streq(key, "timeout")) {
                 r = get_uint(ps, key, v, &u);
                 if (r < 0)
                         return r;
-                if (u == 0 || u > 86400)
-                        return fail(ps, v, "'timeout' must be between 1 and 86400 seconds");
+                if (u == 0 || u > PROFILE_SERVICE_TIMEOUT_MAX)
+                        return fail(ps, v, "'timeout' must be between 1 and %u seconds", PROFILE_SERVICE_TIMEOUT_MAX);
+                svc->timeout = (unsigned) u;
         }
         return 0;
 }
@@ -410,13 +463,19 @@ static int parse_services(Parser *ps, yaml_node_t *v, Profile *p) {
         if (r < 0)
                 return r;
         FOREACH_ITEM(item, ps, v) {
-                r = walk_mapping(ps, "a service", item, known, service_key, NULL);
+                ProfileService *n = reallocarray(p->services, p->n_services + 1, sizeof(ProfileService));
+                if (!n)
+                        return -ENOMEM;
+                p->services = n;
+                ProfileService *svc = &p->services[p->n_services++];
+                *svc = (ProfileService) { .timeout = PROFILE_SERVICE_TIMEOUT_DEFAULT };
+
+                r = walk_mapping(ps, "a service", item, known, service_key, svc);
                 if (r < 0)
                         return r;
                 r = require_keys(ps, "a service", item, required);
                 if (r < 0)
                         return r;
-                p->n_services++;
         }
         return 0;
 }
@@ -429,22 +488,23 @@ static int feature_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yam
         return 0;
 }
 
-static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata _unused_) {
-        _cleanup_free_ char *s = NULL;
-        mode_t m;
+static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        ProfileTemplate *t = userdata;
+        char **dst;
         int r;
 
         if (streq(key, "mode"))
-                return get_mode(ps, key, v, &m);
-        r = get_string(ps, key, v, &s);
+                return get_mode(ps, key, v, &t->mode);
+        dst = streq(key, "src") ? &t->src : &t->dest;
+        r = get_string(ps, key, v, dst);
         if (r < 0)
                 return r;
-        if (streq(key, "dest") && !absolute_path_ok(s))
-                return fail(ps, v, "'dest' must be an absolute path, not '%s'", s);
+        if (!absolute_path_ok(*dst) || endswith(*dst, "/"))
+                return fail(ps, v, "'%s' must be an absolute file path without '..', not '%s'", key, *dst);
         return 0;
 }
 
-static int parse_templates(Parser *ps, yaml_node_t *v) {
+static int parse_templates(Parser *ps, yaml_node_t *v, Profile *p) {
         static const char *const known[] = { "src", "dest", "mode", NULL };
         static const char *const required[] = { "src", "dest", NULL };
         yaml_node_t *item;
@@ -454,7 +514,14 @@ static int parse_templates(Parser *ps, yaml_node_t *v) {
         if (r < 0)
                 return r;
         FOREACH_ITEM(item, ps, v) {
-                r = walk_mapping(ps, "a template", item, known, template_key, NULL);
+                ProfileTemplate *n = reallocarray(p->templates, p->n_templates + 1, sizeof(ProfileTemplate));
+                if (!n)
+                        return -ENOMEM;
+                p->templates = n;
+                ProfileTemplate *t = &p->templates[p->n_templates++];
+                *t = (ProfileTemplate) { .mode = 0644 };
+
+                r = walk_mapping(ps, "a template", item, known, template_key, t);
                 if (r < 0)
                         return r;
                 r = require_keys(ps, "a template", item, required);
@@ -540,7 +607,7 @@ static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_no
         if (streq(key, "features"))
                 return walk_mapping(ps, "'features'", v, features_known, feature_key, p);
         if (streq(key, "templates"))
-                return parse_templates(ps, v);
+                return parse_templates(ps, v, p);
         return 0;
 }
 
@@ -679,6 +746,31 @@ int profile_load(const char *name_or_path, Profile **ret, char **reterr) {
         return profile_load_from_string(path, text, len, ret, reterr);
 }
 
+int profile_load_file(const char *path, ProfileLoadFlags flags, Profile **ret, char **reterr) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = read_full_file(path, &text, &len, PROFILE_SIZE_MAX);
+        if (r == -ENOENT && (flags & PROFILE_LOAD_MISSING_EMPTY)) {
+                _cleanup_(profile_freep) Profile *p = calloc(1, sizeof(Profile));
+                if (!p)
+                        return -ENOMEM;
+                p->path = strdup(path);
+                p->text = strdup("");
+                if (!p->path || !p->text)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        if (r < 0) {
+                if (reterr && asprintf(reterr, "%s: cannot read profile: %s", path, strerror(-r)) < 0)
+                        *reterr = NULL;
+                return r;
+        }
+        return profile_load_from_string(path, text, len, ret, reterr);
+}
+
 Profile *profile_free(Profile *p) {
         if (!p)
                 return NULL;
@@ -699,6 +791,16 @@ Profile *profile_free(Profile *p) {
                 free(p->files[i].content);
         }
         free(p->files);
+        for (size_t i = 0; i < p->n_services; i++) {
+                free(p->services[i].unit);
+                free(p->services[i].health);
+        }
+        free(p->services);
+        for (size_t i = 0; i < p->n_templates; i++) {
+                free(p->templates[i].src);
+                free(p->templates[i].dest);
+        }
+        free(p->templates);
         free(p->sizing_class);
         free(p->text);
         free(p);

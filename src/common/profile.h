@@ -10,8 +10,13 @@
  *
  * NAME (no '/', no ".yml") resolves to <profiles dir>/NAME.yml; the profiles dir is
  * $APPLIANCE_PROFILES_DIR, else PROJECT_SOURCE_DIR "/profiles" if it exists, else
- * /usr/share/appliance-builder/profiles. Unknown keys and wrong types are errors naming
- * file:line:column. The keys are documented at the top of profiles/minimal.yml.
+ * /usr/share/appliance-builder/profiles. Unknown keys, duplicate keys and wrong types are errors
+ * naming file:line:column. The keys are documented at the top of profiles/minimal.yml.
+ *
+ * This is the one parser and schema of profiles: the builder loads a profile with it before it
+ * bakes the text into the image (/usr/share/appliance/profile.yml), and the agent loads that file
+ * with it at boot (profile_load_file(), a missing file being an empty profile there), so both
+ * programs give every file the same verdict. The agent acts on services, features and templates.
  */
 #pragma once
 
@@ -41,6 +46,21 @@ typedef struct ProfileFile {
         char *content; /* NUL-terminated */
 } ProfileFile;
 
+#define PROFILE_SERVICE_TIMEOUT_DEFAULT 120U
+#define PROFILE_SERVICE_TIMEOUT_MAX 86400U
+
+typedef struct ProfileService {
+        char *unit;          /* "postgresql.service" */
+        char *health;        /* "tcp:HOST:PORT", "http://HOST[:PORT]/PATH", "exec:/PATH ARGS"; NULL: none */
+        unsigned timeout;    /* seconds, 1..PROFILE_SERVICE_TIMEOUT_MAX */
+} ProfileService;
+
+typedef struct ProfileTemplate {
+        char *src;           /* absolute path inside the image */
+        char *dest;          /* absolute path inside the image */
+        mode_t mode;         /* default 0644 */
+} ProfileTemplate;
+
 typedef struct Profile {
         char *name, *path;          /* name ("minimal"), path of the YAML file */
         char *distribution;         /* "debian" | "ubuntu" */
@@ -54,7 +74,10 @@ typedef struct Profile {
         size_t n_files;
         char *sizing_class;         /* "test", "20", ... (NULL if unset) */
         bool ec2_metadata;          /* features.ec2_metadata */
-        size_t n_services;          /* entries under services: (validated; read by the agent) */
+        ProfileService *services;   /* started in this order by the agent */
+        size_t n_services;
+        ProfileTemplate *templates; /* rendered by the agent's prepare-appliance */
+        size_t n_templates;
         char *text;                 /* the raw YAML, baked at /usr/share/appliance/profile.yml */
         size_t text_len;
 } Profile;
@@ -65,6 +88,19 @@ int profile_load(const char *name_or_path, Profile **ret, char **reterr);
 
 /* Parses a profile from memory; path is used in messages and stored in p->path. */
 int profile_load_from_string(const char *path, const char *text, size_t len, Profile **ret, char **reterr);
+
+typedef enum ProfileLoadFlags {
+        PROFILE_LOAD_MISSING_EMPTY = 1 << 0, /* a missing file gives an empty profile (the agent) */
+} ProfileLoadFlags;
+
+/* Loads the file at path (no NAME lookup). With PROFILE_LOAD_MISSING_EMPTY a missing file gives an
+ * empty profile (no services, templates or features) instead of -ENOENT. */
+int profile_load_file(const char *path, ProfileLoadFlags flags, Profile **ret, char **reterr);
+
+/* The rules of single values, shared with the callers that check them again at run time. */
+bool profile_unit_name_is_valid(const char *s);
+/* NULL if s is a valid health check, else what is wrong with it (static text). */
+const char *profile_health_check_error(const char *s);
 
 /* The directory NAME is resolved in (see above). Never NULL. */
 const char *profile_dir(void);

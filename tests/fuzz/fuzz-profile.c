@@ -1,6 +1,6 @@
 /**
- * Fuzzes the builder's profile loader (profile_load_from_string) and the bootstrap digest of
- * whatever it accepts.
+ * Fuzzes the one profile parser (profile_load_from_string, used by the builder and the agent) and
+ * the bootstrap digest of whatever it accepts; checks the invariants both programs rely on.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
         for (size_t i = 0; i < p->n_files; i++)
                 if (!p->files[i].path || !p->files[i].content || p->files[i].mode > 07777)
+                        abort();
+        for (size_t i = 0; i < p->n_services; i++)
+                if (!p->services[i].unit || p->services[i].timeout == 0 ||
+                    p->services[i].timeout > PROFILE_SERVICE_TIMEOUT_MAX)
+                        abort();
+        for (size_t i = 0; i < p->n_templates; i++)
+                if (!p->templates[i].src || !p->templates[i].dest || p->templates[i].src[0] != '/' ||
+                    p->templates[i].dest[0] != '/' || p->templates[i].mode > 07777)
                         abort();
         return 0;
 }

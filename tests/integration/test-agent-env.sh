@@ -111,7 +111,7 @@ if "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-
 	fail "metadata used although the profile does not enable it"
 fi
 rm -f "$T/root/run/appliance-failed" "$T/root/run/appliance_failed"
-printf 'features:\n  ec2_metadata: true\n' > "$T/root/usr/share/appliance/profile.yml"
+printf 'distribution: debian\nsuite: bookworm\npackages: [udev]\nfeatures:\n  ec2_metadata: true\n' > "$T/root/usr/share/appliance/profile.yml"
 "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env
 [ "$(active_domain)" = ec2.example.org ] || fail "metadata user-data not read"
 [ "$(active_type)" = ec2 ] || fail "ec2 USERDATA_TYPE"

@@ -96,7 +96,7 @@ nginx -c "$T/ng/nginx.conf" &
 NGINX_PID=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
-printf 'services:\n  - unit: nginx.service\n    health: "tcp:127.0.0.1:%s"\n    timeout: 10\n  - unit: web.service\n    health: "http://127.0.0.1:%s/appliance-status.json"\n    timeout: 10\n' "$port" "$port" \
+printf 'distribution: debian\nsuite: bookworm\npackages: [udev]\nservices:\n  - unit: nginx.service\n    health: "tcp:127.0.0.1:%s"\n    timeout: 10\n  - unit: web.service\n    health: "http://127.0.0.1:%s/appliance-status.json"\n    timeout: 10\n' "$port" "$port" \
 	> "$R/usr/share/appliance/profile.yml"
 agent() { "$AGENT" --root "$R" --systemctl=true "$@"; }
 agent prepare-env
@@ -179,7 +179,7 @@ grep -q '^STATUS=Starting nginx.service (1/2)$' "$T/notify.out" || fail "no prog
 grep -q '^STATUS=Appliance ready (2 services healthy)$' "$T/notify.out" || fail "no ready STATUS: $(cat "$T/notify.out")"
 
 # 8. systemctl stop while a service is still starting is a stop, not a failure.
-printf 'services:\n  - unit: slow.service\n    health: "exec:/bin/false"\n    timeout: 600\n' > "$R/usr/share/appliance/profile.yml"
+printf 'distribution: debian\nsuite: bookworm\npackages: [udev]\nservices:\n  - unit: slow.service\n    health: "exec:/bin/false"\n    timeout: 600\n' > "$R/usr/share/appliance/profile.yml"
 "$AGENT" --root "$R" --systemctl=true appliance 2>/dev/null &
 pid=$!
 for _ in $(seq 100); do grep -q 'slow.service' "$R/run/appliance/services" 2>/dev/null && break; sleep 0.1; done

@@ -1,7 +1,7 @@
 /**
- * Unit tests of the profile loader and the apt-source reader: the shipped profiles load, broken
- * profiles are refused with file:line:column, the bootstrap digest depends on exactly its inputs,
- * and deb822 / one-line apt sources are read for a suite and its companions.
+ * Unit tests of the one profile parser (both programs use it): the shipped profiles load, broken
+ * profiles are refused with file:line:column, the agent's keys (services, features, templates) are
+ * read and checked, a missing file is an empty profile only when asked for.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source/bootstrap.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "macro.h"
@@ -128,7 +127,7 @@ static void test_broken(void **state) {
                   "    helth: tcp:127.0.0.1:5432\n", "t.yml:6:5:", "unknown key 'helth'" },
                 { "distribution: debian\nsuite: bookworm\npackages: [udev]\nfeatures:\n  ec2: true\n",
                   "t.yml:5:3:", "unknown key 'ec2'" },
-                { "distribution: debian\nsuite: bookworm\npackages: [udev]\ntemplates:\n  - src: a\n    dest: /b\n"
+                { "distribution: debian\nsuite: bookworm\npackages: [udev]\ntemplates:\n  - src: /a\n    dest: /b\n"
                   "    owner: root\n", "t.yml:7:5:", "unknown key 'owner'" },
                 { "distribution: gentoo\nsuite: x\npackages: [udev]\n", "t.yml:1:15:", "debian or ubuntu" },
                 { "distribution: debian\nsuite: bookworm\npackages: udev\n", "t.yml:3:11:", "must be a list" },
@@ -171,6 +170,31 @@ static void test_broken(void **state) {
                 { "distribution: debian\n\tsuite: bookworm\n", "t.yml:2:1:", "tab character" },
                 { "distribution: 'debian\n", "t.yml:2:1:", "unexpected end of stream" },
                 { "", "t.yml:", "empty profile" },
+#define P "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
+                /* the agent's keys: the verdicts it used to give differently */
+                { P "templates:\n  - src: a\n    dest: /b\n", "t.yml:5:10:", "absolute" },
+                { P "templates:\n  - src: /a/../etc/shadow\n    dest: /b\n", "t.yml:5:10:", "'..'" },
+                { P "templates:\n  - src: /a\n    dest: /etc/../b\n", "t.yml:6:11:", "'..'" },
+                { P "templates:\n  - {src: /a, dest: /b, mode: \"0999\"}\n", "t.yml:5:31:", "octal" },
+                { P "templates:\n  - {src: /a}\n", "t.yml:5:5:", "required key 'dest'" },
+                { P "services:\n  - unit: a.service\n    timeout: 100000\n", "t.yml:6:14:", "between 1 and 86400" },
+                { P "services:\n  - unit: a.service\n    timeout: 0\n", "t.yml:6:14:", "between 1 and 86400" },
+                { P "services:\n  - unit: a.service\n    health: \"tcp:localhost\"\n", "t.yml:6:13:", "tcp:HOST:PORT" },
+                { P "services:\n  - unit: a.service\n    health: \"http://\"\n", "t.yml:6:13:", "name a host" },
+                { P "services:\n  - unit: a.service\n    health: \"http://h:0/\"\n", "t.yml:6:13:", "port" },
+                { P "services:\n  - unit: a.service\n    health: \"exec:true\"\n", "t.yml:6:13:", "absolute" },
+                { P "services:\n  - unit: \"a b.service\"\n", "t.yml:5:11:", ".service" },
+                { P "services:\n  - unit: a/b.service\n", "t.yml:5:11:", ".service" },
+                { P "services:\n  - health: \"tcp:127.0.0.1:1\"\n", "t.yml:5:5:", "required key 'unit'" },
+                { P "services: nginx\n", "t.yml:4:11:", "must be a list" },
+                { P "services: []\nservices: []\n", "t.yml:5:1:", "duplicate key 'services'" },
+                { P "templates: []\ntemplates:\n  - {src: /a, dest: /b}\n", "t.yml:5:1:", "duplicate key" },
+                { P "services:\n  - unit: a.service\n    unit: b.service\n", "t.yml:6:5:", "duplicate key 'unit'" },
+                { P "features: {ec2_metadata: maybe}\n", "t.yml:4:26:", "true or false" },
+                { P "features: {ec2_metadata: \"true\"}\n", "t.yml:4:26:", "true or false" },
+                { P "features: [ec2_metadata]\n", "t.yml:4:11:", "must be a mapping" },
+                { "services: []\n", "t.yml:1:1:", "required key 'distribution'" },
+#undef P
         };
 
         for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -207,125 +231,97 @@ static void test_defaults(void **state) {
         assert_string_equal(part_place_to_string(PART_PLACE_DISK), "disk");
 }
 
-static void test_digest(void **state) {
-        static const char a[] = "distribution: debian\nsuite: bookworm\npackages: [udev, e2fsprogs]\n";
-        static const char b[] = "# reordered, with a comment and other files\ndistribution: debian\nsuite: bookworm\n"
-                                "packages: [e2fsprogs, udev]\nfiles: [{path: /x, content: y}]\n";
-        static const char c[] = "distribution: debian\nsuite: bookworm\npackages: [udev, e2fsprogs, less]\n";
-        static const char d[] = "distribution: debian\nsuite: trixie\npackages: [udev, e2fsprogs]\n";
-        _cleanup_(profile_freep) Profile *pa = NULL, *pb = NULL, *pc = NULL, *pd = NULL;
-        _cleanup_free_ char *da = NULL, *db = NULL, *dc = NULL, *dd = NULL, *dm = NULL;
+static void test_agent_keys(void **state) {
+        static const char good[] =
+                "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
+                "services:\n"
+                "  - unit: postgresql.service\n"
+                "    health: \"tcp:127.0.0.1:5432\"\n"
+                "    timeout: 60\n"
+                "  - unit: nginx.service\n"
+                "    health: \"http://127.0.0.1:80/\"\n"
+                "  - unit: getty@tty1.service\n"
+                "    health: \"exec:/bin/true --quiet\"\n"
+                "    timeout: 86400\n"
+                "  - unit: web.service\n"
+                "    health: \"http://[::1]:8080/status\"\n"
+                "features:\n"
+                "  ec2_metadata: true\n"
+                "templates:\n"
+                "  - src: /usr/share/appliance/templates/site.conf\n"
+                "    dest: /etc/nginx/sites-enabled/appliance.conf\n"
+                "    mode: \"0640\"\n"
+                "  - {src: /a, dest: /b}\n";
+        _cleanup_(profile_freep) Profile *p = NULL;
+        _cleanup_free_ char *err = NULL;
 
-        assert_int_equal(profile_load_from_string("a.yml", a, strlen(a), &pa, NULL), 0);
-        assert_int_equal(profile_load_from_string("b.yml", b, strlen(b), &pb, NULL), 0);
-        assert_int_equal(profile_load_from_string("c.yml", c, strlen(c), &pc, NULL), 0);
-        assert_int_equal(profile_load_from_string("d.yml", d, strlen(d), &pd, NULL), 0);
+        if (profile_load_from_string("profile.yml", good, strlen(good), &p, &err) < 0)
+                fail_msg("%s", strna(err));
+        assert_int_equal(p->n_services, 4);
+        assert_string_equal(p->services[0].unit, "postgresql.service");
+        assert_string_equal(p->services[0].health, "tcp:127.0.0.1:5432");
+        assert_int_equal(p->services[0].timeout, 60);
+        assert_int_equal(p->services[1].timeout, PROFILE_SERVICE_TIMEOUT_DEFAULT);
+        assert_string_equal(p->services[2].unit, "getty@tty1.service");
+        assert_int_equal(p->services[2].timeout, 86400);
+        assert_true(p->ec2_metadata);
+        assert_int_equal(p->n_templates, 2);
+        assert_string_equal(p->templates[0].src, "/usr/share/appliance/templates/site.conf");
+        assert_string_equal(p->templates[0].dest, "/etc/nginx/sites-enabled/appliance.conf");
+        assert_int_equal(p->templates[0].mode, 0640);
+        assert_int_equal(p->templates[1].mode, 0644);
 
-        da = profile_digest_with_mirror(pa, "deb http://m/debian bookworm main");
-        db = profile_digest_with_mirror(pb, "deb http://m/debian bookworm main");
-        dc = profile_digest_with_mirror(pc, "deb http://m/debian bookworm main");
-        dd = profile_digest_with_mirror(pd, "deb http://m/debian bookworm main");
-        dm = profile_digest_with_mirror(pa, "deb http://other/debian bookworm main");
-        assert_int_equal(strlen(da), 64);
-        assert_string_equal(da, db);
-        assert_string_not_equal(da, dc);
-        assert_string_not_equal(da, dd);
-        assert_string_not_equal(da, dm);
+        assert_true(profile_unit_name_is_valid("a.service"));
+        assert_false(profile_unit_name_is_valid(".service"));
+        assert_false(profile_unit_name_is_valid("a.socket"));
+        assert_false(profile_unit_name_is_valid("a\n.service"));
+        assert_null(profile_health_check_error("tcp:[::1]:22"));
+        assert_non_null(profile_health_check_error("tcp:127.0.0.1:"));
+        assert_non_null(profile_health_check_error("tcp::22"));
+        assert_non_null(profile_health_check_error("http://h:65536/"));
+        assert_non_null(profile_health_check_error("http://[]/"));
+        assert_non_null(profile_health_check_error("exec:/bin/true\n"));
+        assert_non_null(profile_health_check_error("ping:1"));
 }
 
-static void write_tree_file(const char *root, const char *rel, const char *text) {
-        _cleanup_free_ char *p = NULL, *dir = NULL;
-        const char *base;
+static void test_load_file(void **state) {
+        char dir[] = "/tmp/test-profile.XXXXXX";
+        _cleanup_free_ char *path = NULL, *err = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL;
 
-        assert_true(asprintf(&p, "%s/%s", root, rel) > 0);
-        assert_int_equal(path_split(p, &dir, &base), 0);
-        assert_true(mkdir_p(dir, 0755) >= 0);
-        assert_int_equal(write_file_atomic(p, text, strlen(text), 0644), 0);
-}
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&path, "%s/profile.yml", dir) > 0);
 
-static void test_apt_sources(void **state) {
-        char root[] = "/tmp/test-profile-apt.XXXXXX";
-        _cleanup_strv_free_ char **lines = NULL;
-        _cleanup_free_ char *uri = NULL, *cmd = NULL;
+        /* missing: an error for the builder, an empty profile for the agent */
+        assert_int_equal(profile_load_file(path, 0, &p, &err), -ENOENT);
+        assert_non_null(strstr(err, "profile.yml: cannot read profile"));
+        assert_int_equal(profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, NULL), 0);
+        assert_int_equal(p->n_services, 0);
+        assert_int_equal(p->n_templates, 0);
+        assert_false(p->ec2_metadata);
+        p = profile_free(p);
 
-        assert_non_null(mkdtemp(root));
-        write_tree_file(root, "etc/apt/sources.list.d/debian.sources",
-                        "Types: deb deb-src\n"
-                        "# URIs: http://commented.invalid/\n"
-                        "URIs: http://mirror.invalid/debian\n"
-                        "Suites: bookworm bookworm-updates\n"
-                        "Components: main contrib\n"
-                        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-                        "\n"
-                        "Types: deb\n"
-                        "URIs: http://security.invalid/debian-security\n"
-                        "Suites: bookworm-security\n"
-                        "Components: main\n"
-                        "\n"
-                        "Types: deb\n"
-                        "URIs: http://disabled.invalid/debian\n"
-                        "Suites: bookworm\n"
-                        "Enabled: no\n");
-        write_tree_file(root, "etc/apt/sources.list",
-                        "# deb http://commented.invalid/ bookworm main\n"
-                        "deb [arch=amd64 signed-by=/k.gpg] http://ubuntu.invalid/ubuntu noble main universe\n"
-                        "deb-src http://ubuntu.invalid/ubuntu noble main\n");
-        assert_int_equal(setenv("APPLIANCE_APT_ROOT", root, 1), 0);
+        /* the duplicated list key that overflowed the agent's former reader */
+        static const char dup[] = "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
+                                  "services:\n  - unit: a.service\nservices:\n  - unit: a.service\n"
+                                  "  - unit: b.service\n  - unit: c.service\n";
+        assert_int_equal(write_file_atomic(path, dup, strlen(dup), 0644), 0);
+        free(err);
+        err = NULL;
+        assert_int_equal(profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, &err), -EINVAL);
+        assert_non_null(strstr(err, "profile.yml:6:1: duplicate key 'services'"));
+        assert_null(p);
 
-        assert_int_equal(bootstrap_apt_sources("bookworm", &lines), 0);
-        assert_int_equal(strv_length(lines), 3);
-        assert_string_equal(lines[0], "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
-                                      "http://mirror.invalid/debian bookworm main contrib");
-        assert_string_equal(lines[1], "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
-                                      "http://mirror.invalid/debian bookworm-updates main contrib");
-        assert_string_equal(lines[2], "deb http://security.invalid/debian-security bookworm-security main");
-        assert_int_equal(bootstrap_find_mirror("bookworm", &uri), 0);
-        assert_string_equal(uri, "http://mirror.invalid/debian");
-        free(uri);
-        uri = NULL;
-
-        strv_free(lines);
-        lines = NULL;
-        assert_int_equal(bootstrap_apt_sources("noble", &lines), 0);
-        assert_int_equal(strv_length(lines), 1);
-        assert_string_equal(lines[0], "deb [signed-by=/k.gpg] http://ubuntu.invalid/ubuntu noble main universe");
-
-        strv_free(lines);
-        lines = NULL;
-        assert_int_equal(bootstrap_apt_sources("xenial", &lines), -ENOENT);
-        assert_int_equal(bootstrap_find_mirror("xenial", &uri), -ENOENT);
-
-        /* The Ubuntu profile cannot be bootstrapped: the error says why and what to do. */
-        {
-                _cleanup_(profile_freep) Profile *p = load_shipped("ecs-xenial");
-                _cleanup_free_ char *tarball = NULL, *err = NULL;
-                assert_int_equal(bootstrap_rootfs(p, root, &tarball, &err), -ENOENT);
-                assert_null(tarball);
-                assert_non_null(strstr(err, "Ubuntu archive is not reachable from the apt config"));
-                assert_non_null(strstr(err, "--base"));
-                assert_non_null(strstr(err, "ecs-xenial.yml"));
-        }
-
-        assert_int_equal(unsetenv("APPLIANCE_APT_ROOT"), 0);
-        assert_true(asprintf(&cmd, "rm -rf '%s'", root) > 0);
-        assert_int_equal(system(cmd), 0);
-}
-
-static void test_cache_dir(void **state) {
-        _cleanup_free_ char *a = NULL;
-
-        assert_int_equal(setenv("XDG_CACHE_HOME", "/tmp/xdg", 1), 0);
-        a = bootstrap_default_cache_dir();
-        assert_string_equal(a, "/tmp/xdg/appliance-builder");
-        assert_int_equal(unsetenv("XDG_CACHE_HOME"), 0);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
 }
 
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_minimal),     cmocka_unit_test(test_ubuntu),
                 cmocka_unit_test(test_by_path_and_missing), cmocka_unit_test(test_broken),
-                cmocka_unit_test(test_defaults),    cmocka_unit_test(test_digest),
-                cmocka_unit_test(test_apt_sources), cmocka_unit_test(test_cache_dir),
+                cmocka_unit_test(test_defaults),    cmocka_unit_test(test_agent_keys),
+                cmocka_unit_test(test_load_file),
         };
 
         if (argc > 1)
