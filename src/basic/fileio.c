@@ -54,18 +54,13 @@ ssize_t loop_read(int fd, void *buf, size_t len) {
         return (ssize_t) done;
 }
 
-int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size, size_t max) {
-        _cleanup_close_ int fd = -EBADF;
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, cap = 0;
         struct stat st;
 
         if (max == 0)
                 max = READ_FULL_DEFAULT_MAX;
-
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
@@ -82,6 +77,8 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size,
 
                         if (ncap < 4096)
                                 ncap = 4096;
+                        if (ncap > max + 2)
+                                ncap = max + 2;
                         nbuf = realloc(buf, ncap);
                         if (!nbuf)
                                 return -ENOMEM;
@@ -110,6 +107,15 @@ int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size,
         if (ret_size)
                 *ret_size = size;
         return 0;
+}
+
+int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size, size_t max) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return read_full_fd(fd, max, ret, ret_size);
 }
 
 int read_full_file(const char *path, char **ret, size_t *ret_size, size_t max) {

@@ -16,6 +16,8 @@
  * excludes the NUL. Returns -EFBIG if the file is larger than max. */
 int read_full_file(const char *path, char **ret, size_t *ret_size, size_t max);
 int read_full_file_at(int dirfd, const char *path, char **ret, size_t *ret_size, size_t max);
+/* Reads fd to its end, at most max bytes (0 = 64 MiB; more is -EFBIG), NUL-terminated. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* Writes data to dirfd/path atomically with the given mode (the mode is applied exactly, without
  * umask). dirfd may be AT_FDCWD. */
