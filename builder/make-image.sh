@@ -1,16 +1,18 @@
 #!/bin/sh
 # The driver behind `make image`: builds the images of a profile and a matching NoCloud seed.
 #
-#   sh builder/make-image.sh [--build DIR] [--profile NAME|FILE] [--env env.yml] [-o OUT]
+#   sh builder/make-image.sh [--build DIR] [--profile NAME|FILE] [--env env.yml] [--base FILE] [-o OUT]
 #
 # Writes OUT/ (default out/): the disk images in qcow2 and vmdk (streamOptimized), SHA256SUMS,
 # manifest.json (written by `appliance-builder image`) and seed.iso, a NoCloud seed carrying the
 # env (`appliance-builder seed --env`). Without --env a new env is made first with `appliance-builder
 # env create $APPLIANCE_DOMAIN OUT/env` (default domain appliance.local; an existing OUT/env/env.yml
 # is reused), with the public keys of $APPLIANCE_SSH_KEYS (a file, default ~/.ssh/id_*.pub) in its
-# ssh_authorized_keys. The base system is bootstrapped with mmdebstrap from the host's
-# apt sources on the first run and cached (/var/cache/appliance-builder as root). `make image`
-# installs the packages and builds the tools before it calls this script.
+# ssh_authorized_keys. What holds the env is private: OUT/env is 0700, env.yml and seed.iso
+# 0600 (and the disks, with --env). The base system is bootstrapped with mmdebstrap from the
+# host's apt sources on the first run and cached (/var/cache/appliance-builder as root), unless
+# --base gives a root tarball or cloud image. `make image` installs the packages and builds the
+# tools before it calls this script.
 # Environment: APPLIANCE_ENV (same as --env), APPLIANCE_FORMATS (default qcow2,vmdk),
 # APPLIANCE_DOMAIN, APPLIANCE_SSH_KEYS.
 # Exit status: 0 ok, 1 a step failed, 2 usage.
@@ -20,10 +22,11 @@ build=build
 profile=minimal
 out=out
 env=${APPLIANCE_ENV:-}
+base=
 formats=${APPLIANCE_FORMATS:-qcow2,vmdk}
 
 usage() {
-	sed -n '2,17s/^# \{0,1\}//p' "$0"
+	sed -n '2,19s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--build) [ $# -ge 2 ] || { usage >&2; exit 2; }; build=$2; shift 2 ;;
 	--profile) [ $# -ge 2 ] || { usage >&2; exit 2; }; profile=$2; shift 2 ;;
 	--env) [ $# -ge 2 ] || { usage >&2; exit 2; }; env=$2; shift 2 ;;
+	--base) [ $# -ge 2 ] || { usage >&2; exit 2; }; base=$2; shift 2 ;;
 	-o | --output) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "make-image: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -53,11 +57,15 @@ fi
 start=$(date +%s)
 echo "make-image: building profile '$profile' ($formats) into $out/"
 # shellcheck disable=SC2086
-"$builder" image --profile "$profile" --format "$formats" ${env:+--env "$env"} -o "$out"
+"$builder" image --profile "$profile" --format "$formats" ${env:+--env "$env"} ${base:+--base "$base"} -o "$out"
 
 seed_env=$env
 if [ -z "$seed_env" ]; then
 	seed_env=$out/env/env.yml
+	# Every secret of the appliance is in there: the directory is 0700 (an older one too),
+	# each file in it is created 0600.
+	(umask 077 && mkdir -p "$out/env")
+	chmod 0700 "$out/env"
 	if [ ! -f "$seed_env" ]; then
 		domain=${APPLIANCE_DOMAIN:-appliance.local}
 		echo "make-image: no --env given: creating $seed_env for '$domain'"
@@ -69,12 +77,12 @@ if [ -z "$seed_env" ]; then
 		fi
 		# The template's "ssh_authorized_keys:" gets the keys; the image's ecs-data and
 		# ecs-volatile disks are used (manual: storage:ignore:data/volatile false).
-		awk -v list="$list" '
+		rm -f "$seed_env.new"
+		(umask 077 && awk -v list="$list" '
 			/^ssh_authorized_keys:/ { print; if (list != "") print list; next }
 			/^    ignore:/ { ignore = 1; print; next }
 			ignore && /^      (data|volatile): true$/ { sub(/true$/, "false"); print; next }
-			{ ignore = ignore && /^      /; print }' "$seed_env" >"$seed_env.new"
-		chmod 0600 "$seed_env.new"
+			{ ignore = ignore && /^      /; print }' "$seed_env" >"$seed_env.new")
 		mv "$seed_env.new" "$seed_env"
 		"$builder" env check "$seed_env" >/dev/null
 	fi

@@ -235,6 +235,20 @@ int atomic_file_open(AtomicFile *f, int dirfd, const char *path, mode_t mode) {
         return 0;
 }
 
+int create_output_file(const char *path, mode_t mode) {
+        _cleanup_close_ int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
+
+        /* Created with at most 0600 whatever the umask; widened, if asked, while still empty. */
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, mode) < 0) {
+                int r = -errno;
+                (void) unlink(path);
+                return r;
+        }
+        return 0;
+}
+
 int atomic_file_commit(AtomicFile *f) {
         if (f->fd < 0 || f->committed)
                 return -EBADF;

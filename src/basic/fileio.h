@@ -47,6 +47,21 @@ typedef struct AtomicFile {
 } AtomicFile;
 
 int atomic_file_open(AtomicFile *f, int dirfd, const char *path, mode_t mode);
+
+/* The mode of a tool's output. One that holds a secret (an env, a seed or disk image carrying one, a
+ * box or appliance archive made from such a disk) is private from its first byte: pass
+ * output_mode(true) to atomic_file_open() (0600; the temporary is created with it, nothing is
+ * chmod()ed after data went in). Everything else is 0644. A file a child process writes by path is
+ * created with the mode first (create_output_file()), so the child only opens it. */
+#define OUTPUT_MODE_PUBLIC ((mode_t) 0644)
+#define OUTPUT_MODE_SECRET ((mode_t) 0600)
+static inline mode_t output_mode(bool secret) {
+        return secret ? OUTPUT_MODE_SECRET : OUTPUT_MODE_PUBLIC;
+}
+
+/* Creates path (which must not exist) empty with exactly mode; for a child process (qemu-img) that
+ * writes there afterwards and keeps the inode and its mode. */
+int create_output_file(const char *path, mode_t mode);
 int atomic_file_commit(AtomicFile *f);
 void atomic_file_done(AtomicFile *f);
 

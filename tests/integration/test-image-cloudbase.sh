@@ -103,6 +103,8 @@ mapfile -t imgs < <(find "$T/out" -maxdepth 1 -name '*.qcow2')
 [ "${#imgs[@]}" -eq 1 ] || fail "expected one qcow2 in out/, got: ${imgs[*]}"
 img=${imgs[0]}
 [ -s "$T/out/SHA256SUMS" ] && [ -s "$T/out/manifest.json" ] || fail "SHA256SUMS or manifest.json missing"
+[ "$(stat -c %a "$img")" = 600 ] || fail "the image carrying the env has mode $(stat -c %a "$img")"
+[ "$(grep -c '"secret": true' "$T/out/manifest.json")" = 1 ] || fail "manifest: the image is not marked secret"
 (cd "$T/out" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
 qemu-img info "$img" | grep -q 'virtual size: 512 MiB' || fail "not resized: $(qemu-img info "$img")"
 qemu-img check -q "$img" || fail "qemu-img check failed"

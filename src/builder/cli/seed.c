@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -422,6 +423,20 @@ static int check_network_config(const char *path, const char *data, size_t size)
         return r < 0 ? log_oom() : 0;
 }
 
+/* The seed holds a secret when it carries an env, or an input its owner keeps from others (a
+ * user-data with passwords, mode 0600): then the ISO is 0600 from its first byte. */
+static bool seed_holds_secret(const SeedArgs *a) {
+        const char *inputs[] = { a->user_data, a->meta_data, a->network_config, a->vendor_data };
+        struct stat st;
+
+        if (a->env)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++)
+                if (inputs[i] && (stat(inputs[i], &st) < 0 || !(st.st_mode & S_IROTH)))
+                        return true;
+        return false;
+}
+
 static int run_write(const SeedArgs *a) {
         _cleanup_free_ char *user = NULL, *meta = NULL, *iid = NULL, *net = NULL, *vendor = NULL, *err = NULL;
         size_t user_size = 0, meta_size = 0, net_size = 0, vendor_size = 0;
@@ -471,7 +486,7 @@ static int run_write(const SeedArgs *a) {
         if (vendor)
                 files[n++] = (SeedFile) { "vendor-data", vendor, vendor_size };
 
-        r = seed_iso_write(a->output, a->label, files, n, epoch, &err);
+        r = seed_iso_write(a->output, a->label, files, n, epoch, output_mode(seed_holds_secret(a)), &err);
         if (r < 0)
                 return log_error_errno(r, "Cannot write '%s': %s", a->output, err ?: strerror(-r)),
                        SEED_EXIT_FAILURE;

@@ -335,6 +335,7 @@ typedef struct OutFile {
         AtomicFile f;
         char *name;
         bool is_output; /* committed into the output directory at the end */
+        bool secret;    /* holds the baked env: 0600 from the first byte */
 } OutFile;
 
 static void out_file_done(OutFile *o) {
@@ -556,14 +557,27 @@ static int sha256_many(const int *fds, ImageOutput *outs, size_t n, uint64_t tot
         return 0;
 }
 
-static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, char **reterr, const char *dirname) {
+bool image_disk_holds_env(const ImagePlan *plan, size_t d, bool env_baked) {
+        if (!env_baked || d >= plan->n_disks)
+                return false;
+        if (plan->disks[d].prebuilt)
+                return d == 0; /* a customized cloud image: the env is on its root */
+        for (size_t i = 0; i < plan->n_fs; i++)
+                if (plan->fs[i].from_tree && plan->fs[i].disk == d)
+                        return true;
+        return false;
+}
+
+static int open_out(OutFile *o, int dirfd, const char *name, bool is_output, bool secret, char **reterr,
+                    const char *dirname) {
         int r;
 
         o->name = strdup(name);
         if (!o->name)
                 return -ENOMEM;
         o->is_output = is_output;
-        r = atomic_file_open(&o->f, dirfd, name, 0644);
+        o->secret = secret;
+        r = atomic_file_open(&o->f, dirfd, name, output_mode(secret));
         if (r < 0) {
                 o->name = mfree(o->name);
                 return reterr_printf(reterr, r, "cannot create '%s' in '%s': %s", name, dirname, strerror(-r));
@@ -601,7 +615,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
         /* Raw disks: in the output directory when raw is wanted, else scratch space. */
         for (size_t d = 0; d < plan->n_disks && r >= 0; d++) {
                 const ImageDisk *disk = &plan->disks[d];
-                bool want = plan->formats & IMAGE_FORMAT_RAW;
+                bool want = plan->formats & IMAGE_FORMAT_RAW, secret = image_disk_holds_env(plan, d, res->env_baked);
                 _cleanup_free_ char *name = NULL;
                 OutFile *o = &outs[n_outs];
 
@@ -618,7 +632,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         src_fd[d] = prebuilt_fd[d];
                         if (!want)
                                 continue;
-                        r = open_out(o, outdir, name, true, reterr, output_dir);
+                        r = open_out(o, outdir, name, true, secret, reterr, output_dir);
                         if (r < 0)
                                 break;
                         n_outs++;
@@ -628,7 +642,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         image_result_step(res, "copy-raw", progress_now_usec() - t);
                         continue;
                 }
-                r = open_out(o, want ? outdir : scratch, name, want, reterr, want ? output_dir : tmpdir);
+                r = open_out(o, want ? outdir : scratch, name, want, secret, reterr, want ? output_dir : tmpdir);
                 if (r < 0)
                         break;
                 src_fd[d] = o->f.fd;
@@ -696,7 +710,8 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                 r = -ENOMEM;
                                 break;
                         }
-                        r = open_out(o, outdir, name, true, reterr, output_dir);
+                        r = open_out(o, outdir, name, true, image_disk_holds_env(plan, d, res->env_baked), reterr,
+                                     output_dir);
                         if (r < 0)
                                 break;
                         n_outs++;
@@ -729,6 +744,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         }
                         io = &res->outputs[res->n_outputs];
                         io->size = (uint64_t) st.st_size;
+                        io->secret = outs[i].secret;
                         io->name = strdup(outs[i].name);
                         if (!io->name) {
                                 r = -ENOMEM;

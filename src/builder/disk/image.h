@@ -94,6 +94,7 @@ typedef struct ImageOutput {
         char *name;             /* file name in the output directory */
         uint64_t size;          /* bytes in the file (apparent size) */
         char sha256[65];
+        bool secret;            /* holds the baked env: mode 0600 ("secret" in manifest.json) */
 } ImageOutput;
 
 /* Everything manifest.json reports. */
@@ -135,6 +136,11 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
  * the root is prebuilt. */
 int image_write(const char *root, const ImagePlan *plan, const char *output_dir, const char *tmpdir,
                 ImageResult *res, char **reterr);
+
+/* Whether disk d of the plan carries the env (the disk holding the root tree, or a prebuilt boot
+ * disk) when one is baked: its outputs, and anything made from them (boxes, appliance archives),
+ * are created with output_mode(true). */
+bool image_disk_holds_env(const ImagePlan *plan, size_t d, bool env_baked);
 
 /* manifest.json text (also printed by --json). Caller frees. */
 char *image_manifest_json(const ImagePlan *plan, const ImageResult *res);

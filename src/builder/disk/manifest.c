@@ -138,7 +138,8 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
         for (size_t i = 0; i < res->n_outputs; i++) {
                 fprintf(f, "%s\n    {\"file\": ", i ? "," : "");
                 json_write_string(f, res->outputs[i].name);
-                fprintf(f, ", \"size\": %" PRIu64 ", \"sha256\": \"%s\"}", res->outputs[i].size, res->outputs[i].sha256);
+                fprintf(f, ", \"size\": %" PRIu64 ", \"sha256\": \"%s\", \"secret\": %s}", res->outputs[i].size,
+                        res->outputs[i].sha256, res->outputs[i].secret ? "true" : "false");
         }
         fputs("\n  ],\n", f);
 

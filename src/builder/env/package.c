@@ -160,7 +160,7 @@ static int make_iso(const SeedFile *files, size_t n_files, time_t epoch, char **
         if (asprintf(&path, "%s/" ISO_NAME, dir) < 0)
                 return log_oom();
 
-        r = seed_iso_write(path, NULL, files, n_files, epoch, &err);
+        r = seed_iso_write(path, NULL, files, n_files, epoch, output_mode(true), &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the seed ISO: %s", err ?: strerror(-r));
 
@@ -227,7 +227,7 @@ static int write_outputs(int dirfd, const char *dir, Output *o, size_t n) {
                 o[i].file = (AtomicFile) { .fd = -EBADF, .dirfd = -EBADF };
 
         for (size_t i = 0; i < n && r >= 0; i++) {
-                r = atomic_file_open(&o[i].file, dirfd, o[i].name, 0600);
+                r = atomic_file_open(&o[i].file, dirfd, o[i].name, output_mode(true));
                 if (r < 0) {
                         log_error_errno(r, "Failed to create '%s/%s': %m", dir, o[i].name);
                         break;

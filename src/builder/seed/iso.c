@@ -197,7 +197,7 @@ static int write_iso_fd(int fd, const char *volume_id, const SeedFile *files, si
 }
 
 int seed_iso_write(const char *path, const char *volume_id, const SeedFile *files, size_t n_files, time_t epoch,
-                   char **reterr) {
+                   mode_t mode, char **reterr) {
         AtomicFile f = { .fd = -EBADF };
         TimeOverride o = {};
         time_t stamp;
@@ -225,7 +225,7 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
                                 return reterr_printf(reterr, 0, "file '%s' given twice", files[i].name), -EEXIST;
         }
 
-        r = atomic_file_open(&f, AT_FDCWD, path, 0644);
+        r = atomic_file_open(&f, AT_FDCWD, path, mode);
         if (r < 0)
                 return reterr_printf(reterr, 0, "cannot create the file: %s", strerror(-r)), r;
 

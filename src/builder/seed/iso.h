@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 typedef struct SeedFile {
@@ -15,7 +16,8 @@ typedef struct SeedFile {
 } SeedFile;
 
 /* Writes an ISO 9660 (Rock Ridge + Joliet) with volume id volume_id (NULL = "cidata") containing
- * the files in its root, atomically to path. epoch: SOURCE_DATE_EPOCH-style fixed time for all dates,
+ * the files in its root, atomically to path with mode (output_mode(true) for a seed that carries
+ * an env: private from the first byte). epoch: SOURCE_DATE_EPOCH-style fixed time for all dates,
  * or (time_t)-1 for now. Returns 0 or -errno; *reterr (may be NULL) gets a message.
  * (The message does not repeat path: callers say "Cannot write '<path>': <message>".)
  *
@@ -23,7 +25,7 @@ typedef struct SeedFile {
  * directory records and Rock Ridge entries is the epoch, written in UTC. Nothing is left at path on
  * failure (an existing file there is kept unchanged). */
 int seed_iso_write(const char *path, const char *volume_id, const SeedFile *files, size_t n_files, time_t epoch,
-                   char **reterr);
+                   mode_t mode, char **reterr);
 
 /* Parses a SOURCE_DATE_EPOCH value (decimal seconds since 1970). Returns 0 or -EINVAL/-ERANGE. */
 int seed_parse_epoch(const char *s, time_t *ret);

@@ -519,6 +519,11 @@ static int build_into(const char *base, const char *in_fmt, const char *tmp, con
         Accel accel;
         int r;
 
+        /* qemu-img opens the file it finds and keeps its mode: with an env baked the copy is private
+         * before the first byte of the image lands in it. */
+        r = create_output_file(tmp, output_mode(c->env_path != NULL));
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot create %s: %s", tmp, strerror(-r));
         log_info("Copying %s (%s) to %s...", base, in_fmt, out_fmt);
         char *convert[] = { (char *) "qemu-img", (char *) "convert", (char *) "-f", (char *) in_fmt, (char *) "-O",
                             (char *) out_fmt, (char *) base, (char *) tmp, NULL };

@@ -157,6 +157,41 @@ static void test_atomic_discard(void **state) {
         assert_int_equal(write_file_atomic("/nonexistent-dir/x", "x", 1, 0644), -ENOENT);
 }
 
+/* A secret output is 0600 before its first byte, whatever the umask; a public one 0644. */
+static void test_output_modes(void **state) {
+        const char *dir = *state;
+        _cleanup_free_ char *secret = NULL, *pub = NULL, *child = NULL;
+        struct stat st;
+        AtomicFile f;
+
+        assert_true(asprintf(&secret, "%s/secret.img", dir) > 0);
+        assert_true(asprintf(&pub, "%s/public.img", dir) > 0);
+        assert_true(asprintf(&child, "%s/child.img", dir) > 0);
+        mode_t old = umask(0);
+        assert_int_equal(atomic_file_open(&f, AT_FDCWD, secret, output_mode(true)), 0);
+        assert_int_equal(fstat(f.fd, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(loop_write(f.fd, "key", 3), 0);
+        assert_int_equal(atomic_file_commit(&f), 0);
+        atomic_file_done(&f);
+        assert_int_equal(stat(secret, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(write_file_atomic(pub, "x", 1, output_mode(false)), 0);
+        assert_int_equal(stat(pub, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+
+        /* For a child process: created empty with the mode, never replaced. */
+        assert_int_equal(create_output_file(child, OUTPUT_MODE_SECRET), 0);
+        umask(old);
+        assert_int_equal(stat(child, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(st.st_size, 0);
+        assert_int_equal(create_output_file(child, OUTPUT_MODE_SECRET), -EEXIST);
+        assert_int_equal(create_output_file(pub, OUTPUT_MODE_PUBLIC), -EEXIST);
+        assert_int_equal(stat(pub, &st), 0);
+        assert_int_equal(st.st_size, 1);
+}
+
 static void test_mkdir_p(void **state) {
         _cleanup_free_ char *path = NULL;
 
@@ -189,6 +224,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test_setup_teardown(test_atomic_write, make_tmpdir, remove_tmpdir),
                 cmocka_unit_test_setup_teardown(test_atomic_discard, make_tmpdir, remove_tmpdir),
+                cmocka_unit_test_setup_teardown(test_output_modes, make_tmpdir, remove_tmpdir),
                 cmocka_unit_test_setup_teardown(test_mkdir_p, make_tmpdir, remove_tmpdir),
                 cmocka_unit_test(test_spawn),
         };

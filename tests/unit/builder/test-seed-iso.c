@@ -59,7 +59,7 @@ static void write_default(const char *path, const char *label, time_t epoch) {
                 { "user-data", user_data, strlen(user_data) },
         };
         _cleanup_free_ char *err = NULL;
-        int r = seed_iso_write(path, label, files, ELEMENTSOF(files), epoch, &err);
+        int r = seed_iso_write(path, label, files, ELEMENTSOF(files), epoch, 0644, &err);
         if (r < 0)
                 fail_msg("seed_iso_write: %d %s", r, strna(err));
 }
@@ -96,7 +96,7 @@ static void test_aliases_and_errors(void **state) {
         };
         size_t n;
 
-        assert_int_equal(seed_iso_write(iso, "CIDATA", files, ELEMENTSOF(files), 0, &err), 0);
+        assert_int_equal(seed_iso_write(iso, "CIDATA", files, ELEMENTSOF(files), 0, 0644, &err), 0);
         /* Proxmox-style upper-case names are found through the alias. */
         assert_int_equal(cidata_iso_read_file(iso, "user-data", &buf, &n), 0);
         assert_string_equal(buf, user_data);
@@ -140,15 +140,15 @@ static void test_write_failures(void **state) {
         const SeedFile ok[] = { { "user-data", "a", 1 } };
         struct stat st;
 
-        assert_int_equal(seed_iso_write(iso, NULL, dup, 2, 0, &err), -EEXIST);
+        assert_int_equal(seed_iso_write(iso, NULL, dup, 2, 0, 0644, &err), -EEXIST);
         assert_non_null(strstr(err, "given twice"));
-        assert_int_equal(seed_iso_write(iso, NULL, slash, 1, 0, &err), -EINVAL);
-        assert_int_equal(seed_iso_write(iso, "bad label!", ok, 1, 0, &err), -EINVAL);
-        assert_int_equal(seed_iso_write(iso, "waytoolongforjoliet", ok, 1, 0, &err), -EINVAL);
+        assert_int_equal(seed_iso_write(iso, NULL, slash, 1, 0, 0644, &err), -EINVAL);
+        assert_int_equal(seed_iso_write(iso, "bad label!", ok, 1, 0, 0644, &err), -EINVAL);
+        assert_int_equal(seed_iso_write(iso, "waytoolongforjoliet", ok, 1, 0, 0644, &err), -EINVAL);
         assert_int_equal(stat(iso, &st), -1);
 
         _cleanup_free_ char *missing = path_in(state, "no/such/dir/x.iso");
-        assert_int_equal(seed_iso_write(missing, NULL, ok, 1, 0, &err), -ENOENT);
+        assert_int_equal(seed_iso_write(missing, NULL, ok, 1, 0, 0644, &err), -ENOENT);
         assert_non_null(strstr(err, "cannot create"));
 }
 
@@ -174,7 +174,7 @@ static void test_inspect(void **state) {
         /* A seed cloud-init would skip: wrong label, no meta-data, user-data with an unknown header. */
         const SeedFile files[] = { { "user-data", "hello\n", 6 } };
         _cleanup_free_ char *err = NULL;
-        assert_int_equal(seed_iso_write(bad, "SEED", files, 1, 0, &err), 0);
+        assert_int_equal(seed_iso_write(bad, "SEED", files, 1, 0, 0644, &err), 0);
         assert_int_equal(seed_inspect(bad, &ins2), 0);
         assert_false(seed_inspection_ok(&ins2));
         assert_int_equal(strv_length(ins2.problems), 3);
