@@ -23,9 +23,11 @@
 
 #include "agent.h"
 #include "cleanup.h"
+#include "env-check.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
+#include "provision.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -35,6 +37,7 @@ static const char *const step_result_table[_STEP_RESULT_MAX] = {
         [STEP_FAILED] = "failed",
         [STEP_STANDBY] = "standby",
         [STEP_REFUSED] = "refused",
+        [STEP_UNCONFIGURED] = "unconfigured",
 };
 
 const char *step_result_to_string(StepResult r) {
@@ -156,6 +159,21 @@ bool agent_standby(const Agent *a) {
         return agent_exists(a, AGENT_STANDBY_FLAG);
 }
 
+bool agent_unconfigured(const Agent *a) {
+        return agent_exists(a, AGENT_UNCONFIGURED_FLAG);
+}
+
+/* The first line of an agent file, or NULL. */
+static char *agent_read_line(const Agent *a, const char *path) {
+        _cleanup_free_ char *p = agent_path(a, path);
+        char *text = NULL;
+
+        if (!p || read_full_file(p, &text, NULL, 64 * 1024) < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = 0;
+        return text;
+}
+
 static bool valid_step_name(const char *s) {
         return !isempty(s) && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == strlen(s);
 }
@@ -231,6 +249,8 @@ typedef struct StatusData {
         char *state;
         char *failed_reason;
         char *env_source;
+        char *unconfigured_reason;
+        char **notes;             /* AGENT_NOTES_FILE: what the image does not act on */
         char *step_text[ELEMENTSOF(step_order)];
         /* /run/appliance/services, one "UNIT\tSTATE\tHEALTH" line per service, split once:
          * service_fields[i] holds the three fields of service i. */
@@ -242,6 +262,8 @@ static void status_data_done(StatusData *d) {
         free(d->state);
         free(d->failed_reason);
         free(d->env_source);
+        free(d->unconfigured_reason);
+        strv_free(d->notes);
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++)
                 free(d->step_text[i]);
         for (size_t i = 0; i < d->n_services; i++)
@@ -299,11 +321,21 @@ static int status_data_load(const Agent *a, StatusData *d) {
         r = status_data_load_services(a, d);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *p = agent_path(a, AGENT_NOTES_FILE), *text = NULL;
+                if (!p)
+                        return -ENOMEM;
+                if (read_full_file(p, &text, NULL, 1024 * 1024) >= 0 && strv_split(text, "\n", &d->notes) < 0)
+                        return -ENOMEM;
+        }
+        d->unconfigured_reason = agent_read_line(a, AGENT_UNCONFIGURED_FLAG);
 
         if (d->failed_reason)
                 state = "failed";
         else if (agent_standby(a))
                 state = "standby";
+        else if (d->unconfigured_reason)
+                state = "unconfigured";
         else if (agent_exists(a, AGENT_READY_FLAG))
                 state = "ready";
         else if (!agent_exists(a, AGENT_ACTIVE_ENV))
@@ -330,8 +362,21 @@ int agent_status_json(const Agent *a, char **ret) {
         {
                 _cleanup_free_ char *st = json_quote(d.state), *fr = d.failed_reason ? json_quote(d.failed_reason) : NULL,
                                    *es = d.env_source ? json_quote(d.env_source) : NULL;
-                fprintf(f, "{\n  \"state\": %s,\n  \"failed_reason\": %s,\n  \"env_source\": %s,\n  \"steps\": [",
-                        st, fr ?: "null", es ?: "null");
+                fprintf(f, "{\n  \"state\": %s,\n  \"failed_reason\": %s,\n  \"env_source\": %s,\n", st,
+                        fr ?: "null", es ?: "null");
+        }
+        fputs("  \"unconfigured_reason\": ", f);
+        if (d.unconfigured_reason)
+                json_write_string(f, d.unconfigured_reason);
+        else
+                fputs("null", f);
+        fputs(",\n  \"notes\": [", f);
+        STRV_FOREACH(n, d.notes) {
+                fputs(n == d.notes ? "\n    " : ",\n    ", f);
+                json_write_string(f, *n);
+        }
+        fputs(d.notes ? "\n  ],\n  \"steps\": [" : "],\n  \"steps\": [", f);
+        {
         }
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
                 _cleanup_free_ char *name = json_quote(step_order[i]), *res = NULL, *msg = NULL, *dur = NULL,
@@ -383,6 +428,8 @@ int agent_status_text(const Agent *a, char **ret) {
         if (d.failed_reason)
                 fprintf(f, "Failed: %s\n  (remove %s to recover, then: systemctl restart appliance)\n",
                         d.failed_reason, AGENT_FAILED_FLAG_MANUAL);
+        if (d.unconfigured_reason)
+                fprintf(f, "Unconfigured: %s\n", d.unconfigured_reason);
         fprintf(f, "Env source: %s\n", d.env_source ?: "none");
         fputs("Steps:\n", f);
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
@@ -398,6 +445,11 @@ int agent_status_text(const Agent *a, char **ret) {
                         (void) safe_atou64(dur, &us);
                 fprintf(f, "  %-18s %-8s %7.3fs  %s\n", step_order[i], res ?: "pending", (double) us / 1e6,
                         msg ?: "");
+        }
+        if (d.notes) {
+                fputs("Notes (not supported by this image, or refused):\n", f);
+                STRV_FOREACH(n, d.notes)
+                        fprintf(f, "  %s\n", *n);
         }
         fputs("Services:\n", f);
         if (d.n_services == 0)
@@ -436,9 +488,16 @@ static int write_index_page(const Agent *a, const char *title_html, const char *
 }
 
 int agent_write_status_page(const Agent *a, const char *title, const char *text) {
-        _cleanup_free_ char *t = html_escape(title), *x = html_escape(text), *html = NULL, *json = NULL;
+        _cleanup_free_ char *reason = NULL, *t = NULL, *x = NULL, *html = NULL, *json = NULL;
         int r;
 
+        /* While unconfigured the page says so (and how to configure), whatever step runs. */
+        if (!streq(title, "Appliance Error") && (reason = agent_read_line(a, AGENT_UNCONFIGURED_FLAG))) {
+                title = "Appliance Unconfigured";
+                text = reason;
+        }
+        t = html_escape(title);
+        x = html_escape(text);
         if (!t || !x)
                 return -ENOMEM;
         if (asprintf(&html,
@@ -541,10 +600,31 @@ int agent_step_begin(const Agent *a, const char *step, Env **ret_env) {
                 (void) agent_notify("STATUS=Appliance Standby");
                 return 0;
         }
+        if (agent_unconfigured(a) && !agent_exists(a, AGENT_ACTIVE_ENV)) {
+                r = agent_placeholder_env(a, ret_env);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the placeholder env: %m");
+                log_info("Unconfigured: %s runs with the host name as appliance:domain.", step);
+                return 2;
+        }
         r = agent_load_active_env(a, ret_env);
         if (r < 0)
                 return r;
         return 1;
+}
+
+int agent_placeholder_env(const Agent *a, Env **ret) {
+        _cleanup_free_ char *name = agent_read_line(a, "/etc/hostname"), *text = NULL;
+
+        if (!name || !hostname_is_valid(name)) {
+                free(name);
+                name = strdup("appliance");
+                if (!name)
+                        return -ENOMEM;
+        }
+        if (asprintf(&text, "#cloud-config\nappliance:\n  domain: \"%s\"\n", name) < 0)
+                return -ENOMEM;
+        return env_load_buffer("(unconfigured)", text, strlen(text), ret, NULL);
 }
 
 int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *reason) {

@@ -9,6 +9,10 @@
  *   /run/appliance-failed          failed flag: the reason, one line (also /run/appliance_failed,
  *                                  the manual's spelling; removing either name clears the state)
  *   /run/appliance-standby         present while appliance:standby is true
+ *   /run/appliance-unconfigured    present (with the reason) while no env exists anywhere: the
+ *                                  installed but unconfigured appliance; later steps run with a
+ *                                  placeholder env (the host name as appliance:domain)
+ *   /run/appliance/notes           what the image does not act on (not supported, refused), a line each
  *   /run/appliance-ready           present while every profile service passes its health check
  *   /run/appliance/steps/STEP      "KEY=value" lines: RESULT, MESSAGE, DURATION_USEC, FINISHED_USEC, SOURCE
  *   /run/appliance/www/503.html    the maintenance page nginx serves while not ready
@@ -29,6 +33,7 @@
 #define AGENT_FAILED_FLAG "/run/appliance-failed"
 #define AGENT_FAILED_FLAG_MANUAL "/run/appliance_failed"
 #define AGENT_STANDBY_FLAG "/run/appliance-standby"
+#define AGENT_UNCONFIGURED_FLAG "/run/appliance-unconfigured"
 #define AGENT_READY_FLAG "/run/appliance-ready"
 #define AGENT_STATE_DIR "/run/appliance/steps"
 #define AGENT_WWW_DIR "/run/appliance/www"
@@ -50,6 +55,7 @@ typedef enum StepResult {
         STEP_FAILED,
         STEP_STANDBY,
         STEP_REFUSED,
+        STEP_UNCONFIGURED,
         _STEP_RESULT_MAX,
         _STEP_RESULT_INVALID = -EINVAL,
 } StepResult;
@@ -65,6 +71,7 @@ bool agent_is_host_root(const Agent *a);
 int agent_failed_check(const Agent *a, char **ret_reason);
 int agent_set_failed(const Agent *a, const char *reason);
 bool agent_standby(const Agent *a);
+bool agent_unconfigured(const Agent *a);
 
 /* Step records under AGENT_STATE_DIR. */
 int agent_record_step(const Agent *a, const char *step, StepResult result, const char *message,
@@ -81,8 +88,11 @@ int agent_notify(const char *msg);
 int agent_notifyf(const char *fmt, ...) _printf_(1, 2);
 
 /* Begins a step other than prepare-env: refuses (-EBUSY, logged) while the failed flag is set,
- * returns 0 (recorded as standby) in standby, else loads the active env and returns 1. */
+ * returns 0 (recorded as standby) in standby, else loads the active env and returns 1, or, while
+ * unconfigured, a placeholder env ("appliance:domain" = the host name) and returns 2. */
 int agent_step_begin(const Agent *a, const char *step, Env **ret_env);
+/* "#cloud-config" with appliance:domain = ROOT/etc/hostname (else "appliance"). */
+int agent_placeholder_env(const Agent *a, Env **ret);
 /* Sets the failed flag with reason, records and reports the step as failed; returns -EIO. */
 int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *reason);
 

@@ -161,6 +161,13 @@ int step_appliance(const Agent *a) {
                         (void) agent_notify("READY=1\nSTATUS=Appliance Standby");
                 return r;
         }
+        if (r == 2) {
+                /* Nothing to start without an env; the maintenance page says how to make one. */
+                (void) agent_record_step(a, "appliance", STEP_UNCONFIGURED, "no env: services not started",
+                                         now_usec() - t0, NULL);
+                (void) agent_notify("READY=1\nSTATUS=Appliance Unconfigured");
+                return 0;
+        }
         (void) sigaction(SIGTERM, &sa, NULL);
         (void) sigaction(SIGINT, &sa, NULL);
 

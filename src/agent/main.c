@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "provision.h"
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"
@@ -35,7 +36,8 @@ static void help(void) {
                "  appliance               Start the services, wait for health, report READY\n"
                "  status                  Show the env source, the steps, the failed reason, the services\n"
                "  fail [REASON]           Set the failed flag (used by appliance-failed@.service)\n"
-               "  env [ROOTS]             Print the active env flattened for sh (default: ecs,appliance)\n\n"
+               "  env [ROOTS]             Print the active env flattened for sh (default: ecs,appliance)\n"
+               "  insecure-keys           Remove the Vagrant insecure keys of users that have their own key\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
@@ -233,6 +235,8 @@ static int run(int argc, char *argv[]) {
                 r = verb_fail(&a, argc, argv);
         else if (streq(verb, "env"))
                 r = verb_env(&a, argc, argv);
+        else if (streq(verb, "insecure-keys"))
+                r = insecure_keys_cleanup(&a);
         else {
                 log_error("Unknown verb '%s'. Try '%s --help'.", verb, program_invocation_short_name);
                 return 2;

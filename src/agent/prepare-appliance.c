@@ -69,7 +69,7 @@ int write_file_if_changed(const char *path, const char *data, size_t len, mode_t
         return r < 0 ? r : 1;
 }
 
-static int setup_hostname(const Agent *a, const char *domain) {
+int hostname_apply(const Agent *a, const char *domain) {
         _cleanup_free_ char *hn = agent_path(a, "/etc/hostname"), *hosts = agent_path(a, "/etc/hosts"), *text = NULL,
                            *line = NULL, *out = NULL, *hostline = NULL, *old = NULL;
         const char *dot = strchr(domain, '.');
@@ -175,7 +175,7 @@ static int env_string_list(const Env *e, const char *path, char ***ret) {
 }
 
 /* Merges the env's keys into one authorized_keys file. Returns 1 if changed. */
-static int update_authorized_keys(const Agent *a, const char *user, char *const *add, char *const *del) {
+int authorized_keys_update(const Agent *a, const char *user, char *const *add, char *const *del) {
         _cleanup_free_ char *home = NULL, *sshdir = NULL, *path = NULL, *old = NULL, *out = NULL;
         _cleanup_strv_free_ char **del_ids = NULL, **have = NULL;
         size_t olen = 0;
@@ -270,7 +270,7 @@ static int setup_ssh_keys(const Agent *a, const Env *env) {
         if (!add && !del)
                 return 0;
         for (const char *const *u = (const char *const[]) { "root", "app", NULL }; *u; u++) {
-                r = update_authorized_keys(a, *u, add, del);
+                r = authorized_keys_update(a, *u, add, del);
                 if (r < 0)
                         return r;
                 changed |= r;
@@ -458,7 +458,7 @@ int step_prepare_appliance(const Agent *a) {
         (void) agent_write_status_page(a, "Appliance Startup", "Starting up");
         domain = env_get_string(env, "appliance:domain", NULL);
 
-        r = setup_hostname(a, domain);
+        r = hostname_apply(a, domain);
         if (r < 0)
                 return agent_step_fail(a, "prepare-appliance", t0, "Cannot set the hostname");
         changed |= r;

@@ -16,3 +16,9 @@ char *ssh_key_identity(const char *line);
 /* Generates the missing ssh host keys (rsa, ecdsa, ed25519) under ROOT/etc/ssh with the image's
  * ssh-keygen. Returns 1 if any was made, 0 if none was needed (or there is no ssh). */
 int ssh_host_keys_ensure(const Agent *a);
+/* ROOT/etc/hostname and the 127.0.1.1 line of ROOT/etc/hosts (and sethostname() on the real root).
+ * Returns 1 if changed. */
+int hostname_apply(const Agent *a, const char *name);
+/* Adds keys to and removes keys (by type and blob) from ~user/.ssh/authorized_keys, keeping other
+ * lines. A user the image lacks is skipped (0). Returns 1 if changed. */
+int authorized_keys_update(const Agent *a, const char *user, char *const *add, char *const *del);

@@ -34,6 +34,10 @@
 #include "prepare-appliance.h"
 #include "probe.h"
 #include "profile.h"
+#include "cloud-config.h"
+#include "parse-util.h"
+#include "provision.h"
+#include "strv.h"
 
 #define ENV_MAX (16U * 1024U * 1024U)
 
@@ -66,7 +70,10 @@ static int from_file(const char *path, const char *type, EnvSource *ret) {
         return ret->origin ? 1 : log_oom();
 }
 
-static int from_drive(const Agent *a, const char *const *labels, const char *member, const char *type, EnvSource *ret) {
+/* Reads one member of the drive with one of labels. Returns 1 (text, its length and "DEV:MEMBER"
+ * in ret_origin), 0 if there is no such drive or member, <0 on errors (logged). */
+static int drive_read(const Agent *a, const char *const *labels, const char *member, char **ret_text, size_t *ret_len,
+                      char **ret_origin) {
         _cleanup_free_ char *dev = NULL, *text = NULL;
         size_t len = 0;
         FsType t;
@@ -87,16 +94,25 @@ static int from_drive(const Agent *a, const char *const *labels, const char *mem
         } else
                 r = -EMEDIUMTYPE;
         if (r < 0) {
-                log_warning_errno(r, "Drive '%s' (%s, label %s) has no readable '%s': %m, ignoring.", dev,
-                                  fs_type_to_string(t), labels[0], member);
+                log_full(streq(member, "user-data") || endswith(member, "user_data") ? LOG_WARNING : LOG_DEBUG,
+                         "Drive '%s' (%s, label %s) has no readable '%s': %s, ignoring.", dev, fs_type_to_string(t),
+                         labels[0], member, strerror(-r));
                 return 0;
         }
-        ret->text = TAKE_PTR(text);
-        ret->len = len;
-        ret->type = type;
-        if (asprintf(&ret->origin, "%s:%s", dev, member) < 0)
+        if (asprintf(ret_origin, "%s:%s", dev, member) < 0)
                 return log_oom();
+        *ret_text = TAKE_PTR(text);
+        *ret_len = len;
         return 1;
+}
+
+static int from_drive(const Agent *a, const char *const *labels, const char *member, const char *type, EnvSource *ret) {
+        int r;
+
+        r = drive_read(a, labels, member, &ret->text, &ret->len, &ret->origin);
+        if (r > 0)
+                ret->type = type;
+        return r;
 }
 
 /* IMDSv2: a session token from PUT <base>/latest/api/token, where the URL has that shape. NULL if
@@ -145,8 +161,49 @@ static int from_metadata(const Agent *a, EnvSource *ret) {
         return ret->origin ? 1 : log_oom();
 }
 
-/* Finds the env. Returns 1 and fills ret, 0 if there is none, <0 on errors (logged). */
-static int find_env(const Agent *a, const Profile *p, EnvSource *ret, char **ret_tried) {
+static bool has_header(const char *text, size_t len, const char *h) {
+        size_t n = strlen(h);
+        return len >= n && memcmp(text, h, n) == 0;
+}
+
+/* What a seed's user-data is. 1: an env, or meant as one (it is validated and a bad one fails with
+ * its reason); 0: a cloud-config without an env (its subset goes to cc) or another user-data type
+ * (noted); the search goes on. */
+static int seed_user_data(const EnvSource *src, CloudConfig *cc) {
+        static const char *const other[] = { "#cloud-config-archive", "#!", "#include", "#cloud-boothook",
+                                             "#part-handler", "## template:", "Content-Type:", "MIME-Version:",
+                                             "\x1f\x8b" };
+        _cleanup_(env_freep) Env *e = NULL;
+        _cleanup_free_ char *name = NULL, *err = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(other); i++)
+                if (has_header(src->text, src->len, other[i])) {
+                        log_notice("%s: this user-data type is not read by the appliance, only #cloud-config.",
+                                   src->origin);
+                        return cloud_config_note(cc, "%s user-data: not supported (only #cloud-config is read)",
+                                                 src->type) < 0 ? log_oom() : 0;
+                }
+        if (!has_header(src->text, src->len, "#cloud-config"))
+                return 1;
+        if (env_load_buffer(src->origin, src->text, src->len, &e, NULL) < 0)
+                return 1;
+        if (env_lookup(e, "appliance") || env_lookup(e, "ecs"))
+                return 1;
+        if (asprintf(&name, "%s user-data", src->type) < 0)
+                return log_oom();
+        log_info("%s is a cloud-config without an env (no appliance: key): applying its users and keys.", src->origin);
+        r = cloud_config_parse(cc, name, src->text, src->len, &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0 && cloud_config_note(cc, "%s: %s", name, err ?: "not a cloud-config") < 0)
+                return log_oom();
+        return 0;
+}
+
+/* Finds the env. Returns 1 and fills ret, 0 if there is none, <0 on errors (logged). A seed's
+ * user-data that is no env adds its cloud-config subset to cc instead. */
+static int find_env(const Agent *a, const Profile *p, EnvSource *ret, char **ret_tried, CloudConfig *cc) {
         static const char *const cidata[] = { "cidata", "CIDATA", NULL };
         static const char *const config2[] = { "config-2", "CONFIG-2", NULL };
         _cleanup_free_ char *app_env = agent_path(a, "/app/env.yml");
@@ -163,20 +220,102 @@ static int find_env(const Agent *a, const Profile *p, EnvSource *ret, char **ret
         r = from_file(app_env, "local", ret);
         if (r != 0)
                 return r;
-        r = from_drive(a, cidata, "user-data", "cidata", ret);
-        if (r != 0)
-                return r;
-        r = from_drive(a, config2, "openstack/latest/user_data", "config-2", ret);
-        if (r != 0)
-                return r;
-        if (p->ec2_metadata) {
-                r = from_metadata(a, ret);
-                if (r != 0)
+        for (unsigned i = 0; i < 3; i++) {
+                if (i == 0)
+                        r = from_drive(a, cidata, "user-data", "cidata", ret);
+                else if (i == 1)
+                        r = from_drive(a, config2, "openstack/latest/user_data", "config-2", ret);
+                else
+                        r = p->ec2_metadata ? from_metadata(a, ret) : 0;
+                if (r > 0) {
+                        r = seed_user_data(ret, cc);
+                        if (r != 0)
+                                return r;
+                        env_source_done(ret);
+                        *ret = (EnvSource) {};
+                }
+                if (r < 0)
                         return r;
         }
         if (asprintf(ret_tried, "%s%s/app/env.yml, a cidata seed, a config-2 drive%s", isempty(e) ? "" : "$ENV_YML, ",
                      agent_is_host_root(a) ? "" : a->root, p->ec2_metadata ? ", the EC2 metadata service" : "") < 0)
                 return log_oom();
+        return 0;
+}
+
+/* GET of one EC2 meta-data item below the service's /latest/; NULL if it has none. */
+static char *ec2_meta_get(const Agent *a, const char *token, const char *item) {
+        _cleanup_free_ char *url = NULL, *header = NULL, *body = NULL;
+        const char *latest = strstr(a->metadata_url, "/latest/");
+        size_t len;
+        int status;
+
+        if (!latest || asprintf(&url, "%.*s/latest/meta-data/%s", (int) (latest - a->metadata_url), a->metadata_url,
+                                item) < 0)
+                return NULL;
+        if (token && asprintf(&header, "X-aws-ec2-metadata-token: %s\r\n", token) < 0)
+                return NULL;
+        if (http_request("GET", url, header, 1000, 64 * 1024, &status, &body, &len) < 0 || status != 200 ||
+            strlen(body) != len)
+                return NULL;
+        return TAKE_PTR(body);
+}
+
+/* The meta-data of the seeds: NoCloud meta-data, config-2 meta_data.json, the EC2 service's keys
+ * and host name (when the profile enables it). Problems become notes. */
+static int read_meta_data(const Agent *a, const Profile *p, CloudConfig *cc) {
+        static const char *const cidata[] = { "cidata", "CIDATA", NULL };
+        static const char *const config2[] = { "config-2", "CONFIG-2", NULL };
+        static const struct {
+                const char *const *labels;
+                const char *member;
+                const char *name;
+                MetaDataFormat format;
+        } drives[] = {
+                { cidata, "meta-data", "cidata meta-data", META_DATA_NOCLOUD },
+                { config2, "openstack/latest/meta_data.json", "config-2 meta_data.json", META_DATA_CONFIG2 },
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(drives); i++) {
+                _cleanup_free_ char *text = NULL, *origin = NULL, *err = NULL;
+                size_t len;
+
+                r = drive_read(a, drives[i].labels, drives[i].member, &text, &len, &origin);
+                if (r <= 0)
+                        continue;
+                if (len == 0 || strspn(text, " \t\r\n") == len)
+                        continue;
+                r = cloud_meta_data_parse(cc, drives[i].name, drives[i].format, text, len, &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0 && cloud_config_note(cc, "%s: ignored: %s", drives[i].name, err ?: "not a mapping") < 0)
+                        return log_oom();
+        }
+        if (p->ec2_metadata) {
+                _cleanup_free_ char *token = metadata_token(a->metadata_url, 1000), *list = NULL, *host = NULL;
+
+                list = ec2_meta_get(a, token, "public-keys/");
+                /* "0=name" lines */
+                for (char *l = list, *next; l && *l; l = next) {
+                        size_t n = strcspn(l, "\n");
+                        unsigned idx;
+                        next = l[n] ? l + n + 1 : l + n;
+                        l[n] = 0;
+                        l[strcspn(l, "=")] = 0;
+                        if (safe_atou(l, &idx) < 0 || idx > 64)
+                                continue;
+                        _cleanup_free_ char *item = NULL, *key = NULL;
+                        if (asprintf(&item, "public-keys/%u/openssh-key", idx) < 0)
+                                return log_oom();
+                        key = ec2_meta_get(a, token, item);
+                        if (key && cloud_meta_data_add_ec2(cc, item, key) < 0)
+                                return log_oom();
+                }
+                host = ec2_meta_get(a, token, "local-hostname");
+                if (host && cloud_meta_data_add_ec2(cc, "local-hostname", host) < 0)
+                        return log_oom();
+        }
         return 0;
 }
 
@@ -214,6 +353,40 @@ static int fail_step(const Agent *a, uint64_t t0, const char *title, const char 
         return -EBADMSG;
 }
 
+/* No env anywhere: the appliance is installed but unconfigured (manual: "on an installed but
+ * unconfigured appliance"). Storage and ssh still come up; the page says how to configure it. */
+static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
+        _cleanup_free_ char *reason = NULL, *flag = agent_path(a, AGENT_UNCONFIGURED_FLAG),
+                           *active = agent_path(a, AGENT_ACTIVE_ENV), *standby = agent_path(a, AGENT_STANDBY_FLAG),
+                           *line = NULL;
+        int r;
+
+        if (!flag || !active || !standby)
+                return log_oom();
+        if (asprintf(&reason, "No env found (tried %s). Make one with 'env-create.sh DOMAIN DIR', copy DIR/env.yml "
+                     "to /app/env.yml and reboot.", tried) < 0 ||
+            asprintf(&line, "%s\n", reason) < 0)
+                return log_oom();
+        {
+                _cleanup_free_ char *dir = NULL;
+                const char *base;
+                r = path_split(flag, &dir, &base);
+                if (r >= 0)
+                        r = mkdir_p(dir, 0755);
+        }
+        if (r >= 0)
+                r = write_file_atomic(flag, line, strlen(line), 0644);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", flag);
+        if ((unlink(active) < 0 && errno != ENOENT) || (unlink(standby) < 0 && errno != ENOENT))
+                return log_error_errno(errno, "Failed to remove the previous env's state: %m");
+        log_notice("Appliance Unconfigured: %s", reason);
+        (void) agent_write_status_page(a, "Appliance Unconfigured", reason);
+        (void) agent_record_step(a, "prepare-env", STEP_UNCONFIGURED, "no env found", now_usec() - t0, NULL);
+        (void) agent_notify("STATUS=Appliance Unconfigured: no env found");
+        return 0;
+}
+
 int step_prepare_env(const Agent *a) {
         _cleanup_(env_source_done) EnvSource src = {};
         _cleanup_(profile_freep) Profile *profile = NULL;
@@ -221,6 +394,7 @@ int step_prepare_env(const Agent *a) {
                            *tried = NULL, *tagged = NULL, *err = NULL, *reason = NULL, *active = NULL,
                            *old = NULL, *source = NULL;
         _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_(cloud_config_done) CloudConfig cc = {};
         uint64_t t0 = now_usec();
         int r, standby;
 
@@ -237,13 +411,26 @@ int step_prepare_env(const Agent *a) {
         if (r < 0)
                 return fail_step(a, t0, "Appliance Error", err ?: "cannot read the image profile");
 
-        r = find_env(a, profile, &src, &tried);
+        /* Users and keys first, env or not: the image must be enterable to be configured. */
+        r = provision_profile_users(a, profile, &cc);
+        if (r >= 0)
+                r = read_meta_data(a, profile, &cc);
+        if (r < 0)
+                return r;
+        r = find_env(a, profile, &src, &tried, &cc);
+        (void) provision_apply(a, profile, &cc);
+        (void) insecure_keys_cleanup(a);
+        (void) provision_write_notes(a, cc.notes, 0);
         if (r < 0)
                 return fail_step(a, t0, "Appliance Error", "Error reading userdata (see the journal)");
-        if (r == 0) {
-                if (asprintf(&reason, "No env found (tried %s)", tried) < 0)
+        if (r == 0)
+                return unconfigured(a, t0, tried);
+        {
+                _cleanup_free_ char *flag = agent_path(a, AGENT_UNCONFIGURED_FLAG);
+                if (!flag)
                         return log_oom();
-                return fail_step(a, t0, "Appliance Error", reason);
+                if (unlink(flag) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Failed to remove '%s': %m", flag);
         }
         log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
 
@@ -272,6 +459,14 @@ int step_prepare_env(const Agent *a) {
         }
         for (char *const *w = env_warnings(env); w && *w; w++)
                 log_warning("%s", *w);
+        {
+                /* What the env asks for and this image does not do: reported, never fatal. */
+                size_t n_logged = strv_length(cc.notes);
+                r = provision_report_env(a, profile, env, &cc);
+                if (r < 0)
+                        return r;
+                (void) provision_write_notes(a, cc.notes, n_logged);
+        }
 
         active = agent_path(a, AGENT_ACTIVE_ENV);
         if (!active)

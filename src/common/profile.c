@@ -531,6 +531,85 @@ static int parse_templates(Parser *ps, yaml_node_t *v, Profile *p) {
         return 0;
 }
 
+static int user_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        ProfileUser *u = userdata;
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        r = get_string(ps, key, v, &s);
+        if (r < 0)
+                return r;
+        if (streq(key, "uid") || streq(key, "gid")) {
+                unsigned *id = streq(key, "uid") ? &u->uid : &u->gid;
+                if (safe_atou(s, id) < 0 || *id > 65533)
+                        return fail(ps, v, "'%s' must be a number from 0 to 65533, not '%s'", key, s);
+                return 0;
+        }
+        if (streq(key, "name")) {
+                if (strlen(s) > 32 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z')) ||
+                    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(s))
+                        return fail(ps, v, "'%s' is not a valid user name", s);
+                u->name = TAKE_PTR(s);
+                return 0;
+        }
+        if (!absolute_path_ok(s) || strchr(s, ':'))
+                return fail(ps, v, "'%s' must be an absolute path without '..' or ':', not '%s'", key, s);
+        if (streq(key, "home"))
+                u->home = TAKE_PTR(s);
+        else
+                u->shell = TAKE_PTR(s);
+        return 0;
+}
+
+/* users: created by the agent at boot (its users.c checks them again, the same way). */
+static int parse_users(Parser *ps, yaml_node_t *v, Profile *p) {
+        static const char *const known[] = { "name", "uid", "gid", "home", "shell", NULL };
+        static const char *const required[] = { "name", NULL };
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "users", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                ProfileUser *n = reallocarray(p->users, p->n_users + 1, sizeof(ProfileUser));
+                if (!n)
+                        return -ENOMEM;
+                p->users = n;
+                ProfileUser *u = &p->users[p->n_users++];
+                *u = (ProfileUser) { .uid = PROFILE_ID_UNSET, .gid = PROFILE_ID_UNSET };
+
+                r = walk_mapping(ps, "a user", item, known, user_key, u);
+                if (r < 0)
+                        return r;
+                r = require_keys(ps, "a user", item, required);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_env_keys(Parser *ps, yaml_node_t *v, Profile *p) {
+        yaml_node_t *item;
+        int r;
+
+        r = expect_list(ps, "env_keys", v);
+        if (r < 0)
+                return r;
+        FOREACH_ITEM(item, ps, v) {
+                _cleanup_free_ char *s = NULL;
+                r = get_string(ps, "env_keys", item, &s);
+                if (r < 0)
+                        return r;
+                if (isempty(s) || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_:-") != strlen(s))
+                        return fail(ps, item, "'%s' is not an env key path such as ecs:database", s);
+                r = strv_consume(&p->env_keys, TAKE_PTR(s));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* ---- top level ---- */
 
 static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
@@ -608,6 +687,10 @@ static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_no
                 return walk_mapping(ps, "'features'", v, features_known, feature_key, p);
         if (streq(key, "templates"))
                 return parse_templates(ps, v, p);
+        if (streq(key, "users"))
+                return parse_users(ps, v, p);
+        if (streq(key, "env_keys"))
+                return parse_env_keys(ps, v, p);
         return 0;
 }
 
@@ -625,7 +708,8 @@ static char *name_from_path(const char *path) {
 int profile_load_from_string(const char *path, const char *text, size_t len, Profile **ret, char **reterr) {
         static const char *const known[] = {
                 "name", "distribution", "suite", "architecture", "packages", "kernel_cmdline",
-                "root_size", "volumes", "files", "sizing_class", "services", "features", "templates", NULL,
+                "root_size", "volumes", "files", "sizing_class", "services", "features", "templates", "users",
+                "env_keys", NULL,
         };
         static const char *const required[] = { "distribution", "suite", "packages", NULL };
         _cleanup_(profile_freep) Profile *p = NULL;
@@ -801,6 +885,13 @@ Profile *profile_free(Profile *p) {
                 free(p->templates[i].dest);
         }
         free(p->templates);
+        for (size_t i = 0; i < p->n_users; i++) {
+                free(p->users[i].name);
+                free(p->users[i].home);
+                free(p->users[i].shell);
+        }
+        free(p->users);
+        strv_free(p->env_keys);
         free(p->sizing_class);
         free(p->text);
         free(p);

@@ -16,7 +16,8 @@
  * This is the one parser and schema of profiles: the builder loads a profile with it before it
  * bakes the text into the image (/usr/share/appliance/profile.yml), and the agent loads that file
  * with it at boot (profile_load_file(), a missing file being an empty profile there), so both
- * programs give every file the same verdict. The agent acts on services, features and templates.
+ * programs give every file the same verdict. The agent acts on services, features, templates, users
+ * and env_keys.
  */
 #pragma once
 
@@ -61,6 +62,16 @@ typedef struct ProfileTemplate {
         mode_t mode;         /* default 0644 */
 } ProfileTemplate;
 
+#define PROFILE_ID_UNSET ((unsigned) -1)
+
+/* users: made to exist by the agent's prepare-env on every boot. */
+typedef struct ProfileUser {
+        char *name;          /* [a-z_][a-z0-9_-]*, at most 32 characters */
+        unsigned uid, gid;   /* PROFILE_ID_UNSET when not given */
+        char *home;          /* NULL: /home/NAME */
+        char *shell;         /* NULL: /bin/sh */
+} ProfileUser;
+
 typedef struct Profile {
         char *name, *path;          /* name ("minimal"), path of the YAML file */
         char *distribution;         /* "debian" | "ubuntu" */
@@ -78,6 +89,9 @@ typedef struct Profile {
         size_t n_services;
         ProfileTemplate *templates; /* rendered by the agent's prepare-appliance */
         size_t n_templates;
+        ProfileUser *users;         /* created by the agent at boot */
+        size_t n_users;
+        char **env_keys;            /* env key paths the profile's own units act on */
         char *text;                 /* the raw YAML, baked at /usr/share/appliance/profile.yml */
         size_t text_len;
 } Profile;

@@ -107,10 +107,8 @@ for _ in $(seq 50); do
 	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
 	sleep 0.1
 done
-if "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env 2>/dev/null; then
-	fail "metadata used although the profile does not enable it"
-fi
-rm -f "$T/root/run/appliance-failed" "$T/root/run/appliance_failed"
+"$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env 2>/dev/null
+[ ! -e "$T/root/run/active-env.yml" ] || fail "metadata used although the profile does not enable it"
 printf 'distribution: debian\nsuite: bookworm\npackages: [udev]\nfeatures:\n  ec2_metadata: true\n' > "$T/root/usr/share/appliance/profile.yml"
 "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:$port/latest/user-data" prepare-env
 [ "$(active_domain)" = ec2.example.org ] || fail "metadata user-data not read"
@@ -186,7 +184,14 @@ printf '#cloud-config\nappliance: {domain: a.org}\n\0\n' > "$T/root/app/env.yml"
 : > "$T/root/app/env.yml"; check_bad "empty"
 printf '#cloud-config\nappliance:\n  domain: a.org\n  ssl: {key: "-----BEGIN PRIVATE KEY-----", cert: "x"}\n' > "$T/root/app/env.yml"
 check_bad "must be a PEM certificate"
-rm "$T/root/app/env.yml"; check_bad "No env found"
 grep -q "Appliance Error" "$T/root/run/appliance/www/503.html" || fail "maintenance page does not show the error"
+# No env anywhere: the unconfigured appliance, not a failure.
+rm "$T/root/app/env.yml"
+agent prepare-env || fail "prepare-env fails without an env"
+[ ! -e "$T/root/run/appliance-failed" ] || fail "no env set the failed flag"
+grep -q "No env found" "$T/root/run/appliance-unconfigured" || fail "no unconfigured reason"
+grep -q "Appliance Unconfigured" "$T/root/run/appliance/www/503.html" || fail "the page does not say unconfigured"
+[ "$(agent status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = unconfigured ] ||
+	fail "status is not unconfigured"
 
 echo "OK"

@@ -43,7 +43,12 @@ grep -q '^Type=notify' "$UNITS/appliance.service" || fail "appliance is not Type
 for u in prepare-storage prepare-appliance appliance; do
 	grep -q '^ConditionPathExists=|!/run/appliance-failed$' "$UNITS/$u.service" || fail "$u: no failed condition"
 	grep -q '^ConditionPathExists=|!/run/appliance_failed$' "$UNITS/$u.service" || fail "$u: no manual-spelling condition"
-	grep -q '^ConditionFileNotEmpty=/run/active-env.yml$' "$UNITS/$u.service" || fail "$u: no active-env condition"
+done
+# Storage and host configuration run also without an env (the unconfigured appliance); only the
+# appliance itself needs one.
+grep -q '^ConditionFileNotEmpty=/run/active-env.yml$' "$UNITS/appliance.service" || fail "appliance: no active-env condition"
+for u in prepare-storage prepare-appliance; do
+	if grep -q '^ConditionFileNotEmpty=' "$UNITS/$u.service"; then fail "$u must run while unconfigured"; fi
 done
 if grep -q '^Condition' "$UNITS/prepare-env.service"; then fail "prepare-env must run while failed"; fi
 for f in usr/local/sbin/env-update.sh usr/local/sbin/appliance-status; do

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-test-root.h"
 #include "cleanup.h"
 #include "env-check.h"
 #include "fileio.h"
@@ -31,15 +32,6 @@
 #include "spawn.h"
 #include "prepare-storage.h"
 #include "template.h"
-
-/* path concatenation on the stack */
-#define strjoina(a, b)                                                          \
-        ({                                                                      \
-                const char *_a = (a), *_b = (b);                                \
-                char *_r = alloca(strlen(_a) + strlen(_b) + 1);                 \
-                strcpy(stpcpy(_r, _a), _b);                                     \
-                _r;                                                             \
-        })
 
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb one@example"
 #define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx9T1jxX2u3bX9tqQWb1h5pVnC3Jb0tA0Nq2RrX0c9a two@example"
@@ -267,57 +259,20 @@ static void test_http_json(void **state) {
 
 /* ---- steps against a temporary root ---- */
 
-typedef struct Fixture {
-        char dir[64];
-        Agent agent;
-} Fixture;
-
-static int write_at(const char *root, const char *path, const char *text) {
-        _cleanup_free_ char *p = NULL, *dir = NULL;
-        const char *base;
-
-        if (asprintf(&p, "%s%s", root, path) < 0 || path_split(p, &dir, &base) < 0 || mkdir_p(dir, 0755) < 0)
-                return -ENOMEM;
-        return write_file_atomic(p, text, strlen(text), 0644);
-}
-
-static char *read_at(const char *root, const char *path) {
-        _cleanup_free_ char *p = NULL;
-        char *t = NULL;
-
-        if (asprintf(&p, "%s%s", root, path) < 0 || read_full_file(p, &t, NULL, 0) < 0)
-                return NULL;
-        return t;
-}
-
-static bool exists_at(const char *root, const char *path) {
-        _cleanup_free_ char *p = NULL;
-        return asprintf(&p, "%s%s", root, path) >= 0 && path_exists(p);
-}
-
 static int setup_root(void **state) {
-        Fixture *f = calloc(1, sizeof *f);
+        Fixture *f = fixture_new("test-agent");
 
         assert_non_null(f);
-        strcpy(f->dir, "/tmp/test-agent-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        f->agent = (Agent) { .root = f->dir, .systemctl = (char *) "true", .metadata_url = (char *) "http://127.0.0.1:9/",
-                             .once = true };
         assert_int_equal(write_at(f->dir, "/etc/passwd",
                                   "root:x:0:0:root:/root:/bin/sh\napp:x:1001:1001::/app:/bin/sh\n"
                                   "postgres:x:115:120::/var/lib/postgresql:/bin/sh\n"), 0);
         assert_int_equal(write_at(f->dir, "/etc/group", "root:x:0:\napp:x:1001:\npostgres:x:120:\nadm:x:4:\n"), 0);
-        unsetenv("ENV_YML");
-        unsetenv("NOTIFY_SOCKET");
         *state = f;
         return 0;
 }
 
 static int teardown_root(void **state) {
-        Fixture *f = *state;
-        (void) spawn_run((char *[]) { (char *) "rm", (char *) "-rf", f->dir, NULL });
-        free(f);
-        return 0;
+        return fixture_free(*state);
 }
 
 static const char good_env[] =
@@ -414,14 +369,15 @@ static void test_env_bad(void **state) {
                 unlink(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL));
         }
 
-        /* No env at all. */
+        /* No env at all: not a failure but the unconfigured appliance (test-provision.c). */
         unlink(strjoina(f->dir, "/app/env.yml"));
-        assert_int_not_equal(step_prepare_env(&f->agent), 0);
-        _cleanup_free_ char *flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+        _cleanup_free_ char *flag = read_at(f->dir, AGENT_UNCONFIGURED_FLAG);
         assert_non_null(flag);
         assert_non_null(strstr(flag, "No env found"));
         _cleanup_free_ char *page = read_at(f->dir, AGENT_WWW_DIR "/503.html");
-        assert_non_null(strstr(page, "Appliance Error"));
+        assert_non_null(strstr(page, "Appliance Unconfigured"));
 }
 
 static void test_failed_flag_recovery(void **state) {

@@ -1,0 +1,396 @@
+/**
+ * Unit tests of the install paths in the agent: creating users under a root (the profile's app user,
+ * hostile names and ids), the cloud-config subset and the meta-data formats, the Vagrant insecure
+ * keys, the report of env keys the image does not act on, and the unconfigured appliance (no env:
+ * every step runs, nothing fails, the page and status say "unconfigured" until an env appears).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <alloca.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "agent-test-root.h"
+#include "cleanup.h"
+#include "cloud-config.h"
+#include "fileio.h"
+#include "provision.h"
+#include "spawn.h"
+#include "strv.h"
+#include "users.h"
+
+#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb one@example"
+#define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx9T1jxX2u3bX9tqQWb1h5pVnC3Jb0tA0Nq2RrX0c9a two@example"
+
+static int setup_root(void **state) {
+        Fixture *f = fixture_new("test-provision");
+
+        assert_non_null(f);
+        assert_int_equal(write_at(f->dir, "/etc/passwd",
+                                  "root:x:0:0:root:/root:/bin/sh\npostgres:x:115:120::/var/lib/postgresql:/bin/sh\n"), 0);
+        assert_int_equal(write_at(f->dir, "/etc/group", "root:x:0:\npostgres:x:120:\nsudo:x:27:\nadm:x:4:syslog\n"), 0);
+        assert_int_equal(write_at(f->dir, "/etc/shadow", "root:!:19000:0:99999:7:::\n"), 0);
+        assert_int_equal(write_at(f->dir, "/etc/hostname", "box1\n"), 0);
+        assert_int_equal(write_at(f->dir, "/usr/share/appliance/profile.yml",
+                                  "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
+                                  "users:\n  - {name: app, uid: 1000, gid: 1000, home: /app, shell: /bin/bash}\n"
+                                  "env_keys: [\"ecs:database\"]\n"), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown_root(void **state) {
+        return fixture_free(*state);
+}
+
+static void test_user_ensure(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *passwd = NULL, *group = NULL, *shadow = NULL, *sudoers = NULL, *why = NULL;
+        char *const groups[] = { (char *) "sudo", (char *) "adm", NULL };
+        UserSpec app = { .name = "app", .uid = 1000, .gid = 1000, .home = "/app", .shell = "/bin/bash" };
+        UserSpec v = { .name = "vagrant", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET, .groups = groups,
+                       .sudo = "ALL=(ALL) NOPASSWD:ALL" };
+        struct stat st;
+
+        assert_int_equal(user_ensure(&f->agent, &app, &why), 1);
+        assert_int_equal(user_ensure(&f->agent, &app, &why), 0);   /* idempotent */
+        passwd = read_at(f->dir, "/etc/passwd");
+        assert_non_null(strstr(passwd, "\napp:x:1000:1000::/app:/bin/bash\n"));
+        group = read_at(f->dir, "/etc/group");
+        assert_non_null(strstr(group, "\napp:x:1000:\n"));
+        shadow = read_at(f->dir, "/etc/shadow");
+        assert_non_null(strstr(shadow, "\napp:*:"));
+        assert_int_equal(stat(strjoina(f->dir, "/app"), &st), 0);
+        assert_int_equal(st.st_uid, 1000);
+        assert_int_equal(st.st_mode & 07777, 0755);
+
+        /* Next free ids, groups, sudo. */
+        assert_int_equal(user_ensure(&f->agent, &v, &why), 1);
+        free(passwd);
+        passwd = read_at(f->dir, "/etc/passwd");
+        assert_non_null(strstr(passwd, "\nvagrant:x:1001:1001::/home/vagrant:/bin/sh\n"));
+        free(group);
+        group = read_at(f->dir, "/etc/group");
+        assert_non_null(strstr(group, "\nsudo:x:27:vagrant\n"));
+        assert_non_null(strstr(group, "\nadm:x:4:syslog,vagrant\n"));
+        sudoers = read_at(f->dir, "/etc/sudoers.d/90-appliance-vagrant");
+        assert_non_null(strstr(sudoers, "\nvagrant ALL=(ALL) NOPASSWD:ALL\n"));
+        assert_int_equal(stat(strjoina(f->dir, "/etc/sudoers.d/90-appliance-vagrant"), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0440);
+        assert_int_equal(user_ensure(&f->agent, &v, &why), 0);
+
+        /* Hostile and conflicting specs: refused with the reason, nothing written. */
+        static char *const nogroup[] = { (char *) "nogroup", NULL };
+        static const struct {
+                UserSpec u;
+                int r;
+                const char *why;
+        } bad[] = {
+                { { .name = "../x", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET }, -EINVAL, "not a valid user name" },
+                { { .name = "root", .uid = 1000, .gid = USER_ID_UNSET }, -EEXIST, "exists with uid 0, not 1000" },
+                { { .name = "x1", .uid = 1000, .gid = USER_ID_UNSET }, -EEXIST, "uid 1000 belongs to another user" },
+                { { .name = "Admin", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET }, -EINVAL, "not a valid user name" },
+                { { .name = "x2", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET, .home = "/home/../etc" }, -EINVAL,
+                  "not a clean absolute path" },
+                { { .name = "x3", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET, .shell = "/bin/sh\nroot::0" }, -EINVAL,
+                  "not a clean absolute path" },
+                { { .name = "x4", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET, .sudo = "ALL=(ALL) ALL\nx ALL=ALL" },
+                  -EINVAL, "sudo rule" },
+                { { .name = "x5", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET, .groups = nogroup },
+                  -ESRCH, "no group 'nogroup'" },
+        };
+        _cleanup_free_ char *before = read_at(f->dir, "/etc/passwd");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                free(why);
+                why = NULL;
+                assert_int_equal(user_ensure(&f->agent, &bad[i].u, &why), bad[i].r);
+                if (!why || !strstr(why, bad[i].why))
+                        fail_msg("row %zu: '%s' lacks '%s'", i, strna(why), bad[i].why);
+        }
+        char long_name[301];
+        memset(long_name, 'a', 300);
+        long_name[300] = 0;
+        UserSpec ln = { .name = long_name, .uid = USER_ID_UNSET, .gid = USER_ID_UNSET };
+        free(why);
+        why = NULL;
+        assert_int_equal(user_ensure(&f->agent, &ln, &why), -EINVAL);
+        assert_non_null(strstr(why, "longer than 32"));
+        _cleanup_free_ char *after = read_at(f->dir, "/etc/passwd");
+        /* x5's user line is written before its group is found missing: only x5 may be new. */
+        assert_true(strneq(after, before, strlen(before)));
+        assert_null(strstr(after, "x1:"));
+        assert_null(strstr(after, "x4:"));
+}
+
+static void test_cloud_config_subset(void **state) {
+        (void) state;
+        _cleanup_(cloud_config_done) CloudConfig c = {};
+        _cleanup_free_ char *notes = NULL, *err = NULL;
+        static const char ud[] =
+                "#cloud-config\n"
+                "users:\n"
+                "  - default\n"
+                "  - name: vagrant\n"
+                "    groups: sudo, adm\n"
+                "    sudo: ALL=(ALL) NOPASSWD:ALL\n"
+                "    shell: /bin/bash\n"
+                "    lock_passwd: true\n"
+                "    ssh_authorized_keys: [\"" KEY1 "\"]\n"
+                "    passwd: $6$abc\n"
+                "  - name: ../x\n"
+                "  - name: root\n"
+                "    uid: 1000\n"
+                "  - name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                "  - name: ops\n"
+                "    sudo: [\"ALL=(ALL) ALL\"]\n"
+                "    ssh_authorized_keys: [\"not a key\"]\n"
+                "ssh_authorized_keys:\n"
+                "  - " KEY2 "\n"
+                "hostname: box\n"
+                "fqdn: box.example.org\n"
+                "growpart: {mode: auto, devices: [\"/\"]}\n"
+                "resize_rootfs: true\n"
+                "disable_root: false\n"
+                "packages: [nginx]\n"
+                "runcmd: [\"rm -rf /\"]\n";
+
+        assert_int_equal(cloud_config_parse(&c, "cidata user-data", ud, strlen(ud), &err), 0);
+        notes = strv_join(c.notes, "\n");
+        assert_int_equal(c.n_users, 3);   /* vagrant, root (uid checked when applied), ops */
+        assert_string_equal(c.users[0].name, "vagrant");
+        assert_string_equal(c.users[0].sudo, "ALL=(ALL) NOPASSWD:ALL");
+        assert_string_equal(c.users[0].shell, "/bin/bash");
+        assert_int_equal(strv_length(c.users[0].groups), 2);
+        assert_string_equal(c.users[0].ssh_keys[0], KEY1);
+        assert_string_equal(c.users[1].name, "root");
+        assert_int_equal(c.users[1].uid, 1000);
+        assert_string_equal(c.users[2].sudo, "ALL=(ALL) ALL");
+        assert_null(c.users[2].ssh_keys);
+        assert_string_equal(c.ssh_keys[0], KEY2);
+        assert_string_equal(c.hostname, "box.example.org");
+        static const char *const expect[] = {
+                "users:0: 'default' skipped",
+                "users:1:passwd: not supported",
+                "users:2: refused: '../x' is not a valid user name",
+                "users:4: refused: user name 'aaaa",
+                "longer than 32 characters",
+                "users:5:ssh_authorized_keys:0: refused: not an ssh public key",
+                "cidata user-data: packages: not supported (outside the cloud-config subset)",
+                "cidata user-data: runcmd: not supported",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(expect); i++)
+                if (!strstr(notes, expect[i]))
+                        fail_msg("notes lack '%s':\n%s", expect[i], notes);
+        assert_null(strstr(notes, "growpart"));
+        assert_null(strstr(notes, "disable_root"));
+
+        /* Not a cloud-config: an error with the position, nothing added. */
+        assert_int_equal(cloud_config_parse(&c, "x", "#cloud-config\n[", 15, &err), -EBADMSG);
+        assert_non_null(err);
+}
+
+static void test_meta_data(void **state) {
+        (void) state;
+        _cleanup_(cloud_config_done) CloudConfig c = {};
+        static const char nocloud[] = "instance-id: iid-1\nlocal-hostname: host-a\npublic-keys:\n  - " KEY1 "\n";
+        static const char nocloud_map[] = "public-keys:\n  main: \"" KEY2 "\"\n  bad: [hello]\n";
+        static const char config2[] = "{\"uuid\": \"x\", \"hostname\": \"host-b.novalocal\", \"public_keys\": "
+                                      "{\"mykey\": \"" KEY2 "\\n\"}}";
+
+        assert_int_equal(cloud_meta_data_parse(&c, "cidata meta-data", META_DATA_NOCLOUD, nocloud, strlen(nocloud), NULL), 0);
+        assert_string_equal(c.ssh_keys[0], KEY1);
+        assert_string_equal(c.hostname, "host-a");
+        assert_int_equal(cloud_meta_data_parse(&c, "m", META_DATA_NOCLOUD, nocloud_map, strlen(nocloud_map), NULL), 0);
+        assert_string_equal(c.ssh_keys[1], KEY2);
+        assert_non_null(strstr(c.notes[0], "m: public-keys:bad:0: refused: not an ssh public key"));
+        cloud_config_done(&c);
+
+        assert_int_equal(cloud_meta_data_parse(&c, "config-2", META_DATA_CONFIG2, config2, strlen(config2), NULL), 0);
+        assert_int_equal(strv_length(c.ssh_keys), 0);   /* the trailing newline makes it two lines */
+        assert_non_null(strstr(c.notes[0], "public_keys:mykey: refused"));
+        assert_string_equal(c.hostname, "host-b.novalocal");
+        cloud_config_done(&c);
+
+        assert_int_equal(cloud_meta_data_add_ec2(&c, "public-keys/0/openssh-key", KEY1 "\n"), 0);
+        assert_int_equal(cloud_meta_data_add_ec2(&c, "local-hostname", "ip-10-0-0-1.ec2.internal\n"), 0);
+        assert_int_equal(cloud_meta_data_add_ec2(&c, "public-keys/1/openssh-key", "garbage"), 0);
+        assert_string_equal(c.ssh_keys[0], KEY1);
+        assert_int_equal(strv_length(c.ssh_keys), 1);
+        assert_string_equal(c.hostname, "ip-10-0-0-1.ec2.internal");
+        assert_non_null(strstr(c.notes[0], "ec2 meta-data: public-keys/1/openssh-key: refused"));
+}
+
+static void test_insecure_keys(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *rsa = NULL, *ed = NULL, *keys = NULL, *text = NULL;
+        UserSpec v = { .name = "vagrant", .uid = USER_ID_UNSET, .gid = USER_ID_UNSET };
+        const char *data = getenv("TESTDATA");
+
+        assert_int_equal(user_ensure(&f->agent, &v, NULL), 1);
+        assert_int_equal(read_full_file(strjoina(data, "/../../seed/vagrant.pub"), &rsa, NULL, 0), 0);
+        assert_int_equal(read_full_file(strjoina(data, "/../../seed/vagrant.pub.ed25519"), &ed, NULL, 0), 0);
+        assert_true(ssh_key_is_vagrant_insecure(rsa));
+        assert_true(ssh_key_is_vagrant_insecure(ed));
+        assert_false(ssh_key_is_vagrant_insecure(KEY1));
+
+        /* Only the insecure keys: kept (Vagrant still needs them). */
+        assert_true(asprintf(&keys, "%s%s", rsa, ed) > 0);
+        assert_int_equal(write_at(f->dir, "/home/vagrant/.ssh/authorized_keys", keys), 0);
+        assert_int_equal(insecure_keys_cleanup(&f->agent), 0);
+        /* Vagrant 2.3.4 replaced the RSA key with its own: the ed25519 one must go too. */
+        free(keys);
+        assert_true(asprintf(&keys, "%s%s\n", ed, KEY1) > 0);
+        assert_int_equal(write_at(f->dir, "/home/vagrant/.ssh/authorized_keys", keys), 0);
+        assert_int_equal(insecure_keys_cleanup(&f->agent), 1);
+        text = read_at(f->dir, "/home/vagrant/.ssh/authorized_keys");
+        assert_string_equal(text, KEY1 "\n");
+        assert_int_equal(insecure_keys_cleanup(&f->agent), 0);
+}
+
+static const char original_env[] =
+        "#cloud-config\n"
+        "ssh_authorized_keys:\n"
+        "disable_root: false\n"
+        "appliance:\n"
+        "  domain: ecs.example.org\n"
+        "  allowed_hosts: ecs.example.org\n"
+        "  ssl:\n"
+        "    letsencrypt:\n"
+        "      enabled: true\n"
+        "    client_certs_mandatory: false\n"
+        "  storage:\n"
+        "    ignore: {volatile: true, data: true}\n"
+        "  metric: {exporter: false, server: false}\n"
+        "  backup:\n"
+        "    url: file:///volatile/ecs-backup-test/\n"
+        "  extra:\n"
+        "    files:\n"
+        "      - path: /app/etc/extra.conf\n"
+        "        contents: hello\n"
+        "        owner: app:app\n"
+        "        permissions: \"0600\"\n"
+        "    packages: [htop]\n"
+        "ecs:\n"
+        "  database: ecs\n"
+        "  userswitcher: {enabled: false}\n"
+        "  settings: |\n"
+        "    DEBUG = False\n";
+
+static void test_original_env(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *notes = NULL, *json = NULL, *text = NULL;
+        struct stat st;
+
+        assert_int_equal(write_at(f->dir, "/app/env.yml", original_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        notes = read_at(f->dir, AGENT_NOTES_FILE);
+        assert_non_null(notes);
+        static const char *const expect[] = {
+                "env: appliance:allowed_hosts: not supported by this profile\n",
+                "env: appliance:ssl:letsencrypt: not supported by this profile\n",
+                "env: appliance:backup: not supported by this profile\n",
+                "env: appliance:extra:packages: not supported by this profile\n",
+                "env: ecs:settings: not supported by this profile\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(expect); i++)
+                if (!strstr(notes, expect[i]))
+                        fail_msg("notes lack '%s':\n%s", expect[i], notes);
+        /* Off, empty, acted on (by the agent or the profile's env_keys): not reported. */
+        static const char *const quiet[] = { "metric", "userswitcher", "client_certs_mandatory", "ssh_authorized_keys",
+                                             "disable_root", "ecs:database", "extra:files", "storage" };
+        for (size_t i = 0; i < ELEMENTSOF(quiet); i++)
+                if (strstr(notes, quiet[i]))
+                        fail_msg("notes report '%s':\n%s", quiet[i], notes);
+        assert_int_equal(agent_status_json(&f->agent, &json), 0);
+        assert_non_null(strstr(json, "\"notes\": [\n    \"env: appliance:allowed_hosts"));
+        assert_int_equal(agent_status_text(&f->agent, &text), 0);
+        assert_non_null(strstr(text, "Notes (not supported by this image, or refused):\n  env: "));
+
+        /* The app user exists (prepare-env made it), so the original's extra file owned by app works. */
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        assert_int_equal(stat(strjoina(f->dir, "/app/etc/extra.conf"), &st), 0);
+        assert_int_equal(st.st_uid, 1000);
+        assert_int_equal(st.st_gid, 1000);
+        assert_int_equal(stat(strjoina(f->dir, "/data/etc"), &st), 0);
+        assert_int_equal(st.st_uid, 1000);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+}
+
+static void test_unconfigured(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *json = NULL, *page = NULL, *text = NULL, *hosts = NULL;
+
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+        assert_false(exists_at(f->dir, AGENT_ACTIVE_ENV));
+        assert_true(exists_at(f->dir, "/app"));   /* the profile's user, env or not */
+        assert_int_equal(agent_status_json(&f->agent, &json), 0);
+        assert_non_null(strstr(json, "\"state\": \"unconfigured\""));
+        assert_non_null(strstr(json, "\"unconfigured_reason\": \"No env found (tried "));
+        assert_non_null(strstr(json, "env-create.sh DOMAIN DIR"));
+        assert_non_null(strstr(json, "\"result\": \"unconfigured\""));
+
+        /* Storage and host configuration still run, with the host name as the domain; the page
+         * keeps saying unconfigured through every step. */
+        assert_int_equal(step_prepare_storage(&f->agent), 0);
+        assert_true(exists_at(f->dir, "/data/etc"));
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        assert_true(exists_at(f->dir, "/app/etc/server.cert.pem"));
+        hosts = read_at(f->dir, "/etc/hosts");
+        assert_non_null(strstr(hosts, "127.0.1.1\tbox1\n"));
+        assert_int_equal(step_appliance(&f->agent), 0);
+        page = read_at(f->dir, AGENT_WWW_DIR "/503.html");
+        assert_non_null(strstr(page, "<h1>Appliance Unconfigured</h1>"));
+        assert_false(exists_at(f->dir, AGENT_READY_FLAG));
+        assert_int_equal(agent_status_text(&f->agent, &text), 0);
+        assert_non_null(strstr(text, "State: unconfigured\nUnconfigured: No env found"));
+
+        /* The manual: an env at /app/env.yml, then the next boot (prepare-env) configures. */
+        assert_int_equal(write_at(f->dir, "/app/env.yml", original_env), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_false(exists_at(f->dir, AGENT_UNCONFIGURED_FLAG));
+        assert_true(exists_at(f->dir, AGENT_ACTIVE_ENV));
+        free(json);
+        assert_int_equal(agent_status_json(&f->agent, &json), 0);
+        assert_non_null(strstr(json, "\"state\": \"starting\""));
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        free(hosts);
+        hosts = read_at(f->dir, "/etc/hosts");
+        assert_non_null(strstr(hosts, "127.0.1.1\tecs.example.org ecs\n"));
+}
+
+static void test_profile_user_conflict(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *notes = NULL;
+
+        /* An image whose uid 1000 is taken: reported, the boot goes on. */
+        assert_int_equal(write_at(f->dir, "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndebian:x:1000:1000::/home/debian:/bin/sh\n"), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        notes = read_at(f->dir, AGENT_NOTES_FILE);
+        assert_non_null(strstr(notes, "profile: users:0: refused: user 'app': uid 1000 belongs to another user\n"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_user_ensure, setup_root, teardown_root),
+                cmocka_unit_test(test_cloud_config_subset),
+                cmocka_unit_test(test_meta_data),
+                cmocka_unit_test_setup_teardown(test_insecure_keys, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_original_env, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_unconfigured, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_profile_user_conflict, setup_root, teardown_root),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
