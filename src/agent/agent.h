@@ -5,7 +5,8 @@
  * Every path the agent touches is resolved under Agent.root ("/" in production, a temporary
  * directory in tests), so each step can run against --root DIR. Runtime files (all on /run, a tmpfs):
  *
- *   /run/active-env.yml            the activated env (0600), written by prepare-env
+ *   /run/active-env.yml            the activated env (0600), written by prepare-env: the bytes read
+ *   /run/appliance/env-source      where it came from: USERDATA_TYPE=TYPE, USERDATA_ORIGIN=FILE (sh)
  *   /run/appliance-failed          failed flag: the reason, one line (also /run/appliance_failed,
  *                                  the manual's spelling; removing either name clears the state)
  *   /run/appliance-standby         present while appliance:standby is true
@@ -30,6 +31,7 @@
 #include "macro.h"
 
 #define AGENT_ACTIVE_ENV "/run/active-env.yml"
+#define AGENT_ENV_SOURCE "/run/appliance/env-source"
 #define AGENT_FAILED_FLAG "/run/appliance-failed"
 #define AGENT_FAILED_FLAG_MANUAL "/run/appliance_failed"
 #define AGENT_STANDBY_FLAG "/run/appliance-standby"

@@ -1,7 +1,7 @@
 /**
  * prepare-env: find the env, validate it, activate it as /run/active-env.yml.
  *
- * Sources, first match wins (USERDATA_TYPE in brackets):
+ * Sources, first match wins (USERDATA_TYPE, the source's type, in brackets):
  *   1. $ENV_YML, a path as the process sees it                          [local]
  *   2. ROOT/app/env.yml                                                 [local]
  *   3. the seed labelled cidata/CIDATA (ISO 9660 through libcdio, or vfat through the agent's own
@@ -11,10 +11,13 @@
  * A seed that exists but lacks the file is skipped with a warning (the original's reader took its
  * own error text for an env there).
  *
- * The text gets one "USERDATA_TYPE: <type>" line (an existing top-level USERDATA_TYPE line is
- * replaced, so re-reading /run/active-env.yml does not pile up duplicate keys), is loaded by the env
- * model and checked by agent_env_check(), and only then written to /run/active-env.yml (0600,
- * atomically). No env or a bad one: the failed flag with the reason, nothing written.
+ * The text is loaded by the env model and checked by agent_env_check(), and only then written to
+ * /run/active-env.yml (0600, atomically) byte for byte as it was read: what is activated is exactly
+ * what `env check` reads in the file, with the same positions. The source is recorded beside it, in
+ * /run/appliance/env-source (USERDATA_TYPE=..., USERDATA_ORIGIN=..., shell-quoted), in the step
+ * record and status.json; the original's "USERDATA_TYPE: <type>" line appended to the text is gone
+ * (a line edit lets a block scalar at the end of the file smuggle in keys that no review saw).
+ * No env or a bad one: the failed flag with the reason, nothing written.
  * appliance:standby true: the standby flag and the status "Appliance Standby"; later units skip.
  */
 #include <errno.h>
@@ -319,29 +322,17 @@ static int read_meta_data(const Agent *a, const Profile *p, CloudConfig *cc) {
         return 0;
 }
 
-/* The env text with exactly one USERDATA_TYPE line at the end. */
-static char *tag_env(const char *text, size_t len, const char *type) {
-        char *out, *o;
+/* The source of the active env as shell assignments (env.include and scripts may source it). */
+static char *env_source_text(const EnvSource *src) {
+        _cleanup_free_ char *type = env_quote(src->type, strlen(src->type), ENV_FLATTEN_SH),
+                            *origin = env_quote(src->origin, strlen(src->origin), ENV_FLATTEN_SH);
+        char *text;
 
-        out = malloc(len + strlen(type) + 32);
-        if (!out)
+        if (!type || !origin)
                 return NULL;
-        o = out;
-        for (const char *l = text; l < text + len;) {
-                const char *nl = memchr(l, '\n', (size_t) (text + len - l));
-                size_t n = nl ? (size_t) (nl - l) + 1 : (size_t) (text + len - l);
-
-                if (!(n >= 14 && memcmp(l, "USERDATA_TYPE:", 14) == 0)) {
-                        memcpy(o, l, n);
-                        o += n;
-                }
-                l += n;
-        }
-        if (o > out && o[-1] != '\n')
-                *o++ = '\n';
-        o += sprintf(o, "USERDATA_TYPE: %s\n", type);
-        *o = 0;
-        return out;
+        if (asprintf(&text, "USERDATA_TYPE=%s\nUSERDATA_ORIGIN=%s\n", type, origin) < 0)
+                return NULL;
+        return text;
 }
 
 static int fail_step(const Agent *a, uint64_t t0, const char *title, const char *reason) {
@@ -358,10 +349,10 @@ static int fail_step(const Agent *a, uint64_t t0, const char *title, const char 
 static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
         _cleanup_free_ char *reason = NULL, *flag = agent_path(a, AGENT_UNCONFIGURED_FLAG),
                            *active = agent_path(a, AGENT_ACTIVE_ENV), *standby = agent_path(a, AGENT_STANDBY_FLAG),
-                           *line = NULL;
+                           *source = agent_path(a, AGENT_ENV_SOURCE), *line = NULL;
         int r;
 
-        if (!flag || !active || !standby)
+        if (!flag || !active || !standby || !source)
                 return log_oom();
         if (asprintf(&reason, "No env found (tried %s). Make one with 'env-create.sh DOMAIN DIR', copy DIR/env.yml "
                      "to /app/env.yml and reboot.", tried) < 0 ||
@@ -378,7 +369,8 @@ static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
                 r = write_file_atomic(flag, line, strlen(line), 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", flag);
-        if ((unlink(active) < 0 && errno != ENOENT) || (unlink(standby) < 0 && errno != ENOENT))
+        if ((unlink(active) < 0 && errno != ENOENT) || (unlink(source) < 0 && errno != ENOENT) ||
+            (unlink(standby) < 0 && errno != ENOENT))
                 return log_error_errno(errno, "Failed to remove the previous env's state: %m");
         log_notice("Appliance Unconfigured: %s", reason);
         (void) agent_write_status_page(a, "Appliance Unconfigured", reason);
@@ -391,8 +383,8 @@ int step_prepare_env(const Agent *a) {
         _cleanup_(env_source_done) EnvSource src = {};
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_free_ char *profile_path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
-                           *tried = NULL, *tagged = NULL, *err = NULL, *reason = NULL, *active = NULL,
-                           *old = NULL, *source = NULL;
+                           *tried = NULL, *err = NULL, *reason = NULL, *active = NULL, *source_path = NULL,
+                           *source_text = NULL, *source = NULL;
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_(cloud_config_done) CloudConfig cc = {};
         uint64_t t0 = now_usec();
@@ -434,16 +426,8 @@ int step_prepare_env(const Agent *a) {
         }
         log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
 
-        /* The source as it is first (empty, NUL bytes, header, syntax: with its own positions), then
-         * with the USERDATA_TYPE line, as it will be activated. */
+        /* The text as it will be activated: empty, NUL bytes, header, syntax, with its own positions. */
         r = env_load_buffer(src.origin, src.text, src.len, &env, &err);
-        if (r >= 0) {
-                env = env_free(env);
-                tagged = tag_env(src.text, src.len, src.type);
-                if (!tagged)
-                        return log_oom();
-                r = env_load_buffer(src.origin, tagged, strlen(tagged), &env, &err);
-        }
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0) {
@@ -469,24 +453,19 @@ int step_prepare_env(const Agent *a) {
         }
 
         active = agent_path(a, AGENT_ACTIVE_ENV);
-        if (!active)
+        source_path = agent_path(a, AGENT_ENV_SOURCE);
+        source_text = env_source_text(&src);
+        if (!active || !source_path || !source_text || asprintf(&source, "%s:%s", src.type, src.origin) < 0)
                 return log_oom();
-        {
-                _cleanup_free_ char *run = agent_path(a, "/run");
-                if (!run)
-                        return log_oom();
-                r = mkdir_p(run, 0755);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create '%s': %m", run);
-        }
-        bool changed = !(read_full_file(active, &old, NULL, ENV_MAX) >= 0 && streq(old, tagged));
-        r = write_file_atomic(active, tagged, strlen(tagged), 0600);
+        r = write_file_if_changed(active, src.text, src.len, 0600, geteuid(), getegid());
         if (r < 0)
                 return log_error_errno(r, "Failed to write '%s': %m", active);
-        log_info("%s '%s'.", changed ? "Activated" : "Unchanged:", AGENT_ACTIVE_ENV);
-
-        if (asprintf(&source, "%s:%s", src.type, src.origin) < 0)
-                return log_oom();
+        bool changed = r > 0;
+        r = write_file_if_changed(source_path, source_text, strlen(source_text), 0644, geteuid(), getegid());
+        if (r < 0)
+                return log_error_errno(r, "Failed to write '%s': %m", source_path);
+        changed = changed || r > 0;
+        log_info("%s '%s' (%s).", changed ? "Activated" : "Unchanged:", AGENT_ACTIVE_ENV, source);
 
         standby = env_get_bool(env, "appliance:standby", false);
         {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # prepare-env against real seeds made by the usual tools: a cidata ISO (cloud-localds), a vfat
 # CIDATA seed (cloud-localds -f vfat), an OpenStack config-2 ISO (xorriso), an EC2-compatible
-# metadata service on 127.0.0.1; the source order, USERDATA_TYPE, status --json, bad envs.
+# metadata service on 127.0.0.1; the source order, the recorded source (USERDATA_TYPE in
+# /run/appliance/env-source, the env itself left as it was read), status --json, bad envs.
 set -euo pipefail
 
 : "${AGENT:?}"
@@ -33,7 +34,7 @@ env_yml() {
 
 agent() { "$AGENT" --root "$T/root" --metadata-url "http://127.0.0.1:1/latest/user-data" "$@"; }
 active_domain() { sed -n 's/^  domain: //p' "$T/root/run/active-env.yml"; }
-active_type() { sed -n 's/^USERDATA_TYPE: //p' "$T/root/run/active-env.yml"; }
+active_type() { (. "$T/root/run/appliance/env-source" && echo "$USERDATA_TYPE"); }
 
 # 1. cidata ISO, found through /dev/disk/by-label.
 make_root
@@ -61,7 +62,9 @@ agent prepare-env
 env_yml envvar.example.org > "$T/other.yml"
 ENV_YML="$T/other.yml" agent prepare-env
 [ "$(active_domain)" = envvar.example.org ] || fail "\$ENV_YML does not win"
-[ "$(grep -c USERDATA_TYPE "$T/root/run/active-env.yml")" = 1 ] || fail "duplicate USERDATA_TYPE"
+cmp -s "$T/other.yml" "$T/root/run/active-env.yml" || fail "the active env is not the file as read"
+! grep -q USERDATA_TYPE "$T/root/run/active-env.yml" || fail "USERDATA_TYPE written into the active env"
+[ "$(. "$T/root/run/appliance/env-source" && echo "$USERDATA_ORIGIN")" = "$T/other.yml" ] || fail "origin"
 
 # 4. vfat CIDATA seed (LFN names user-data, meta-data).
 make_root

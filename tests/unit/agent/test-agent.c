@@ -303,24 +303,82 @@ static void test_env_local_and_idempotent(void **state) {
         assert_int_equal(step_prepare_env(&f->agent), 0);
         active = read_at(f->dir, AGENT_ACTIVE_ENV);
         assert_non_null(active);
-        assert_true(endswith(active, "ecs:\n  database: ecs\nUSERDATA_TYPE: local\n"));
+        assert_string_equal(active, good_env); /* the file as it was read, nothing added */
+        _cleanup_free_ char *source = read_at(f->dir, AGENT_ENV_SOURCE), *origin = NULL;
+        assert_true(asprintf(&origin, "USERDATA_TYPE=local\nUSERDATA_ORIGIN=%s/app/env.yml\n", f->dir) > 0);
+        assert_string_equal(source, origin);
         _cleanup_free_ char *p = NULL;
         assert_true(asprintf(&p, "%s%s", f->dir, AGENT_ACTIVE_ENV) > 0);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0600);
 
-        /* Activating /run/active-env.yml itself again keeps one USERDATA_TYPE. */
+        /* Activating /run/active-env.yml itself again changes nothing in it. */
         setenv("ENV_YML", p, 1);
         assert_int_equal(step_prepare_env(&f->agent), 0);
         unsetenv("ENV_YML");
         free(active);
         active = read_at(f->dir, AGENT_ACTIVE_ENV);
-        assert_non_null(strstr(active, "USERDATA_TYPE: local\n"));
-        assert_null(strstr(strstr(active, "USERDATA_TYPE") + 1, "USERDATA_TYPE"));
+        assert_string_equal(active, good_env);
 
         assert_int_equal(agent_status_json(&f->agent, &json), 0);
         assert_non_null(strstr(json, "\"state\": \"starting\""));
         assert_non_null(strstr(json, "\"env_source\": \"local:"));
+}
+
+/* The active env is the file as it was read: no key can be smuggled in by a line edit, and every
+ * valid shape of YAML activates with its own positions. */
+static void test_env_as_written(void **state) {
+        Fixture *f = *state;
+        static const char *const good[] = {
+                /* a block scalar at the end: "standby: true" is its text, not a key */
+                "#cloud-config\nappliance:\n  domain: a.org\nUSERDATA_TYPE: |\n  standby: true\n",
+                "#cloud-config\nappliance:\n  domain: a.org\n...\n",
+                "#cloud-config\n{appliance: {domain: a.org, standby: false}, ecs: {database: ecs}}\n",
+                "#cloud-config\n  appliance:\n    domain: a.org\n  ecs:\n    database: ecs\n",
+                "#cloud-config\r\nappliance:\r\n  domain: a.org\r\n  note: \"two\r\n    words\"\r\n",
+                "#cloud-config\nappliance:\n  domain: a.org\n# the end\n#",
+                "#cloud-config\nappliance:\n  domain: a.org\nUSERDATA_TYPE: local\nUSERDATA_TYPE: cidata",
+        };
+        static const struct {
+                const char *text;
+                const char *where; /* the position env check gives */
+        } bad[] = {
+                { "#cloud-config\r\nappliance:\r\n  x: 1\r\n  domain: \"a b\"\r\n", ":4:11: appliance:domain" },
+                { "#cloud-config\n{appliance: {x: 1,\n  domain: \"a b\"}}\n...\n", ":3:11: appliance:domain" },
+                { "#cloud-config\n  appliance:\n    domain: \"a b\"\n# end\n", ":3:13: appliance:domain" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n...\nx: 1\n", ":5:1:" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_(env_freep) Env *want = NULL, *got = NULL;
+                _cleanup_free_ char *active = NULL, *err = NULL, *flat_want = NULL, *flat_got = NULL;
+                char *all[] = { (char *) ".", NULL };
+
+                assert_int_equal(write_at(f->dir, "/app/env.yml", good[i]), 0);
+                if (step_prepare_env(&f->agent) != 0)
+                        fail_msg("row %zu: not activated: %s", i, strna(read_at(f->dir, AGENT_FAILED_FLAG)));
+                active = read_at(f->dir, AGENT_ACTIVE_ENV);
+                assert_string_equal(active, good[i]);
+                assert_false(exists_at(f->dir, AGENT_STANDBY_FLAG));
+                assert_int_equal(env_load_buffer("env.yml", good[i], strlen(good[i]), &want, &err), 0);
+                assert_int_equal(agent_load_active_env(&f->agent, &got), 0);
+                assert_int_equal(env_flatten(want, all, ENV_FLATTEN_SH, &flat_want), 0);
+                assert_int_equal(env_flatten(got, all, ENV_FLATTEN_SH, &flat_got), 0);
+                assert_string_equal(flat_got, flat_want);
+                assert_int_equal(env_get_bool(got, "appliance:standby", -1), strstr(good[i], "standby: false") ? 0 : -1);
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *flag = NULL;
+
+                assert_int_equal(write_at(f->dir, "/app/env.yml", bad[i].text), 0);
+                assert_int_not_equal(step_prepare_env(&f->agent), 0);
+                flag = read_at(f->dir, AGENT_FAILED_FLAG);
+                if (!flag || !strstr(flag, bad[i].where))
+                        fail_msg("row %zu: flag '%s' lacks '%s'", i, strna(flag), bad[i].where);
+                unlink(strjoina(f->dir, AGENT_FAILED_FLAG));
+                unlink(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL));
+        }
 }
 
 static void test_env_bad(void **state) {
@@ -589,6 +647,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_checks),
                 cmocka_unit_test(test_http_json),
                 cmocka_unit_test_setup_teardown(test_env_local_and_idempotent, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_env_as_written, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_bad, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_failed_flag_recovery, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_standby, setup_root, teardown_root),
