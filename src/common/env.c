@@ -21,7 +21,8 @@
 #define ENV_MAX_SIZE (16U * 1024U * 1024U)
 #define ENV_MAX_WARNINGS 50U
 #define ENV_MAX_DEPTH 256U
-#define ENV_MAX_MERGED 100000U      /* pairs copied by merge keys, per mapping */
+#define ENV_MAX_MERGED 100000U      /* pairs copied by merge keys, in the whole document */
+#define ENV_MAX_NUMBER_LEN 4300U    /* characters of an integer or float (Python's int limit) */
 #define ENV_HEADER "#cloud-config"
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -201,6 +202,7 @@ struct Env {
         size_t n_nodes, n_nodes_allocated;
         char **warnings;
         size_t n_warnings;
+        size_t n_merged;        /* pairs copied by merge keys so far (bounded by ENV_MAX_MERGED) */
 };
 
 static void env_node_free_contents(EnvNode *n) {
@@ -395,12 +397,15 @@ static int mapping_finish(Env *e, EnvNode *m, char **ret_error) {
                                 r = -EBADMSG;
                                 goto fail;
                         }
-                        if (tmp.n_items + src->n_items > ENV_MAX_MERGED) {
-                                *ret_error = xasprintf("%s:%u:%u: merge keys expand to more than %u keys",
+                        /* Bounded by what the merges produce in the whole document, not per
+                         * mapping: thousands of mappings each merging a large one are a bomb too. */
+                        if (src->n_items > ENV_MAX_MERGED - e->n_merged) {
+                                *ret_error = xasprintf("%s:%u:%u: merge keys expand to more than %u keys in the document",
                                                        e->name, m->keys[i].line, m->keys[i].column, ENV_MAX_MERGED);
                                 r = -E2BIG;
                                 goto fail;
                         }
+                        e->n_merged += src->n_items;
                         for (size_t k = 0; k < src->n_items; k++) {
                                 EnvKey key = src->keys[k];
                                 key.name = strdup(key.name);
@@ -591,6 +596,15 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
                 *ret_error = xasprintf("%s:%zu:%zu: value does not match its tag '%s'", e->name,
                                        ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
                 return -EBADMSG;
+        }
+
+        /* Converting a number is quadratic in its length; Python (>= 3.11, the original's PyYAML)
+         * refuses integers of more than 4300 digits the same way. */
+        if (!is_null && (kind == ENV_SCALAR_INT || kind == ENV_SCALAR_FLOAT) && n > ENV_MAX_NUMBER_LEN) {
+                *ret_error = xasprintf("%s:%zu:%zu: a number of %zu characters (at most %u; quote it to make it a string)",
+                                       e->name, ev->start_mark.line + 1, ev->start_mark.column + 1, n,
+                                       ENV_MAX_NUMBER_LEN);
+                return -E2BIG;
         }
 
         node = env_node_new(e, is_null ? ENV_NODE_NULL : ENV_NODE_SCALAR, &ev->start_mark);

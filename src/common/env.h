@@ -19,6 +19,13 @@
  * (the key keeps its first position). Anchors and aliases are resolved; merge keys ("<<") are applied.
  * Non-ASCII text and duplicate keys are recorded as warnings (env_warnings()), never as errors.
  *
+ * Limits, each an error naming the file (and position) rather than a hang or an exhausted memory:
+ * 16 MiB of text, nesting 256 levels deep, 100,000 pairs copied by merge keys in the whole document
+ * (a merge bomb: thousands of mappings each merging a large one), numbers (integers and floats) of
+ * at most 4300 characters (Python's own limit for integers: sys.int_info.default_max_str_digits).
+ * Aliases share their node, so a document's tree is never larger than its text; walkers that
+ * expand aliases (env_flatten()) bound what they visit themselves.
+ *
  * Ownership: every EnvNode and string returned belongs to the Env and lives until env_free().
  * Nothing here logs above debug. This file only uses libyaml and libc (the static agent links it).
  */

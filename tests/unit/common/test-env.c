@@ -357,6 +357,70 @@ static void test_flatten_alias_bomb(void **state) {
         assert_null(out);
 }
 
+static char *merge_doc(unsigned keys, unsigned copies) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        fputs("#cloud-config\nbig: &big\n", f);
+        for (unsigned i = 0; i < keys; i++)
+                fprintf(f, "  k%u: v\n", i);
+        fputs("copies:\n", f);
+        for (unsigned i = 0; i < copies; i++)
+                fputs("  - <<: *big\n", f);
+        fclose(f);
+        return buf;
+}
+
+static char *number_doc(const char *prefix, size_t digits, const char *suffix) {
+        char *s = malloc(strlen(prefix) + digits + strlen(suffix) + 1);
+        strcpy(s, prefix);
+        memset(s + strlen(prefix), '7', digits);
+        strcpy(s + strlen(prefix) + digits, suffix);
+        return s;
+}
+
+static void test_load_bounds(void **state) {
+        _cleanup_free_ char *err = NULL;
+        Env *e = NULL;
+
+        (void) state;
+        /* a merge bomb: 20,000 mappings each merging one of 20,000 keys (400 million pairs) stops
+         * at 100,000 pairs copied in the whole document, naming the merge that crossed the bound */
+        _cleanup_free_ char *bomb = merge_doc(20000, 20000);
+        assert_int_equal(env_load_buffer("t.yml", bomb, strlen(bomb), &e, &err), -E2BIG);
+        assert_null(e);
+        assert_string_equal(err, "t.yml:20009:5: merge keys expand to more than 100000 keys in the document");
+        free(err), err = NULL;
+        /* up to the bound it is an ordinary document: 50 copies of 2,000 keys */
+        _cleanup_free_ char *fine = merge_doc(2000, 50);
+        e = load_ok(fine);
+        assert_string_equal(env_get_string(e, "copies:49:k1999", NULL), "v");
+        e = env_free(e);
+
+        /* numbers: 4300 characters at most (a million digits took minutes to flatten) */
+        _cleanup_free_ char *ok = number_doc("#cloud-config\nn: ", 4300, "\n"),
+                            *big = number_doc("#cloud-config\nn: ", 1000000, "\n"),
+                            *flt = number_doc("#cloud-config\nn: 0.", 4400, "\n"),
+                            *tagged = number_doc("#cloud-config\nn: !!int ", 4301, "\n"),
+                            *quoted = number_doc("#cloud-config\nn: '", 1000000, "'\n");
+        e = load_ok(ok);
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(env_flatten(e, (char *[]) { (char *) "n", NULL }, ENV_FLATTEN_SH, &text), 0);
+        assert_non_null(strstr(text, ok + strlen("#cloud-config\nn: "))); /* the 4300 digits and the newline */
+        e = env_free(e);
+        assert_int_equal(env_load_buffer("t.yml", big, strlen(big), &e, &err), -E2BIG);
+        assert_string_equal(err, "t.yml:2:4: a number of 1000000 characters (at most 4300; quote it to make it a string)");
+        free(err), err = NULL;
+        assert_int_equal(env_load_buffer("t.yml", flt, strlen(flt), &e, &err), -E2BIG);
+        free(err), err = NULL;
+        assert_int_equal(env_load_buffer("t.yml", tagged, strlen(tagged), &e, &err), -E2BIG);
+        free(err), err = NULL;
+        e = load_ok(quoted);     /* a string of digits is only a string */
+        assert_int_equal(strlen(env_get_string(e, "n", "")), 1000000);
+        e = env_free(e);
+}
+
 static void test_quote(void **state) {
         _cleanup_free_ char *a = env_quote("", 0, ENV_FLATTEN_SH), *b = env_quote("x'y", 3, ENV_FLATTEN_SH),
                             *c = env_quote("a`b\\c\n", 6, ENV_FLATTEN_SYSTEMD), *d = env_quote("plain", 5, ENV_FLATTEN_SYSTEMD);
@@ -376,6 +440,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_flatten_rules),
                 cmocka_unit_test(test_flatten_roots_formats),
                 cmocka_unit_test(test_flatten_alias_bomb),
+                cmocka_unit_test(test_load_bounds),
                 cmocka_unit_test(test_quote),
         };
         if (argc > 1)
