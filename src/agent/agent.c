@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "cleanup.h"
 #include "env-check.h"
+#include "escape.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
@@ -205,32 +206,6 @@ int agent_record_step(const Agent *a, const char *step, StepResult result, const
                      (unsigned long long) now_usec(), *src ? "SOURCE=" : "", src, *src ? "\n" : "") < 0)
                 return -ENOMEM;
         return agent_write(a, path, text, 0644);
-}
-
-static char *html_escape(const char *s) {
-        size_t n = 0;
-        char *out, *o;
-
-        for (const char *c = s; *c; c++)
-                n += *c == '<' || *c == '>' ? 4 : *c == '&' ? 5 : *c == '"' ? 6 : 1;
-        out = malloc(n + 1);
-        if (!out)
-                return NULL;
-        o = out;
-        for (const char *c = s; *c; c++) {
-                if (*c == '<')
-                        o = stpcpy(o, "&lt;");
-                else if (*c == '>')
-                        o = stpcpy(o, "&gt;");
-                else if (*c == '&')
-                        o = stpcpy(o, "&amp;");
-                else if (*c == '"')
-                        o = stpcpy(o, "&quot;");
-                else
-                        *o++ = *c;
-        }
-        *o = 0;
-        return out;
 }
 
 /* A small "KEY=value" lookup in a step record. Returns a pointer into a newly allocated copy. */

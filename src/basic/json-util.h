@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 /* Writes s as a JSON string literal ("null" if s is NULL): quotes, backslashes and control
- * characters escaped, other bytes (UTF-8) as they are. */
+ * characters escaped (\n, \u001b, ...), well-formed UTF-8 as it is, any other byte as \ufffd, so
+ * the output is valid JSON whatever s holds. */
 void json_write_string(FILE *f, const char *s);
 
 /* The same as a new string; NULL on OOM. */

@@ -10,6 +10,7 @@
 
 #include "env-internal.h"
 #include "env.h"
+#include "escape.h"
 #include "macro.h"
 
 #define FLATTEN_MAX_ITEMS 100000U
@@ -321,52 +322,21 @@ void env_strip(const char *s, size_t n, size_t *ret_start, size_t *ret_len) {
         *ret_len = seen ? end - start : 0;
 }
 
-static bool shell_safe(const char *s, size_t n) {
-        if (n == 0)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      (c != 0 && strchr("_@%+=:,./-", c))))
-                        return false;
-        }
-        return true;
-}
-
 char *env_quote(const char *s, size_t len, EnvFlattenFormat fmt) {
         size_t extra = 0;
         char *out, *w;
 
         if (fmt < 0 || fmt >= _ENV_FLATTEN_FORMAT_MAX)
                 return NULL;
-        if (shell_safe(s, len)) {
+        if (fmt == ENV_FLATTEN_SH)
+                return shell_quote(s, len);
+        if (shell_word_is_safe(s, len)) {
                 /* s need not be NUL-terminated */
                 out = malloc(len + 1);
                 if (!out)
                         return NULL;
                 memcpy(out, s, len);
                 out[len] = 0;
-                return out;
-        }
-
-        if (fmt == ENV_FLATTEN_SH) {
-                /* shlex.quote(): single quotes, each ' becomes '"'"' */
-                for (size_t i = 0; i < len; i++)
-                        extra += s[i] == '\'' ? 4 : 0;
-                out = malloc(len + extra + 3);
-                if (!out)
-                        return NULL;
-                w = out;
-                *w++ = '\'';
-                for (size_t i = 0; i < len; i++) {
-                        if (s[i] == '\'') {
-                                memcpy(w, "'\"'\"'", 5);
-                                w += 5;
-                        } else
-                                *w++ = s[i];
-                }
-                *w++ = '\'';
-                *w = 0;
                 return out;
         }
 

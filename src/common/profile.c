@@ -15,6 +15,7 @@
 
 
 #include "cleanup.h"
+#include "escape.h"
 #include "fileio.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -363,12 +364,8 @@ static int parse_files(Parser *ps, yaml_node_t *v, Profile *p) {
 /* ---- services, features, templates (interpreted by the agent) ---- */
 
 bool profile_unit_name_is_valid(const char *s) {
-        /* systemd's unit name rules for a service: [A-Za-z0-9:_.\@-], at most 255 bytes. */
-        size_t l = strlen(s);
-
-        if (l <= strlen(".service") || l > 255 || !endswith(s, ".service") || s[0] == '.' || s[0] == '@')
-                return false;
-        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.\\@-") == l;
+        /* systemd's unit name rules (escape.h), for a service */
+        return endswith(s, ".service") && unit_name_is_valid(s);
 }
 
 static bool port_ok(const char *s, size_t n) {
@@ -660,8 +657,11 @@ static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_no
                 r = get_string(ps, key, v, &p->kernel_cmdline);
                 if (r < 0)
                         return r;
-                if (strpbrk(p->kernel_cmdline, "\n\r"))
-                        return fail(ps, v, "'kernel_cmdline' must be one line");
+                size_t bad;
+                if (kernel_cmdline_check(p->kernel_cmdline, &bad) < 0)
+                        return fail(ps, v, "'kernel_cmdline' holds character 0x%02x at offset %zu: only printable "
+                                    "words without quotes, backslashes, $ ` ; & | < > { } ( ) # can pass through GRUB",
+                                    (unsigned) (unsigned char) p->kernel_cmdline[bad], bad);
                 return 0;
         }
         if (streq(key, "root_size"))

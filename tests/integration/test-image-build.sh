@@ -165,7 +165,7 @@ section modes | grep -qx '640 0:0 /etc/appliance-test/secret.conf'
 [ "$(section buildhost)" = false ]
 [ "$(section mtimes | grep . | cut -d' ' -f1 | sort -u)" = 1700000000 ] # clamped to SOURCE_DATE_EPOCH
 section env | grep -q 'domain: test.example'
-section grub | grep -q "root=UUID=$root_uuid ro console=ttyS0,115200 net.ifnames=0"
+section grub | grep -q "linux '/vmlinuz' 'root=UUID=$root_uuid' 'ro' 'console=ttyS0,115200' 'net.ifnames=0'$"
 
 # libguestfs inspection recognises the OS on p1.
 [ "$(section inspect | tr '\n' ' ')" = "/dev/sda1 debian linux " ]

@@ -14,6 +14,7 @@
 
 #include "vm/accel.h"
 #include "cleanup.h"
+#include "escape.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -164,7 +165,18 @@ static int image_format(const char *path, const char **ret) {
         return 0;
 }
 
+/* A path as a qemu option value (commas doubled); a control character is refused. */
+static int qemu_path(const char *path, char **ret) {
+        int r = qemu_escape_opt(path, ret);
+        if (r == -EINVAL)
+                return log_error_errno(r, "Path '%s' holds a control character, refusing to pass it to qemu.", path);
+        if (r < 0)
+                return log_oom();
+        return 0;
+}
+
 static int add_drive(char ***argv, const char *path, bool readonly) {
+        _cleanup_free_ char *q = NULL;
         const char *fmt = NULL;
         char *d;
         int r;
@@ -172,7 +184,10 @@ static int add_drive(char ***argv, const char *path, bool readonly) {
         r = image_format(path, &fmt);
         if (r < 0)
                 return log_error_errno(r, "Cannot open '%s': %m", path);
-        if (asprintf(&d, "file=%s,format=%s,if=virtio%s", path, fmt, readonly ? ",readonly=on" : "") < 0)
+        r = qemu_path(path, &q);
+        if (r < 0)
+                return r;
+        if (asprintf(&d, "file=%s,format=%s,if=virtio%s", q, fmt, readonly ? ",readonly=on" : "") < 0)
                 return log_oom();
         if (strv_extend(argv, "-drive") < 0 || strv_consume(argv, d) < 0)
                 return log_oom();
@@ -238,28 +253,36 @@ static int run(int argc, char *argv[]) {
                         return 1;
         if (arg_seed) {
                 /* A CD-ROM, as hypervisors attach seeds; its media can be changed at run time. */
-                _cleanup_free_ char *d = NULL;
+                _cleanup_free_ char *d = NULL, *q = NULL;
 
                 if (access(arg_seed, R_OK) < 0)
                         return log_error_errno(errno, "Cannot read seed '%s': %m", arg_seed), 1;
-                if (asprintf(&d, "file=%s,format=raw,if=none,id=seed,media=cdrom,readonly=on", arg_seed) < 0 ||
+                if (qemu_path(arg_seed, &q) < 0)
+                        return 1;
+                if (asprintf(&d, "file=%s,format=raw,if=none,id=seed,media=cdrom,readonly=on", q) < 0 ||
                     strv_extend(&qemu, "-drive") < 0 || strv_consume(&qemu, TAKE_PTR(d)) < 0 ||
                     strv_extend(&qemu, "-device") < 0 || strv_extend(&qemu, "ide-cd,drive=seed,bus=ide.1") < 0)
                         return log_oom(), 1;
         }
         if (arg_monitor) {
-                _cleanup_free_ char *m = NULL;
+                _cleanup_free_ char *m = NULL, *q = NULL;
 
-                if (asprintf(&m, "unix:%s,server=on,wait=off", arg_monitor) < 0 ||
+                if (qemu_path(arg_monitor, &q) < 0)
+                        return 1;
+                if (asprintf(&m, "unix:%s,server=on,wait=off", q) < 0 ||
                     strv_extend(&qemu, "-monitor") < 0 || strv_consume(&qemu, TAKE_PTR(m)) < 0)
                         return log_oom(), 1;
         }
 
         if (arg_dry_run) {
-                _cleanup_free_ char *line = strv_join(qemu, " ");
-                if (!line)
-                        return log_oom(), 1;
-                puts(line);
+                /* One line a shell runs as it is: every argument shell-quoted. */
+                STRV_FOREACH(a, qemu) {
+                        _cleanup_free_ char *w = shell_quote(*a, strlen(*a));
+                        if (!w)
+                                return log_oom(), 1;
+                        printf("%s%s", a == qemu ? "" : " ", w);
+                }
+                putchar('\n');
                 return 0;
         }
 

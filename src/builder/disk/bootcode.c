@@ -13,8 +13,10 @@
 #include "cleanup.h"
 #include "disk/bootcode.h"
 #include "disk/util.h"
+#include "escape.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "spawn.h"
 
 /* Modules linked into the core image: enough to find the root by UUID on an MBR disk, read ext4,
@@ -65,14 +67,42 @@ int grub_core_patch(uint8_t *core_img, size_t len, uint64_t core_lba) {
         return 0;
 }
 
-char *grub_config_text(const char *kernel, const char *initrd, const char *root_uuid, const char *cmdline) {
-        char *t = NULL;
-        _cleanup_free_ char *initrd_line = NULL;
+int grub_config_text(const char *kernel, const char *initrd, const char *root_uuid, const char *cmdline,
+                     char **ret, char **reterr) {
+        _cleanup_free_ char *qkernel = NULL, *qinitrd = NULL, *quuid = NULL, *root_arg = NULL, *qroot_arg = NULL,
+                            *qcmdline = NULL, *initrd_line = NULL;
+        size_t bad = 0;
+        int r;
 
-        if (initrd && asprintf(&initrd_line, "        initrd %s\n", initrd) < 0)
-                return NULL;
+        /* Everything from the base or the profile is quoted with GRUB's rules: a file name or a
+         * command line must never end the menu entry or run a GRUB command. */
+        r = grub_quote(kernel, &qkernel);
+        if (r < 0)
+                return reterr_printf(reterr, r, "kernel file name '%s' holds a control character", kernel);
+        if (initrd) {
+                r = grub_quote(initrd, &qinitrd);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "initrd file name '%s' holds a control character", initrd);
+                if (asprintf(&initrd_line, "        initrd %s\n", qinitrd) < 0)
+                        return -ENOMEM;
+        }
+        if (asprintf(&root_arg, "root=UUID=%s", root_uuid) < 0)
+                return -ENOMEM;
+        r = grub_quote(root_uuid, &quuid);
+        if (r >= 0)
+                r = grub_quote(root_arg, &qroot_arg);
+        if (r < 0)
+                return reterr_printf(reterr, r, "root UUID '%s' holds a control character", root_uuid);
+        if (kernel_cmdline_check(strempty_or(cmdline), &bad) < 0)
+                return reterr_printf(reterr, -EINVAL,
+                                     "kernel_cmdline: character 0x%02x at offset %zu cannot be passed through GRUB "
+                                     "(no quotes, backslashes, $ ` ; & | < > { } ( ) # or control characters)",
+                                     (unsigned) (unsigned char) cmdline[bad], bad);
+        r = grub_quote_cmdline(strempty_or(cmdline), &qcmdline);
+        if (r < 0)
+                return r;
 
-        if (asprintf(&t,
+        if (asprintf(ret,
                      "# /boot/grub/grub.cfg, written by appliance-builder.\n"
                      "# The BIOS boot code is GRUB's i386-pc core image in sectors 1..2047 of the disk.\n"
                      "serial --unit=0 --speed=115200\n"
@@ -83,13 +113,12 @@ char *grub_config_text(const char *kernel, const char *initrd, const char *root_
                      "\n"
                      "menuentry 'Appliance' {\n"
                      "        search --no-floppy --fs-uuid --set=root %s\n"
-                     "        linux %s root=UUID=%s ro%s%s\n"
+                     "        linux %s %s 'ro'%s%s\n"
                      "%s"
                      "}\n",
-                     root_uuid, kernel, root_uuid, isempty(cmdline) ? "" : " ", strempty_or(cmdline),
-                     initrd_line ?: "") < 0)
-                return NULL;
-        return t;
+                     quuid, qkernel, qroot_arg, isempty(qcmdline) ? "" : " ", qcmdline, strempty_or(initrd_line)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 /* Compares Debian kernel versions well enough to pick the newest "6.1.0-50-cloud-amd64". */

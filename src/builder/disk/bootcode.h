@@ -29,8 +29,11 @@ int grub_boot_code(const uint8_t *boot_img, size_t len, uint64_t core_lba, uint8
 int grub_core_patch(uint8_t *core_img, size_t len, uint64_t core_lba);
 
 /* Text of /boot/grub/grub.cfg: serial console, one entry booting kernel/initrd (paths inside the
- * root filesystem; initrd may be NULL) with "root=UUID=<uuid> ro <cmdline>". Caller frees. */
-char *grub_config_text(const char *kernel, const char *initrd, const char *root_uuid, const char *cmdline);
+ * root filesystem; initrd may be NULL) with "root=UUID=<uuid> ro <cmdline>", every value quoted
+ * with GRUB's rules (escape.h). -EINVAL with a message naming the value if one cannot be written
+ * (a control character in a file name, a kernel_cmdline that kernel_cmdline_check() refuses). */
+int grub_config_text(const char *kernel, const char *initrd, const char *root_uuid, const char *cmdline,
+                     char **ret, char **reterr);
 
 /* Finds the kernel and initrd in an extracted root: /vmlinuz and /initrd.img when they are there
  * (Debian keeps them pointing at the newest kernel), else the newest /boot/vmlinuz-VERSION.

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "escape.h"
 #include "disk/bootcode.h"
 #include "disk/env-bake.h"
 #include "disk/image.h"
@@ -222,9 +223,15 @@ static char *fstab_text(const ImagePlan *plan) {
                 const ImageFs *fs = &plan->fs[i];
                 if (fs->from_tree)
                         fprintf(f, "UUID=%s  /  ext4  errors=remount-ro  0  1\n", fs->uuid);
-                else
-                        fprintf(f, "LABEL=%s  %s  ext4  defaults,nofail,x-systemd.device-timeout=30s  0  2\n", fs->label,
-                                fs->mountpoint);
+                else {
+                        _cleanup_free_ char *label = fstab_escape(fs->label), *where = fstab_escape(fs->mountpoint);
+                        if (!label || !where) {
+                                (void) fclose(f);
+                                return NULL;
+                        }
+                        fprintf(f, "LABEL=%s  %s  ext4  defaults,nofail,x-systemd.device-timeout=30s  0  2\n", label,
+                                where);
+                }
         }
         if (fclose(f) != 0)
                 return NULL;
@@ -308,9 +315,9 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
         cmdline = strdup(in->kernel_cmdline ?: "console=tty0 console=ttyS0,115200");
         if (!cmdline)
                 return -ENOMEM;
-        cfg = grub_config_text(kernel, initrd, plan->fs[0].uuid, cmdline);
-        if (!cfg)
-                return -ENOMEM;
+        r = grub_config_text(kernel, initrd, plan->fs[0].uuid, cmdline, &cfg, reterr);
+        if (r < 0)
+                return r;
         r = rootfs_write_file(root, "/boot/grub/grub.cfg", cfg, strlen(cfg), 0644);
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot write /boot/grub/grub.cfg: %s", strerror(-r));

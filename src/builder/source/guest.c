@@ -24,6 +24,7 @@
 
 #include "vm/accel.h"
 #include "cleanup.h"
+#include "escape.h"
 #include "fileio.h"
 #include "source/guest.h"
 #include "log.h"
@@ -399,6 +400,13 @@ static int apply_hygiene(guestfs_h *g, unsigned flags, GuestReport *rep, char **
 
 static int configure_grub(guestfs_h *g, const char *cmdline, char **reterr) {
         _cleanup_free_ char *snippet = NULL, *out = NULL;
+
+        /* The snippet is a shell fragment whose words grub-mkconfig pastes unquoted into grub.cfg:
+         * only a command line without shell or GRUB syntax can go there. */
+        if (kernel_cmdline_check(cmdline, NULL) < 0)
+                return reterr_printf(reterr, -EINVAL, "kernel_cmdline '%s' cannot pass through /etc/default/grub: "
+                                     "no quotes, backslashes, $ ` ; & | < > { } ( ) # or control characters",
+                                     cmdline);
 
         if (guestfs_is_file(g, "/etc/default/grub") <= 0) {
                 log_warning("No /etc/default/grub in the image: kernel command line left as it is.");
