@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-path.h"
 #include "cleanup.h"
 #include "env-check.h"
 #include "escape.h"
@@ -67,44 +68,10 @@ char *agent_path(const Agent *a, const char *path) {
         return p;
 }
 
-static int mkdir_parents_for(const char *path) {
-        _cleanup_free_ char *dir = NULL;
-        const char *base;
-        int r;
-
-        r = path_split(path, &dir, &base);
-        if (r < 0)
-                return r;
-        r = mkdir_p(dir, 0755);
-        return r < 0 ? r : 0;
-}
-
-/* Writes text to an agent path (creating the parents), atomically. */
+/* Writes text to an agent path (creating the parents), atomically, through the root fd. */
 static int agent_write(const Agent *a, const char *path, const char *text, mode_t mode) {
-        _cleanup_free_ char *p = agent_path(a, path);
-        int r;
-
-        if (!p)
-                return -ENOMEM;
-        r = mkdir_parents_for(p);
-        if (r < 0)
-                return r;
-        return write_file_atomic(p, text, strlen(text), mode);
-}
-
-static bool agent_exists(const Agent *a, const char *path) {
-        _cleanup_free_ char *p = agent_path(a, path);
-        return p && path_exists(p);
-}
-
-static int agent_unlink(const Agent *a, const char *path) {
-        _cleanup_free_ char *p = agent_path(a, path);
-
-        if (!p)
-                return -ENOMEM;
-        if (unlink(p) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
+        int r = agent_write_file(a, path, text, strlen(text), mode, (uid_t) -1, (gid_t) -1);
+        return r < 0 ? r : 0;
 }
 
 int agent_failed_check(const Agent *a, char **ret_reason) {
@@ -112,12 +79,9 @@ int agent_failed_check(const Agent *a, char **ret_reason) {
 
         if (hyphen && underscore) {
                 if (ret_reason) {
-                        _cleanup_free_ char *p = agent_path(a, AGENT_FAILED_FLAG);
                         char *text = NULL;
 
-                        if (!p)
-                                return -ENOMEM;
-                        if (read_full_file(p, &text, NULL, 64 * 1024) < 0)
+                        if (agent_read_file(a, AGENT_FAILED_FLAG, 64 * 1024, &text, NULL) < 0)
                                 text = strdup("unknown reason");
                         if (!text)
                                 return -ENOMEM;
@@ -166,10 +130,9 @@ bool agent_unconfigured(const Agent *a) {
 
 /* The first line of an agent file, or NULL. */
 static char *agent_read_line(const Agent *a, const char *path) {
-        _cleanup_free_ char *p = agent_path(a, path);
         char *text = NULL;
 
-        if (!p || read_full_file(p, &text, NULL, 64 * 1024) < 0)
+        if (agent_read_file(a, path, 64 * 1024, &text, NULL) < 0)
                 return NULL;
         text[strcspn(text, "\n")] = 0;
         return text;
@@ -247,12 +210,10 @@ static void status_data_done(StatusData *d) {
 }
 
 static int status_data_load_services(const Agent *a, StatusData *d) {
-        _cleanup_free_ char *p = agent_path(a, "/run/appliance/services"), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         _cleanup_strv_free_ char **lines = NULL;
 
-        if (!p)
-                return -ENOMEM;
-        if (read_full_file(p, &text, NULL, 64 * 1024) < 0)
+        if (agent_read_file(a, "/run/appliance/services", 64 * 1024, &text, NULL) < 0)
                 return 0; /* no services recorded yet */
         if (strv_split(text, "\n", &lines) < 0)
                 return -ENOMEM;
@@ -282,14 +243,11 @@ static int status_data_load(const Agent *a, StatusData *d) {
         if (r < 0 && r != -EBUSY)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
-                _cleanup_free_ char *rel = NULL, *p = NULL;
+                _cleanup_free_ char *rel = NULL;
 
                 if (asprintf(&rel, "%s/%s", AGENT_STATE_DIR, step_order[i]) < 0)
                         return -ENOMEM;
-                p = agent_path(a, rel);
-                if (!p)
-                        return -ENOMEM;
-                (void) read_full_file(p, &d->step_text[i], NULL, 64 * 1024);
+                (void) agent_read_file(a, rel, 64 * 1024, &d->step_text[i], NULL);
         }
         if (d->step_text[0])
                 d->env_source = record_get(d->step_text[0], "SOURCE");
@@ -297,10 +255,9 @@ static int status_data_load(const Agent *a, StatusData *d) {
         if (r < 0)
                 return r;
         {
-                _cleanup_free_ char *p = agent_path(a, AGENT_NOTES_FILE), *text = NULL;
-                if (!p)
-                        return -ENOMEM;
-                if (read_full_file(p, &text, NULL, 1024 * 1024) >= 0 && strv_split(text, "\n", &d->notes) < 0)
+                _cleanup_free_ char *text = NULL;
+                if (agent_read_file(a, AGENT_NOTES_FILE, 1024 * 1024, &text, NULL) >= 0 &&
+                    strv_split(text, "\n", &d->notes) < 0)
                         return -ENOMEM;
         }
         d->unconfigured_reason = agent_read_line(a, AGENT_UNCONFIGURED_FLAG);

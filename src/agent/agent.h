@@ -44,6 +44,7 @@
 
 typedef struct Agent {
         char *root;              /* "/" or an absolute directory, without a trailing slash except "/" */
+        int root_fd;             /* root, opened (O_PATH): every file access resolves below it */
         char *profile_path;      /* NULL: AGENT_PROFILE under root */
         char *systemctl;         /* the program used to start/stop units ("systemctl") */
         char *metadata_url;      /* EC2-compatible user-data URL */

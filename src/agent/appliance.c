@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-path.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "http.h"
@@ -78,12 +79,11 @@ int health_check(const Agent *a, const ProfileService *s, char **ret_why) {
 }
 
 static int write_services(const Agent *a, const Profile *p, char *const *states) {
-        _cleanup_free_ char *path = agent_path(a, "/run/appliance/services"), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t len = 0;
         FILE *f;
+        int r;
 
-        if (!path)
-                return -ENOMEM;
         f = open_memstream(&text, &len);
         if (!f)
                 return -ENOMEM;
@@ -91,19 +91,18 @@ static int write_services(const Agent *a, const Profile *p, char *const *states)
                 fprintf(f, "%s\t%s\t%s\n", p->services[i].unit, states[i], p->services[i].health ?: "active");
         if (fclose(f) != 0)
                 return -ENOMEM;
-        return write_file_atomic(path, text ?: "", text ? strlen(text) : 0, 0644);
+        r = agent_write_file(a, "/run/appliance/services", text ?: "", text ? strlen(text) : 0, 0644, (uid_t) -1,
+                             (gid_t) -1);
+        return r < 0 ? r : 0;
 }
 
 static int set_ready(const Agent *a, bool ready) {
-        _cleanup_free_ char *path = agent_path(a, AGENT_READY_FLAG);
+        int r;
 
-        if (!path)
-                return -ENOMEM;
-        if (ready)
-                return write_file_atomic(path, "", 0, 0644);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
+        if (!ready)
+                return agent_unlink(a, AGENT_READY_FLAG);
+        r = agent_write_file(a, AGENT_READY_FLAG, "", 0, 0644, (uid_t) -1, (gid_t) -1);
+        return r < 0 ? r : 0;
 }
 
 static void sleep_interruptible(unsigned sec) {
@@ -146,15 +145,12 @@ static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_re
 int step_appliance(const Agent *a) {
         _cleanup_(profile_freep) Profile *p = NULL;
         _cleanup_(env_freep) Env *env = NULL;
-        _cleanup_free_ char *path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
-                           *err = NULL, *reason = NULL;
+        _cleanup_free_ char *err = NULL, *reason = NULL;
         _cleanup_strv_free_ char **states = NULL;
         uint64_t t0 = now_usec();
         struct sigaction sa = { .sa_handler = on_signal };
         int r;
 
-        if (!path)
-                return log_oom();
         r = agent_step_begin(a, "appliance", &env);
         if (r <= 0) {
                 if (r == 0)
@@ -171,7 +167,7 @@ int step_appliance(const Agent *a) {
         (void) sigaction(SIGTERM, &sa, NULL);
         (void) sigaction(SIGINT, &sa, NULL);
 
-        r = profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, &err);
+        r = agent_load_profile(a, &p, &err);
         if (r < 0)
                 return agent_step_fail(a, "appliance", t0, err ?: "cannot read the image profile");
 

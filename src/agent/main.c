@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "provision.h"
+#include "agent-path.h"
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"
@@ -217,6 +218,11 @@ static int run(int argc, char *argv[]) {
                 .json = arg_json,
                 .once = arg_once,
         };
+        r = agent_open_root(&a);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open the root '%s': %m", a.root);
+                return 1;
+        }
         verb = argv[optind];
         argc -= optind + 1;
         argv += optind + 1;
@@ -239,8 +245,10 @@ static int run(int argc, char *argv[]) {
                 r = insecure_keys_cleanup(&a);
         else {
                 log_error("Unknown verb '%s'. Try '%s --help'.", verb, program_invocation_short_name);
+                safe_close(a.root_fd);
                 return 2;
         }
+        safe_close(a.root_fd);
         return r < 0 ? 1 : 0;
 }
 

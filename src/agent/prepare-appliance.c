@@ -26,64 +26,57 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-path.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
 #include "prepare-appliance.h"
 #include "profile.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
 #include "template.h"
 #include "tls.h"
 #include "users.h"
 
-int write_file_if_changed(const char *path, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
-        _cleanup_free_ char *old = NULL, *dir = NULL;
-        const char *base;
-        size_t oldlen;
-        struct stat st;
-        AtomicFile f;
-        int r;
-
-        if (read_full_file(path, &old, &oldlen, 64 * 1024 * 1024) >= 0 && oldlen == len &&
-            memcmp(old, data, len) == 0 && stat(path, &st) >= 0 && (st.st_mode & 07777) == mode &&
-            st.st_uid == uid && st.st_gid == gid)
-                return 0;
-        r = path_split(path, &dir, &base);
-        if (r < 0)
-                return r;
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return r;
-        r = atomic_file_open(&f, AT_FDCWD, path, mode);
-        if (r < 0)
-                return r;
-        r = loop_write(f.fd, data, len);
-        if (r >= 0 && fchown(f.fd, uid, gid) < 0)
-                r = -errno;
-        if (r >= 0 && fchmod(f.fd, mode) < 0)   /* chown may clear set-id bits */
-                r = -errno;
-        if (r >= 0)
-                r = atomic_file_commit(&f);
-        atomic_file_done(&f);
-        return r < 0 ? r : 1;
+/* Writes path below the root (agent_write_file()); on failure a reason naming the path and why. */
+static int write_in_root(const Agent *a, const char *path, const char *data, mode_t mode, uid_t uid, gid_t gid,
+                         char **reason) {
+        int r = agent_write_file(a, path, data, strlen(data), mode, uid, gid);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, path, r);
+                return reterr_printf(reason, r, "Cannot write '%s': %s", path, why ?: strerror(-r));
+        }
+        return r;
 }
 
-int hostname_apply(const Agent *a, const char *domain) {
-        _cleanup_free_ char *hn = agent_path(a, "/etc/hostname"), *hosts = agent_path(a, "/etc/hosts"), *text = NULL,
-                           *line = NULL, *out = NULL, *hostline = NULL, *old = NULL;
+/* Reads path below the root strictly; a missing file is *ret == NULL and 0. */
+static int read_in_root(const Agent *a, const char *path, size_t max, char **ret, char **reason) {
+        int r = agent_read_file(a, path, max, ret, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, path, r);
+                return reterr_printf(reason, r, "Cannot read '%s': %s", path, why ?: strerror(-r));
+        }
+        return 0;
+}
+
+static int setup_hostname(const Agent *a, const char *domain, char **reason) {
+        _cleanup_free_ char *line = NULL, *out = NULL, *hostline = NULL, *old = NULL;
         const char *dot = strchr(domain, '.');
         size_t olen = 0;
         FILE *f;
         int r, changed;
 
-        if (!hn || !hosts)
-                return log_oom();
         if (asprintf(&line, "%s\n", domain) < 0)
                 return log_oom();
-        r = write_file_if_changed(hn, line, strlen(line), 0644, 0, 0);
+        r = write_in_root(a, "/etc/hostname", line, 0644, 0, 0, reason);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", hn);
+                return r;
         changed = r;
 
         if (dot)
@@ -92,9 +85,9 @@ int hostname_apply(const Agent *a, const char *domain) {
                 r = asprintf(&hostline, "127.0.1.1\t%s\n", domain);
         if (r < 0)
                 return log_oom();
-        r = read_full_file(hosts, &old, NULL, 1024 * 1024);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read '%s': %m", hosts);
+        r = read_in_root(a, "/etc/hosts", 1024 * 1024, &old, reason);
+        if (r < 0)
+                return r;
         f = open_memstream(&out, &olen);
         if (!f)
                 return log_oom();
@@ -117,9 +110,9 @@ int hostname_apply(const Agent *a, const char *domain) {
                 fputs(hostline, f);
         if (fclose(f) != 0)
                 return log_oom();
-        r = write_file_if_changed(hosts, out, strlen(out), 0644, 0, 0);
+        r = write_in_root(a, "/etc/hosts", out, 0644, 0, 0, reason);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", hosts);
+                return r;
         changed |= r;
 
         if (agent_is_host_root(a)) {
@@ -175,7 +168,8 @@ static int env_string_list(const Env *e, const char *path, char ***ret) {
 }
 
 /* Merges the env's keys into one authorized_keys file. Returns 1 if changed. */
-int authorized_keys_update(const Agent *a, const char *user, char *const *add, char *const *del) {
+static int update_authorized_keys(const Agent *a, const char *user, char *const *add, char *const *del,
+                                  char **reason) {
         _cleanup_free_ char *home = NULL, *sshdir = NULL, *path = NULL, *old = NULL, *out = NULL;
         _cleanup_strv_free_ char **del_ids = NULL, **have = NULL;
         size_t olen = 0;
@@ -193,13 +187,8 @@ int authorized_keys_update(const Agent *a, const char *user, char *const *add, c
                 return log_error_errno(r, "Failed to look up user '%s': %m", user);
         if (isempty(home) || home[0] != '/')
                 return log_error_errno(EINVAL, "User '%s' has no usable home directory.", user);
-        {
-                _cleanup_free_ char *rel = NULL;
-                if (asprintf(&rel, "%s/.ssh", streq(home, "/") ? "" : home) < 0)
-                        return log_oom();
-                sshdir = agent_path(a, rel);
-        }
-        if (!sshdir || asprintf(&path, "%s/authorized_keys", sshdir) < 0)
+        if (asprintf(&sshdir, "%s/.ssh", streq(home, "/") ? "" : home) < 0 ||
+            asprintf(&path, "%s/authorized_keys", sshdir) < 0)
                 return log_oom();
 
         STRV_FOREACH(d, del) {
@@ -207,9 +196,9 @@ int authorized_keys_update(const Agent *a, const char *user, char *const *add, c
                 if (id && strv_consume(&del_ids, id) < 0)
                         return log_oom();
         }
-        r = read_full_file(path, &old, NULL, 4 * 1024 * 1024);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read '%s': %m", path);
+        r = read_in_root(a, path, 4 * 1024 * 1024, &old, reason);
+        if (r < 0)
+                return r;
         f = open_memstream(&out, &olen);
         if (!f)
                 return log_oom();
@@ -247,20 +236,38 @@ int authorized_keys_update(const Agent *a, const char *user, char *const *add, c
         if (!old && isempty(out))
                 return 0;
 
-        r = mkdir_p(sshdir, 0700);
+        r = agent_mkdir(a, sshdir, 0700, uid, gid, NULL);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, sshdir, r);
+                return reterr_printf(reason, r, "Cannot create '%s': %s", sshdir, why ?: strerror(-r));
+        }
+        r = write_in_root(a, path, out ?: "", 0600, uid, gid, reason);
         if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", sshdir);
-        if (chown(sshdir, uid, gid) < 0 || chmod(sshdir, 0700) < 0)
-                return log_error_errno(errno, "Failed to set the owner of '%s': %m", sshdir);
-        r = write_file_if_changed(path, out ?: "", out ? strlen(out) : 0, 0600, uid, gid);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", path);
+                return r;
         if (r > 0)
                 log_info("Updated the authorized ssh keys of '%s'.", user);
         return r;
 }
 
-static int setup_ssh_keys(const Agent *a, const Env *env) {
+int hostname_apply(const Agent *a, const char *name) {
+        _cleanup_free_ char *reason = NULL;
+        int r = setup_hostname(a, name, &reason);
+
+        if (r < 0 && reason)
+                log_error("%s", reason);
+        return r;
+}
+
+int authorized_keys_update(const Agent *a, const char *user, char *const *add, char *const *del) {
+        _cleanup_free_ char *reason = NULL;
+        int r = update_authorized_keys(a, user, add, del, &reason);
+
+        if (r < 0 && reason)
+                log_error("%s", reason);
+        return r;
+}
+
+static int setup_ssh_keys(const Agent *a, const Env *env, char **reason) {
         _cleanup_strv_free_ char **add = NULL, **del = NULL;
         int r, changed = 0;
 
@@ -270,7 +277,7 @@ static int setup_ssh_keys(const Agent *a, const Env *env) {
         if (!add && !del)
                 return 0;
         for (const char *const *u = (const char *const[]) { "root", "app", NULL }; *u; u++) {
-                r = authorized_keys_update(a, *u, add, del);
+                r = update_authorized_keys(a, *u, add, del, reason);
                 if (r < 0)
                         return r;
                 changed |= r;
@@ -278,39 +285,78 @@ static int setup_ssh_keys(const Agent *a, const Env *env) {
         return changed;
 }
 
+/* Runs ssh-keygen for one key type in a private scratch directory on the host and installs the pair
+ * below the root through its fd (ssh-keygen writes through paths, never into the tree itself). */
+static int make_host_key(const Agent *a, const char *keygen, const char *type, const char *key_path) {
+        _cleanup_free_ char *tmp = NULL, *key = NULL, *pub = NULL, *key_text = NULL, *pub_text = NULL,
+                           *pub_path = NULL;
+        int r;
+
+        if (asprintf(&tmp, "%s/appliance-hostkey-XXXXXX", getenv("TMPDIR") ?: "/tmp") < 0)
+                return -ENOMEM;
+        if (!mkdtemp(tmp))
+                return -errno;
+        if (asprintf(&key, "%s/key", tmp) < 0 || asprintf(&pub, "%s/key.pub", tmp) < 0 ||
+            asprintf(&pub_path, "%s.pub", key_path) < 0)
+                r = -ENOMEM;
+        else {
+                r = spawn_capture((char *[]) { (char *) keygen, (char *) "-q", (char *) "-N", (char *) "",
+                                               (char *) "-t", (char *) type, (char *) "-C", (char *) "root@appliance",
+                                               (char *) "-f", key, NULL },
+                                  NULL, 0, SPAWN_NULL_STDOUT, NULL, NULL);
+                if (r > 0)
+                        r = -EIO;
+        }
+        if (r >= 0)
+                r = read_input(AT_FDCWD, key, 0, 1024 * 1024, &key_text, NULL);
+        if (r >= 0)
+                r = read_input(AT_FDCWD, pub, 0, 1024 * 1024, &pub_text, NULL);
+        if (key)
+                (void) unlink(key);
+        if (pub)
+                (void) unlink(pub);
+        (void) rmdir(tmp);
+        if (r < 0)
+                return r;
+        /* The public half last: a pair counts as present when both exist. */
+        r = agent_write_file(a, key_path, key_text, strlen(key_text), 0600, (uid_t) -1, (gid_t) -1);
+        if (r >= 0)
+                r = agent_write_file(a, pub_path, pub_text, strlen(pub_text), 0644, (uid_t) -1, (gid_t) -1);
+        return r;
+}
+
 int ssh_host_keys_ensure(const Agent *a) {
         static const char *const types[] = { "rsa", "ecdsa", "ed25519" };
-        _cleanup_free_ char *dir = agent_path(a, "/etc/ssh"), *keygen = NULL;
-        struct stat st;
+        _cleanup_free_ char *keygen = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
         int changed = 0, r;
 
-        if (!dir)
-                return log_oom();
-        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        r = agent_open(a, "/etc/ssh", O_PATH | O_DIRECTORY, &dir_fd);
+        if (r == -ENOENT || r == -ENOTDIR) {
                 log_info("No /etc/ssh in the image, no ssh host keys needed.");
                 return 0;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, "/etc/ssh", r);
+                log_error("Cannot use /etc/ssh for the host keys: %s", why ?: strerror(-r));
+                return r;
         }
         for (size_t i = 0; i < ELEMENTSOF(types); i++) {
                 _cleanup_free_ char *key = NULL, *pub = NULL;
 
-                if (asprintf(&key, "%s/ssh_host_%s_key", dir, types[i]) < 0 || asprintf(&pub, "%s.pub", key) < 0)
+                if (asprintf(&key, "/etc/ssh/ssh_host_%s_key", types[i]) < 0 || asprintf(&pub, "%s.pub", key) < 0)
                         return log_oom();
-                if (path_exists(key) && path_exists(pub))
+                if (agent_exists(a, key) && agent_exists(a, pub))
                         continue;
                 if (!keygen && find_executable("ssh-keygen", &keygen) < 0) {
                         log_notice("ssh host keys are missing but there is no ssh-keygen; sshd cannot run without them.");
                         return changed;
                 }
-                (void) unlink(key);
-                (void) unlink(pub);
-                r = spawn_capture((char *[]) { keygen, (char *) "-q", (char *) "-N", (char *) "", (char *) "-t",
-                                               (char *) types[i], (char *) "-C", (char *) "root@appliance",
-                                               (char *) "-f", key, NULL },
-                                  NULL, 0, SPAWN_NULL_STDOUT, NULL, NULL);
-                if (r != 0) {
-                        (void) unlink(key);
-                        (void) unlink(pub);
-                        return log_error_errno(r < 0 ? r : EIO, "ssh-keygen failed for the %s host key.", types[i]);
+                r = make_host_key(a, keygen, types[i], key);
+                if (r < 0) {
+                        _cleanup_free_ char *why = agent_io_reason(a, key, r);
+                        log_error("Cannot make the %s ssh host key: %s", types[i], why ?: strerror(-r));
+                        return r;
                 }
                 log_info("Generated the %s ssh host key.", types[i]);
                 changed = 1;
@@ -328,7 +374,7 @@ static int setup_extra_files(const Agent *a, const Env *env, char **reason) {
                            *contents = env_node_string(env_node_child(f, "contents")),
                            *owner = env_node_string(env_node_child(f, "owner")),
                            *perm = env_node_string(env_node_child(f, "permissions"));
-                _cleanup_free_ char *p = NULL, *data = NULL;
+                _cleanup_free_ char *data = NULL;
                 mode_t mode = 0644;
                 uid_t uid = 0;
                 gid_t gid = 0;
@@ -353,15 +399,12 @@ static int setup_extra_files(const Agent *a, const Env *env, char **reason) {
                                                ? log_oom()
                                                : r;
                 }
-                p = agent_path(a, path);
-                if (!p)
-                        return log_oom();
-                r = write_file_if_changed(p, data, strlen(data), mode, uid, gid);
-                if (r < 0)
-                        return asprintf(reason, "appliance:extra:files:%zu: cannot write '%s': %s", i, path,
-                                        strerror(-r)) < 0
-                                       ? log_oom()
-                                       : r;
+                r = agent_write_file(a, path, data, strlen(data), mode, uid, gid);
+                if (r < 0) {
+                        _cleanup_free_ char *why = agent_io_reason(a, path, r);
+                        return reterr_printf(reason, r, "appliance:extra:files:%zu: cannot write '%s': %s", i, path,
+                                             why ?: strerror(-r));
+                }
                 if (r > 0)
                         log_info("Wrote extra file '%s' (mode %04o).", path, (unsigned) mode);
                 changed |= r;
@@ -372,13 +415,10 @@ static int setup_extra_files(const Agent *a, const Env *env, char **reason) {
 static int setup_tls(const Agent *a, const Env *env, const char *domain, char **reason) {
         const char *key = env_get_string(env, "appliance:ssl:key", NULL),
                    *cert = env_get_string(env, "appliance:ssl:cert", NULL);
-        _cleanup_free_ char *kp = agent_path(a, "/app/etc/server.key.pem"),
-                           *cp = agent_path(a, "/app/etc/server.cert.pem"),
-                           *old_key = NULL, *old_cert = NULL, *gen_key = NULL, *gen_cert = NULL, *err = NULL;
+        static const char kp[] = "/app/etc/server.key.pem", cp[] = "/app/etc/server.cert.pem";
+        _cleanup_free_ char *old_key = NULL, *old_cert = NULL, *gen_key = NULL, *gen_cert = NULL, *err = NULL;
         int r, changed = 0;
 
-        if (!kp || !cp)
-                return log_oom();
         if (key && cert) {
                 r = tls_check_pair(key, cert, &err);
                 if (r < 0) {
@@ -386,8 +426,12 @@ static int setup_tls(const Agent *a, const Env *env, const char *domain, char **
                         return r;
                 }
         } else {
-                if (read_full_file(kp, &old_key, NULL, 1024 * 1024) >= 0 &&
-                    read_full_file(cp, &old_cert, NULL, 1024 * 1024) >= 0 && tls_check_pair(old_key, old_cert, NULL) >= 0 &&
+                r = read_in_root(a, kp, 1024 * 1024, &old_key, reason);
+                if (r >= 0)
+                        r = read_in_root(a, cp, 1024 * 1024, &old_cert, reason);
+                if (r < 0)
+                        return r;
+                if (old_key && old_cert && tls_check_pair(old_key, old_cert, NULL) >= 0 &&
                     tls_cert_usable(old_cert, domain, 86400)) {
                         log_info("Keeping the TLS certificate for '%s'.", domain);
                         return 0;
@@ -399,44 +443,41 @@ static int setup_tls(const Agent *a, const Env *env, const char *domain, char **
                 key = gen_key;
                 cert = gen_cert;
         }
-        r = write_file_if_changed(kp, key, strlen(key), 0600, 0, 0);
+        r = write_in_root(a, kp, key, 0600, 0, 0, reason);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", kp);
+                return r;
         changed |= r;
-        r = write_file_if_changed(cp, cert, strlen(cert), 0644, 0, 0);
+        r = write_in_root(a, cp, cert, 0644, 0, 0, reason);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", cp);
+                return r;
         return changed | r;
 }
 
 static int render_templates(const Agent *a, const Env *env, char **reason) {
         _cleanup_(profile_freep) Profile *p = NULL;
-        _cleanup_free_ char *path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE), *err = NULL;
+        _cleanup_free_ char *err = NULL;
         int r, changed = 0;
 
-        if (!path)
-                return log_oom();
-        r = profile_load_file(path, PROFILE_LOAD_MISSING_EMPTY, &p, &err);
+        r = agent_load_profile(a, &p, &err);
         if (r < 0) {
                 *reason = err ? TAKE_PTR(err) : strdup("cannot read the image profile");
                 return r;
         }
         for (size_t i = 0; i < p->n_templates; i++) {
                 const ProfileTemplate *t = &p->templates[i];
-                _cleanup_free_ char *src = agent_path(a, t->src), *dest = agent_path(a, t->dest), *text = NULL,
-                                   *out = NULL;
+                _cleanup_free_ char *text = NULL, *out = NULL;
 
-                if (!src || !dest)
-                        return log_oom();
-                r = read_full_file(src, &text, NULL, 16 * 1024 * 1024);
-                if (r < 0)
-                        return asprintf(reason, "template '%s': %s", t->src, strerror(-r)) < 0 ? log_oom() : r;
+                r = agent_read_image_file(a, t->src, 16 * 1024 * 1024, &text, NULL);
+                if (r < 0) {
+                        _cleanup_free_ char *why = agent_io_reason(a, t->src, r);
+                        return reterr_printf(reason, r, "template '%s': %s", t->src, why ?: strerror(-r));
+                }
                 r = template_render(env, t->src, text, &out, &err);
                 if (r < 0)
                         return asprintf(reason, "template %s", err ?: t->src) < 0 ? log_oom() : r;
-                r = write_file_if_changed(dest, out, strlen(out), t->mode, 0, 0);
+                r = write_in_root(a, t->dest, out, t->mode, 0, 0, reason);
                 if (r < 0)
-                        return asprintf(reason, "cannot write '%s': %s", t->dest, strerror(-r)) < 0 ? log_oom() : r;
+                        return r;
                 if (r > 0)
                         log_info("Rendered '%s' from '%s'.", t->dest, t->src);
                 changed |= r;
@@ -458,13 +499,13 @@ int step_prepare_appliance(const Agent *a) {
         (void) agent_write_status_page(a, "Appliance Startup", "Starting up");
         domain = env_get_string(env, "appliance:domain", NULL);
 
-        r = hostname_apply(a, domain);
+        r = setup_hostname(a, domain, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, "Cannot set the hostname");
+                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot set the hostname");
         changed |= r;
-        r = setup_ssh_keys(a, env);
+        r = setup_ssh_keys(a, env, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, "Cannot install the ssh keys");
+                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot install the ssh keys");
         changed |= r;
         r = setup_extra_files(a, env, &reason);
         if (r < 0)

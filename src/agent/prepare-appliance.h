@@ -8,9 +8,6 @@
 
 #include "agent.h"
 
-/* Writes path atomically with mode and owner unless it already has exactly that content, mode and
- * owner. Creates the parent directories. Returns 1 if written, 0 if unchanged, -errno. */
-int write_file_if_changed(const char *path, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 /* "TYPE BASE64" of an authorized_keys line (options and comment dropped); NULL if none. */
 char *ssh_key_identity(const char *line);
 /* Generates the missing ssh host keys (rsa, ecdsa, ed25519) under ROOT/etc/ssh with the image's

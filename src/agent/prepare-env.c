@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-path.h"
+#include "chase.h"
 #include "cidata.h"
 #include "cleanup.h"
 #include "env-check.h"
@@ -56,20 +58,25 @@ static void env_source_done(EnvSource *s) {
         free(s->origin);
 }
 
-static int from_file(const char *path, const char *type, EnvSource *ret) {
+/* host: a path as the process sees it ($ENV_YML), else one below the root, read strictly. */
+static int from_file(const Agent *a, const char *path, bool host, const char *type, EnvSource *ret) {
         char *text;
         size_t len;
         int r;
 
-        r = read_full_file(path, &text, &len, ENV_MAX);
+        r = host ? read_input(AT_FDCWD, path, INPUT_FOLLOW, ENV_MAX, &text, &len)
+                 : agent_read_file(a, path, ENV_MAX, &text, &len);
         if (r == -ENOENT)
                 return 0;
-        if (r < 0)
-                return log_error_errno(r, "Failed to read env '%s': %m", path);
+        if (r < 0) {
+                _cleanup_free_ char *why = host ? strdup(strerror(-r)) : agent_io_reason(a, path, r);
+                log_error("Failed to read env '%s': %s", path, why ?: strerror(-r));
+                return r;
+        }
         ret->text = text;
         ret->len = len;
         ret->type = type;
-        ret->origin = strdup(path);
+        ret->origin = host ? strdup(path) : agent_path(a, path);
         return ret->origin ? 1 : log_oom();
 }
 
@@ -92,8 +99,10 @@ static int drive_read(const Agent *a, const char *const *labels, const char *mem
                 r = strchr(member, '/') ? iso_read_file(dev, member, ENV_MAX, &text, &len)
                                         : cidata_iso_read_file(dev, member, &text, &len);
         else if (t == FS_VFAT) {
-                _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                r = fd < 0 ? -errno : fat_read_file(fd, member, ENV_MAX, &text, &len);
+                _cleanup_close_ int fd = -EBADF;
+                r = open_input(AT_FDCWD, dev, INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
+                if (r >= 0)
+                        r = fat_read_file(fd, member, ENV_MAX, &text, &len);
         } else
                 r = -EMEDIUMTYPE;
         if (r < 0) {
@@ -209,18 +218,15 @@ static int seed_user_data(const EnvSource *src, CloudConfig *cc) {
 static int find_env(const Agent *a, const Profile *p, EnvSource *ret, char **ret_tried, CloudConfig *cc) {
         static const char *const cidata[] = { "cidata", "CIDATA", NULL };
         static const char *const config2[] = { "config-2", "CONFIG-2", NULL };
-        _cleanup_free_ char *app_env = agent_path(a, "/app/env.yml");
         const char *e = getenv("ENV_YML");
         int r;
 
-        if (!app_env)
-                return log_oom();
         if (!isempty(e)) {
-                r = from_file(e, "local", ret);
+                r = from_file(a, e, true, "local", ret);
                 if (r != 0)
                         return r;
         }
-        r = from_file(app_env, "local", ret);
+        r = from_file(a, "/app/env.yml", false, "local", ret);
         if (r != 0)
                 return r;
         for (unsigned i = 0; i < 3; i++) {
@@ -347,31 +353,23 @@ static int fail_step(const Agent *a, uint64_t t0, const char *title, const char 
 /* No env anywhere: the appliance is installed but unconfigured (manual: "on an installed but
  * unconfigured appliance"). Storage and ssh still come up; the page says how to configure it. */
 static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
-        _cleanup_free_ char *reason = NULL, *flag = agent_path(a, AGENT_UNCONFIGURED_FLAG),
-                           *active = agent_path(a, AGENT_ACTIVE_ENV), *standby = agent_path(a, AGENT_STANDBY_FLAG),
-                           *source = agent_path(a, AGENT_ENV_SOURCE), *line = NULL;
+        _cleanup_free_ char *reason = NULL, *line = NULL;
         int r;
 
-        if (!flag || !active || !standby || !source)
-                return log_oom();
         if (asprintf(&reason, "No env found (tried %s). Make one with 'env-create.sh DOMAIN DIR', copy DIR/env.yml "
                      "to /app/env.yml and reboot.", tried) < 0 ||
             asprintf(&line, "%s\n", reason) < 0)
                 return log_oom();
-        {
-                _cleanup_free_ char *dir = NULL;
-                const char *base;
-                r = path_split(flag, &dir, &base);
-                if (r >= 0)
-                        r = mkdir_p(dir, 0755);
-        }
-        if (r >= 0)
-                r = write_file_atomic(flag, line, strlen(line), 0644);
+        r = agent_write_file(a, AGENT_UNCONFIGURED_FLAG, line, strlen(line), 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", flag);
-        if ((unlink(active) < 0 && errno != ENOENT) || (unlink(source) < 0 && errno != ENOENT) ||
-            (unlink(standby) < 0 && errno != ENOENT))
-                return log_error_errno(errno, "Failed to remove the previous env's state: %m");
+                return log_error_errno(r, "Failed to write '%s': %m", AGENT_UNCONFIGURED_FLAG);
+        r = agent_unlink(a, AGENT_ACTIVE_ENV);
+        if (r >= 0)
+                r = agent_unlink(a, AGENT_ENV_SOURCE);
+        if (r >= 0)
+                r = agent_unlink(a, AGENT_STANDBY_FLAG);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove the previous env's state: %m");
         log_notice("Appliance Unconfigured: %s", reason);
         (void) agent_write_status_page(a, "Appliance Unconfigured", reason);
         (void) agent_record_step(a, "prepare-env", STEP_UNCONFIGURED, "no env found", now_usec() - t0, NULL);
@@ -382,16 +380,12 @@ static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
 int step_prepare_env(const Agent *a) {
         _cleanup_(env_source_done) EnvSource src = {};
         _cleanup_(profile_freep) Profile *profile = NULL;
-        _cleanup_free_ char *profile_path = a->profile_path ? strdup(a->profile_path) : agent_path(a, AGENT_PROFILE),
-                           *tried = NULL, *err = NULL, *reason = NULL, *active = NULL, *source_path = NULL,
-                           *source_text = NULL, *source = NULL;
+        _cleanup_free_ char *tried = NULL, *err = NULL, *reason = NULL, *source_text = NULL, *source = NULL;
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_(cloud_config_done) CloudConfig cc = {};
         uint64_t t0 = now_usec();
         int r, standby;
 
-        if (!profile_path)
-                return log_oom();
         /* Host keys first: ssh must work for the administrator even if the env is bad. */
         r = ssh_host_keys_ensure(a);
         if (r < 0)
@@ -399,7 +393,7 @@ int step_prepare_env(const Agent *a) {
 
         (void) agent_notify("STATUS=Reading the environment");
         (void) agent_write_status_page(a, "Appliance Startup", "Reading the environment");
-        r = profile_load_file(profile_path, PROFILE_LOAD_MISSING_EMPTY, &profile, &err);
+        r = agent_load_profile(a, &profile, &err);
         if (r < 0)
                 return fail_step(a, t0, "Appliance Error", err ?: "cannot read the image profile");
 
@@ -417,13 +411,9 @@ int step_prepare_env(const Agent *a) {
                 return fail_step(a, t0, "Appliance Error", "Error reading userdata (see the journal)");
         if (r == 0)
                 return unconfigured(a, t0, tried);
-        {
-                _cleanup_free_ char *flag = agent_path(a, AGENT_UNCONFIGURED_FLAG);
-                if (!flag)
-                        return log_oom();
-                if (unlink(flag) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "Failed to remove '%s': %m", flag);
-        }
+        r = agent_unlink(a, AGENT_UNCONFIGURED_FLAG);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove '%s': %m", AGENT_UNCONFIGURED_FLAG);
         log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
 
         /* The text as it will be activated: empty, NUL bytes, header, syntax, with its own positions. */
@@ -452,40 +442,42 @@ int step_prepare_env(const Agent *a) {
                 (void) provision_write_notes(a, cc.notes, n_logged);
         }
 
-        active = agent_path(a, AGENT_ACTIVE_ENV);
-        source_path = agent_path(a, AGENT_ENV_SOURCE);
         source_text = env_source_text(&src);
-        if (!active || !source_path || !source_text || asprintf(&source, "%s:%s", src.type, src.origin) < 0)
+        if (!source_text || asprintf(&source, "%s:%s", src.type, src.origin) < 0)
                 return log_oom();
-        r = write_file_if_changed(active, src.text, src.len, 0600, geteuid(), getegid());
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", active);
+        r = agent_write_file(a, AGENT_ACTIVE_ENV, src.text, src.len, 0600, geteuid(), getegid());
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_ACTIVE_ENV, r);
+                if (asprintf(&reason, "Cannot write %s: %s", AGENT_ACTIVE_ENV, why ?: strerror(-r)) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
         bool changed = r > 0;
-        r = write_file_if_changed(source_path, source_text, strlen(source_text), 0644, geteuid(), getegid());
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", source_path);
+        r = agent_write_file(a, AGENT_ENV_SOURCE, source_text, strlen(source_text), 0644, geteuid(), getegid());
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_ENV_SOURCE, r);
+                if (asprintf(&reason, "Cannot write %s: %s", AGENT_ENV_SOURCE, why ?: strerror(-r)) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
         changed = changed || r > 0;
         log_info("%s '%s' (%s).", changed ? "Activated" : "Unchanged:", AGENT_ACTIVE_ENV, source);
 
         standby = env_get_bool(env, "appliance:standby", false);
-        {
-                _cleanup_free_ char *flag = agent_path(a, AGENT_STANDBY_FLAG);
-                if (!flag)
-                        return log_oom();
-                if (standby > 0) {
-                        r = write_file_atomic(flag, "appliance:standby is true\n", 26, 0644);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to write '%s': %m", flag);
-                        log_notice("Appliance Standby: appliance:standby is true, not starting the appliance.");
-                        (void) agent_write_status_page(a, "Appliance Standby", "Appliance is in standby");
-                        (void) agent_record_step(a, "prepare-env", STEP_STANDBY, "Appliance Standby", now_usec() - t0,
-                                                 source);
-                        (void) agent_notify("STATUS=Appliance Standby");
-                        return 0;
-                }
-                if (unlink(flag) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "Failed to remove '%s': %m", flag);
+        if (standby > 0) {
+                r = agent_write_file(a, AGENT_STANDBY_FLAG, "appliance:standby is true\n", 26, 0644, (uid_t) -1,
+                                     (gid_t) -1);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write '%s': %m", AGENT_STANDBY_FLAG);
+                log_notice("Appliance Standby: appliance:standby is true, not starting the appliance.");
+                (void) agent_write_status_page(a, "Appliance Standby", "Appliance is in standby");
+                (void) agent_record_step(a, "prepare-env", STEP_STANDBY, "Appliance Standby", now_usec() - t0, source);
+                (void) agent_notify("STATUS=Appliance Standby");
+                return 0;
         }
+        r = agent_unlink(a, AGENT_STANDBY_FLAG);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove '%s': %m", AGENT_STANDBY_FLAG);
 
         (void) agent_record_step(a, "prepare-env", changed ? STEP_CHANGED : STEP_OK, "env activated", now_usec() - t0,
                                  source);
@@ -494,18 +486,19 @@ int step_prepare_env(const Agent *a) {
 }
 
 int agent_load_active_env(const Agent *a, Env **ret) {
-        _cleanup_free_ char *path = agent_path(a, AGENT_ACTIVE_ENV), *text = NULL, *err = NULL;
+        _cleanup_free_ char *text = NULL, *err = NULL;
         _cleanup_(env_freep) Env *env = NULL;
         size_t len;
         int r;
 
-        if (!path)
-                return log_oom();
-        r = read_full_file(path, &text, &len, ENV_MAX);
+        r = agent_read_file(a, AGENT_ACTIVE_ENV, ENV_MAX, &text, &len);
         if (r == -ENOENT)
                 return log_error_errno(r, "No active env '%s': run prepare-env first.", AGENT_ACTIVE_ENV);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read '%s': %m", path);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_ACTIVE_ENV, r);
+                log_error("Failed to read '%s': %s", AGENT_ACTIVE_ENV, why ?: strerror(-r));
+                return r;
+        }
         r = env_load_buffer(AGENT_ACTIVE_ENV, text, len, &env, &err);
         if (r == -ENOMEM)
                 return log_oom();

@@ -26,11 +26,14 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent-path.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "growpart.h"
 #include "log.h"
 #include "probe.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "prepare-storage.h"
 #include "users.h"
@@ -67,44 +70,11 @@ static const LayoutDir layout_late[] = {
         { "/data/etc/hooks", "app", 0755 },
 };
 
-typedef struct Relocation {
-        const char *src;
-        const char *target;
-        const char *unit;   /* stopped around the move */
-} Relocation;
-
-static const Relocation relocations[] = {
-        { "/app/etc", "/data/etc", NULL },
-        { "/app/ecs-ca", "/data/ecs-ca", NULL },
-        { "/app/ecs-gpg", "/data/ecs-gpg", NULL },
-        { "/app/ecs-storage-vault", "/data/ecs-storage-vault", NULL },
-        { "/app/ecs-cache", "/volatile/ecs-cache", NULL },
-        { "/var/lib/postgresql", "/data/postgresql", "postgresql.service" },
-        { "/var/lib/docker", "/volatile/docker", "docker.service" },
-};
-
 static const LayoutDir *layout_find(const char *path) {
         for (size_t i = 0; i < ELEMENTSOF(layout); i++)
                 if (streq(layout[i].path, path))
                         return &layout[i];
         return NULL;
-}
-
-char *relative_link_target(const char *src, const char *target) {
-        size_t depth = 0;
-        char *out, *o;
-
-        for (const char *c = src + 1; *c; c++)
-                if (*c == '/')
-                        depth++;
-        out = malloc(depth * 3 + strlen(target) + 1);
-        if (!out)
-                return NULL;
-        o = out;
-        for (size_t i = 0; i < depth; i++)
-                o = stpcpy(o, "../");
-        strcpy(o, target + 1);
-        return out;
 }
 
 static int resolve_owner(const Agent *a, const char *owner, uid_t *uid, gid_t *gid) {
@@ -120,52 +90,37 @@ static int resolve_owner(const Agent *a, const char *owner, uid_t *uid, gid_t *g
         return 0;
 }
 
-/* Creates or fixes one directory. Returns 1 if changed. */
-static int ensure_dir(const Agent *a, const LayoutDir *d) {
-        _cleanup_free_ char *p = agent_path(a, d->path);
-        struct stat st;
+/* Creates or fixes one directory (through its fd, never following a link). Returns 1 if changed. */
+static int ensure_dir(const Agent *a, const LayoutDir *d, char **reason) {
         uid_t uid;
         gid_t gid;
-        int r, changed = 0;
+        int r;
 
-        if (!p)
-                return log_oom();
         r = resolve_owner(a, d->owner, &uid, &gid);
         if (r < 0)
                 return r;
-        if (stat(p, &st) < 0) {
-                if (errno != ENOENT)
-                        return log_error_errno(errno, "Failed to stat '%s': %m", p);
-                r = mkdir_p(p, d->mode);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create '%s': %m", p);
-                if (stat(p, &st) < 0)
-                        return log_error_errno(errno, "Failed to stat '%s': %m", p);
-                changed = 1;
+        r = agent_mkdir(a, d->path, d->mode, uid, gid, NULL);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, d->path, r);
+                return reterr_printf(reason, r, "Cannot create the runtime layout at '%s': %s", d->path,
+                                     why ?: strerror(-r));
         }
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "'%s' exists and is not a directory.", p);
-        if (st.st_uid != uid || st.st_gid != gid) {
-                if (chown(p, uid, gid) < 0)
-                        return log_error_errno(errno, "Failed to chown '%s': %m", p);
-                changed = 1;
-        }
-        if ((st.st_mode & 07777) != d->mode || changed) {
-                if (chmod(p, d->mode) < 0)
-                        return log_error_errno(errno, "Failed to chmod '%s': %m", p);
-                changed = changed || (st.st_mode & 07777) != d->mode;
-        }
-        if (changed)
+        if (r > 0)
                 log_info("Directory '%s' ready (owner %s, mode %04o).", d->path, d->owner, (unsigned) d->mode);
-        return changed;
+        return r;
 }
 
-static int dir_is_empty(const char *path) {
-        DIR *d = opendir(path);
-        int empty = 1;
+static int dir_fd_is_empty(int fd) {
+        DIR *d;
+        int empty = 1, copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-        if (!d)
+        if (copy < 0)
                 return -errno;
+        d = fdopendir(copy);
+        if (!d) {
+                safe_close(copy);
+                return -errno;
+        }
         for (struct dirent *de; (de = readdir(d));)
                 if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
                         empty = 0;
@@ -175,140 +130,181 @@ static int dir_is_empty(const char *path) {
         return empty;
 }
 
-static int symlink_atomic(const char *target, const char *path) {
+/* Makes dir_fd/name a symlink to target, replacing whatever link is there in one rename. */
+static int symlink_atomic_at(int dir_fd, const char *target, const char *name) {
         _cleanup_free_ char *tmp = NULL;
 
-        if (asprintf(&tmp, "%s.appliance-tmp", path) < 0)
+        if (asprintf(&tmp, "%s.appliance-tmp", name) < 0)
                 return -ENOMEM;
-        (void) unlink(tmp);
-        if (symlink(target, tmp) < 0)
+        (void) unlinkat(dir_fd, tmp, 0);
+        if (symlinkat(target, dir_fd, tmp) < 0)
                 return -errno;
-        if (rename(tmp, path) < 0) {
+        if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
                 int r = -errno;
-                (void) unlink(tmp);
+                (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
         return 0;
 }
 
-/* Moves the contents of src into the empty directory target (possibly across filesystems). */
-static int move_tree(const char *src, const char *target) {
-        _cleanup_free_ char *from = NULL;
+/* "/proc/PID/fd/N/name": a path to dir_fd/name for a child process that cannot be redirected by a
+ * symlink planted on the way (the fd is the resolved directory). */
+static char *fd_child_path(int dir_fd, const char *name) {
+        char *p;
+        return asprintf(&p, "/proc/%d/fd/%d/%s", (int) getpid(), dir_fd, name) < 0 ? NULL : p;
+}
+
+/* Moves the contents of src_dir/src into the empty directory target_dir/target (across filesystems:
+ * cp -a, then rm -rf, both through fd paths). */
+static int move_tree(int src_dir, const char *src, int target_dir, const char *target) {
+        _cleanup_free_ char *from = NULL, *to = NULL, *old = NULL;
         int r;
 
-        if (rmdir(target) >= 0) {
-                if (rename(src, target) >= 0)
+        if (unlinkat(target_dir, target, AT_REMOVEDIR) >= 0) {
+                if (renameat(src_dir, src, target_dir, target) >= 0)
                         return 0;
                 r = -errno;
-                if (mkdir(target, 0755) < 0 && errno != EEXIST)
+                if (mkdirat(target_dir, target, 0755) < 0 && errno != EEXIST)
                         return -errno;
                 if (r != -EXDEV)
                         return r;
         }
-        /* Another filesystem: copy with everything (owners, modes, links, xattrs), then remove. */
-        if (asprintf(&from, "%s/.", src) < 0)
+        old = fd_child_path(src_dir, src);
+        to = fd_child_path(target_dir, target);
+        if (!old || !to || asprintf(&from, "%s/.", old) < 0)
                 return -ENOMEM;
-        r = spawn_run((char *[]) { (char *) "cp", (char *) "-a", (char *) "--", from, (char *) target, NULL });
+        r = spawn_run((char *[]) { (char *) "cp", (char *) "-a", (char *) "--", from, to, NULL });
         if (r != 0)
                 return r < 0 ? r : -EIO;
-        r = spawn_run((char *[]) { (char *) "rm", (char *) "-rf", (char *) "--", (char *) src, NULL });
+        r = spawn_run((char *[]) { (char *) "rm", (char *) "-rf", (char *) "--", old, NULL });
         if (r != 0)
                 return r < 0 ? r : -EIO;
         return 0;
 }
 
-/* Returns 1 if changed. */
-static int relocate(const Agent *a, const Relocation *rl) {
-        _cleanup_free_ char *src = agent_path(a, rl->src), *target = agent_path(a, rl->target),
-                           *link = relative_link_target(rl->src, rl->target), *parent = NULL;
-        const char *base;
+/* The non-empty directory dir_fd/name moves to l->target (service stopped around it), or aside when
+ * the target holds data already. Returns 1 if the service was stopped. */
+static int relocate_dir(const Agent *a, const AgentLink *l, int dir_fd, const char *name, char **reason) {
+        _cleanup_close_ int target_fd = -EBADF, tparent = -EBADF;
+        _cleanup_free_ char *tname = NULL;
         bool stopped = false;
+        int r;
+
+        if (l->unit && agent_systemctl(a, "is-active", l->unit) == 0) {
+                log_info("Stopping '%s' to move '%s'.", l->unit, l->path);
+                r = agent_systemctl(a, "stop", l->unit);
+                if (r != 0)
+                        return reterr_printf(reason, -EIO, "Cannot stop '%s' to move '%s'", l->unit, l->path);
+                stopped = true;
+        }
+        r = agent_open(a, l->target, O_RDONLY | O_DIRECTORY, &target_fd);
+        if (r >= 0)
+                r = chase_parent(a->root_fd, l->target, CHASE_NO_SYMLINKS, &tparent, &tname);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, l->target, r);
+                return reterr_printf(reason, r, "Cannot move '%s' to '%s': %s", l->path, l->target,
+                                     why ?: strerror(-r));
+        }
+        r = dir_fd_is_empty(target_fd);
+        if (r < 0)
+                return reterr_printf(reason, r, "Cannot read '%s': %s", l->target, strerror(-r));
+        if (r > 0) {
+                r = move_tree(dir_fd, name, tparent, tname);
+                if (r < 0)
+                        return reterr_printf(reason, r, "Cannot move '%s' to '%s': %s", l->path, l->target,
+                                             strerror(-r));
+                log_info("Moved '%s' to '%s'.", l->path, l->target);
+                const LayoutDir *d = layout_find(l->target);
+                if (d) {
+                        r = ensure_dir(a, d, reason);
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                _cleanup_free_ char *old = NULL;
+                if (asprintf(&old, "%s.appliance-old", name) < 0)
+                        return log_oom();
+                if (renameat(dir_fd, name, dir_fd, old) < 0)
+                        return reterr_printf(reason, -errno, "Cannot move '%s' aside: %s", l->path, strerror(errno));
+                log_warning("'%s' already holds data; kept it, the old '%s' is now '%s.appliance-old'.", l->target,
+                            l->path, l->path);
+        }
+        return stopped;
+}
+
+/* Returns 1 if changed. The link is the appliance's exactly, or the step refuses: a link the tree
+ * holds with another target is never followed nor silently replaced. */
+static int relocate(const Agent *a, const AgentLink *l, char **reason) {
+        _cleanup_free_ char *link = relative_link_target(l->path, l->target), *parent = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        const char *name;
+        int stopped = 0;
         struct stat st;
         int r;
 
-        if (!src || !target || !link)
+        if (!link)
                 return log_oom();
-        if (lstat(src, &st) >= 0 && S_ISLNK(st.st_mode)) {
+        r = path_split(l->path, &parent, &name);
+        if (r < 0)
+                return log_oom();
+        r = chase_mkdir_p(a->root_fd, parent, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &dir_fd);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, parent, r);
+                return reterr_printf(reason, r, "Cannot link '%s' to '%s': %s", l->path, link, why ?: strerror(-r));
+        }
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode)) {
                 char cur[4096];
-                ssize_t n = readlink(src, cur, sizeof cur - 1);
+                ssize_t n = readlinkat(dir_fd, name, cur, sizeof cur - 1);
 
                 if (n < 0)
-                        return log_error_errno(errno, "Failed to read link '%s': %m", src);
+                        return reterr_printf(reason, -errno, "Cannot read the link '%s': %s", l->path, strerror(errno));
                 cur[n] = 0;
-                if (streq(cur, link) || streq(cur, rl->target))
+                if (streq(cur, link) || streq(cur, l->target))
                         return 0;
-                log_warning("'%s' points to '%s', pointing it to '%s'.", rl->src, cur, link);
-        } else if (lstat(src, &st) >= 0 && S_ISDIR(st.st_mode)) {
-                r = dir_is_empty(src);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read '%s': %m", src);
-                if (r > 0) {
-                        if (rmdir(src) < 0)
-                                return log_error_errno(errno, "Failed to remove empty '%s': %m", src);
-                } else {
-                        if (rl->unit && agent_systemctl(a, "is-active", rl->unit) == 0) {
-                                log_info("Stopping '%s' to move '%s'.", rl->unit, rl->src);
-                                r = agent_systemctl(a, "stop", rl->unit);
-                                if (r != 0)
-                                        return log_error_errno(r < 0 ? r : EIO, "Failed to stop '%s'.", rl->unit);
-                                stopped = true;
-                        }
-                        r = dir_is_empty(target);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to read '%s': %m", target);
-                        if (r > 0) {
-                                r = move_tree(src, target);
-                                if (r < 0)
-                                        return log_error_errno(r, "Failed to move '%s' to '%s': %m", rl->src,
-                                                               rl->target);
-                                log_info("Moved '%s' to '%s'.", rl->src, rl->target);
-                                const LayoutDir *d = layout_find(rl->target);
-                                if (d) {
-                                        r = ensure_dir(a, d);
-                                        if (r < 0)
-                                                return r;
-                                }
-                        } else {
-                                _cleanup_free_ char *old = NULL;
-                                if (asprintf(&old, "%s.appliance-old", src) < 0)
-                                        return log_oom();
-                                if (rename(src, old) < 0)
-                                        return log_error_errno(errno, "Failed to move '%s' aside: %m", src);
-                                log_warning("'%s' already holds data; kept it, the old '%s' is now '%s.appliance-old'.",
-                                            rl->target, rl->src, rl->src);
-                        }
-                }
-        } else if (lstat(src, &st) >= 0)
-                return log_error_errno(EEXIST, "'%s' exists and is neither a directory nor a symlink.", src);
+                return reterr_printf(reason, -ELOOP, "'%s' is a symbolic link to '%s', not the appliance's '%s': refused",
+                                     l->path, cur, link);
+        } else if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-        r = path_split(src, &parent, &base);
+                r = fd < 0 ? -errno : dir_fd_is_empty(fd);
+                if (r < 0)
+                        return reterr_printf(reason, r, "Cannot read '%s': %s", l->path, strerror(-r));
+                if (r > 0) {
+                        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0)
+                                return reterr_printf(reason, -errno, "Cannot remove the empty '%s': %s", l->path,
+                                                     strerror(errno));
+                } else {
+                        stopped = relocate_dir(a, l, dir_fd, name, reason);
+                        if (stopped < 0)
+                                return stopped;
+                }
+        } else if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return reterr_printf(reason, -EEXIST, "'%s' exists and is neither a directory nor a symlink", l->path);
+
+        r = symlink_atomic_at(dir_fd, link, name);
         if (r < 0)
-                return log_oom();
-        r = mkdir_p(parent, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", parent);
-        r = symlink_atomic(link, src);
-        if (r < 0)
-                return log_error_errno(r, "Failed to link '%s' to '%s': %m", rl->src, link);
-        log_info("Linked '%s' -> '%s'.", rl->src, link);
-        if (stopped) {
+                return reterr_printf(reason, r, "Cannot link '%s' to '%s': %s", l->path, link, strerror(-r));
+        log_info("Linked '%s' -> '%s'.", l->path, link);
+        if (stopped > 0) {
                 /* Queued, not waited for: the unit is ordered after prepare-storage. */
-                r = agent_systemctl(a, "start-no-block", rl->unit);
+                r = agent_systemctl(a, "start-no-block", l->unit);
                 if (r != 0)
-                        log_warning("Failed to start '%s' again after the move, ignoring.", rl->unit);
+                        log_warning("Failed to start '%s' again after the move, ignoring.", l->unit);
         }
         return 1;
 }
 
 int fstab_ensure(const Agent *a, const char *label, const char *where) {
-        _cleanup_free_ char *path = agent_path(a, "/etc/fstab"), *text = NULL, *out = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL;
         int r;
 
-        if (!path)
-                return log_oom();
-        r = read_full_file(path, &text, NULL, 1024 * 1024);
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Failed to read '%s': %m", path);
+        r = agent_read_file(a, "/etc/fstab", 1024 * 1024, &text, NULL);
+        if (r < 0 && r != -ENOENT) {
+                _cleanup_free_ char *why = agent_io_reason(a, "/etc/fstab", r);
+                log_error("Failed to read /etc/fstab: %s", why ?: strerror(-r));
+                return r;
+        }
         for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
                 char spec[512], mp[512];
                 if (l[0] == '#' || sscanf(l, "%511s %511s", spec, mp) != 2)
@@ -319,15 +315,12 @@ int fstab_ensure(const Agent *a, const char *label, const char *where) {
         if (asprintf(&out, "%s%sLABEL=%s %s ext4 defaults,nofail 0 2\n", text ?: "",
                      text && *text && !endswith(text, "\n") ? "\n" : "", label, where) < 0)
                 return log_oom();
-        {
-                _cleanup_free_ char *etc = agent_path(a, "/etc");
-                if (!etc)
-                        return log_oom();
-                (void) mkdir_p(etc, 0755);
+        r = agent_write_file(a, "/etc/fstab", out, strlen(out), 0644, (uid_t) -1, (gid_t) -1);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, "/etc/fstab", r);
+                log_error("Failed to write /etc/fstab: %s", why ?: strerror(-r));
+                return r;
         }
-        r = write_file_atomic(path, out, strlen(out), 0644);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", path);
         log_info("Added 'LABEL=%s %s' to /etc/fstab.", label, where);
         return 1;
 }
@@ -335,7 +328,9 @@ int fstab_ensure(const Agent *a, const char *label, const char *where) {
 /* Returns 1 if mounted now, 0 if already or not wanted, <0 on failure with *reason set. */
 static int mount_label(const Agent *a, const Env *env, const char *label, const char *where, const char *ignore_key,
                        char **reason) {
-        _cleanup_free_ char *dev = NULL, *mp = NULL;
+        _cleanup_free_ char *dev = NULL;
+        _cleanup_close_ int mfd = -EBADF;
+        char mp[64];
         int ignore = env_get_bool(env, ignore_key, -1), r;
         struct stat dst, mst;
         FsType type;
@@ -360,29 +355,26 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
 
         r = fstab_ensure(a, label, where);
         if (r < 0)
-                return r;
-        mp = agent_path(a, where);
-        if (!mp)
-                return log_oom();
-        r = mkdir_p(mp, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", mp);
+                return asprintf(reason, "Cannot add '%s' to /etc/fstab (see the journal)", where) < 0 ? log_oom() : r;
+        /* The mount point, never through a link: mount() gets its fd's /proc path. */
+        r = chase_mkdir_p(a->root_fd, where, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &mfd);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, where, r);
+                return asprintf(reason, "Cannot mount '%s' on %s: %s", label, where, why ?: strerror(-r)) < 0
+                               ? log_oom()
+                               : r;
+        }
+        snprintf(mp, sizeof mp, "/proc/self/fd/%d", mfd);
         if (stat(dev, &dst) < 0)
                 return log_error_errno(errno, "Failed to stat '%s': %m", dev);
-        if (stat(mp, &mst) >= 0 && S_ISBLK(dst.st_mode) && mst.st_dev == dst.st_rdev) {
+        if (fstat(mfd, &mst) >= 0 && S_ISBLK(dst.st_mode) && mst.st_dev == dst.st_rdev) {
                 log_info("'%s' is already mounted on '%s'.", label, where);
                 return 0;
         }
         if (!S_ISBLK(dst.st_mode))
                 return asprintf(reason, "'%s' (label %s) is not a block device", dev, label) < 0 ? log_oom() : -ENOTBLK;
-        {
-                /* Mount the device node itself, not the by-label link, so that mount tables name it. */
-                char *real = realpath(dev, NULL);
-                if (real) {
-                        free(dev);
-                        dev = real;
-                }
-        }
+        /* dev is the device node itself (probe_find_label() resolved the by-label link below the
+         * root), so that mount tables name it. */
         if (mount(dev, mp, "ext4", 0, NULL) < 0) {
                 r = -errno;
                 return asprintf(reason, "Failed to mount '%s' (label %s) on %s: %s", dev, label, where,
@@ -435,30 +427,21 @@ int step_prepare_storage(const Agent *a) {
         }
 
         for (size_t i = 0; i < ELEMENTSOF(layout); i++) {
-                r = ensure_dir(a, &layout[i]);
-                if (r < 0) {
-                        if (asprintf(&reason, "Cannot create the runtime layout at '%s'", layout[i].path) < 0)
-                                return log_oom();
-                        return agent_step_fail(a, "prepare-storage", t0, reason);
-                }
+                r = ensure_dir(a, &layout[i], &reason);
+                if (r < 0)
+                        return agent_step_fail(a, "prepare-storage", t0, reason ?: "Cannot create the runtime layout");
                 changed |= r > 0;
         }
-        for (size_t i = 0; i < ELEMENTSOF(relocations); i++) {
-                r = relocate(a, &relocations[i]);
-                if (r < 0) {
-                        if (asprintf(&reason, "Cannot move '%s' to '%s'", relocations[i].src, relocations[i].target) < 0)
-                                return log_oom();
-                        return agent_step_fail(a, "prepare-storage", t0, reason);
-                }
+        for (size_t i = 0; i < agent_links_n; i++) {
+                r = relocate(a, &agent_links[i], &reason);
+                if (r < 0)
+                        return agent_step_fail(a, "prepare-storage", t0, reason ?: "Cannot move the service state");
                 changed |= r > 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(layout_late); i++) {
-                r = ensure_dir(a, &layout_late[i]);
-                if (r < 0) {
-                        if (asprintf(&reason, "Cannot create the runtime layout at '%s'", layout_late[i].path) < 0)
-                                return log_oom();
-                        return agent_step_fail(a, "prepare-storage", t0, reason);
-                }
+                r = ensure_dir(a, &layout_late[i], &reason);
+                if (r < 0)
+                        return agent_step_fail(a, "prepare-storage", t0, reason ?: "Cannot create the runtime layout");
                 changed |= r > 0;
         }
 

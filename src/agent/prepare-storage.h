@@ -4,9 +4,8 @@
 #pragma once
 
 #include "agent.h"
+#include "agent-path.h"
 
-/* "../data/etc" for src "/app/etc", target "/data/etc". Newly allocated. */
-char *relative_link_target(const char *src, const char *target);
 /* Adds "LABEL=label where ext4 defaults,nofail 0 2" to ROOT/etc/fstab unless where has an entry.
  * Returns 1 if added, 0 if present. */
 int fstab_ensure(const Agent *a, const char *label, const char *where);

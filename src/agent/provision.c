@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-path.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
@@ -108,11 +109,9 @@ static const char *const agent_env_keys[] = {
 /* The env keys a template names: "{{ key" or "{{ key | default }}". */
 static int template_keys(const Agent *a, const Profile *p, char ***keys) {
         for (size_t i = 0; i < p->n_templates; i++) {
-                _cleanup_free_ char *path = agent_path(a, p->templates[i].src), *text = NULL;
+                _cleanup_free_ char *text = NULL;
 
-                if (!path)
-                        return -ENOMEM;
-                if (read_full_file(path, &text, NULL, 16 * 1024 * 1024) < 0)
+                if (agent_read_image_file(a, p->templates[i].src, 16 * 1024 * 1024, &text, NULL) < 0)
                         continue;
                 for (const char *c = strstr(text, "{{"); c; c = strstr(c, "{{")) {
                         size_t n;
@@ -209,12 +208,9 @@ int provision_report_env(const Agent *a, const Profile *p, const Env *e, CloudCo
 }
 
 int provision_write_notes(const Agent *a, char *const *notes, size_t n_logged) {
-        _cleanup_free_ char *path = agent_path(a, AGENT_NOTES_FILE), *text = NULL, *dir = NULL;
-        const char *base;
+        _cleanup_free_ char *text = NULL;
         int r;
 
-        if (!path)
-                return log_oom();
         for (size_t i = n_logged; i < strv_length(notes); i++)
                 log_warning("%s", notes[i]);
         STRV_FOREACH(n, notes) {
@@ -224,13 +220,9 @@ int provision_write_notes(const Agent *a, char *const *notes, size_t n_logged) {
                 free(text);
                 text = t;
         }
-        r = path_split(path, &dir, &base);
-        if (r >= 0)
-                r = mkdir_p(dir, 0755);
-        if (r >= 0)
-                r = write_file_atomic(path, text ?: "", text ? strlen(text) : 0, 0644);
+        r = agent_write_file(a, AGENT_NOTES_FILE, text ?: "", text ? strlen(text) : 0, 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", path);
+                return log_error_errno(r, "Failed to write '%s': %m", AGENT_NOTES_FILE);
         return 0;
 }
 
@@ -248,16 +240,13 @@ bool ssh_key_is_vagrant_insecure(const char *line) {
 
 /* Removes the insecure keys from one file when it holds another key. Returns 1 if changed. */
 static int cleanup_one(const Agent *a, const char *user, const char *home) {
-        _cleanup_free_ char *rel = NULL, *path = NULL, *text = NULL;
+        _cleanup_free_ char *rel = NULL, *text = NULL;
         _cleanup_strv_free_ char **insecure = NULL;
         bool other = false;
 
         if (asprintf(&rel, "%s/.ssh/authorized_keys", streq(home, "/") ? "" : home) < 0)
                 return -ENOMEM;
-        path = agent_path(a, rel);
-        if (!path)
-                return -ENOMEM;
-        if (read_full_file(path, &text, NULL, 4 * 1024 * 1024) < 0)
+        if (agent_read_file(a, rel, 4 * 1024 * 1024, &text, NULL) < 0)
                 return 0;
         for (char *l = text, *next; l && *l; l = next) {
                 size_t n = strcspn(l, "\n");
@@ -282,14 +271,12 @@ static int cleanup_one(const Agent *a, const char *user, const char *home) {
 }
 
 int insecure_keys_cleanup(const Agent *a) {
-        _cleanup_free_ char *path = agent_path(a, "/etc/passwd"), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         int r, changed = 0;
 
-        if (!path)
-                return log_oom();
-        r = read_full_file(path, &text, NULL, 16 * 1024 * 1024);
+        r = agent_read_image_file(a, "/etc/passwd", 16 * 1024 * 1024, &text, NULL);
         if (r < 0)
-                return r == -ENOENT ? 0 : log_error_errno(r, "Failed to read '%s': %m", path);
+                return r == -ENOENT ? 0 : log_error_errno(r, "Failed to read /etc/passwd: %m");
         for (char *l = text, *next; l && *l; l = next) {
                 size_t n = strcspn(l, "\n");
                 _cleanup_free_ char *name = NULL, *home = NULL;

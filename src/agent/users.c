@@ -4,6 +4,7 @@
  * rewritten atomically with its own mode and owner.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-path.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
@@ -22,12 +25,10 @@
 
 /* Finds the line whose first field is name; returns the fields (up to max) split at ':'. */
 static int db_find(const Agent *a, const char *db, const char *name, char ***ret_fields) {
-        _cleanup_free_ char *path = agent_path(a, db), *text = NULL;
+        _cleanup_free_ char *text = NULL;
         int r;
 
-        if (!path)
-                return -ENOMEM;
-        r = read_full_file(path, &text, NULL, 16 * 1024 * 1024);
+        r = agent_read_image_file(a, db, 16 * 1024 * 1024, &text, NULL);
         if (r == -ENOENT)
                 return -ESRCH;
         if (r < 0)
@@ -211,19 +212,25 @@ static void db_file_done(DbFile *f) {
 }
 
 static int db_file_read(const Agent *a, const char *rel, mode_t default_mode, DbFile *ret) {
+        _cleanup_close_ int fd = -EBADF;
         struct stat st;
         int r;
 
-        *ret = (DbFile) { .path = agent_path(a, rel), .mode = default_mode };
+        *ret = (DbFile) { .path = strdup(rel), .mode = default_mode };
         if (!ret->path)
                 return -ENOMEM;
-        r = read_full_file(ret->path, &ret->text, NULL, 16 * 1024 * 1024);
+        r = agent_open(a, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        if (stat(ret->path, &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        r = read_full_fd(fd, 16 * 1024 * 1024, &ret->text, NULL);
+        if (r < 0)
+                return r;
         ret->exists = true;
         ret->mode = st.st_mode & 07777;
         ret->uid = st.st_uid;
@@ -260,8 +267,8 @@ static int db_append(DbFile *f, const char *line, bool create) {
         return 1;
 }
 
-static int db_write(DbFile *f) {
-        return write_file_if_changed(f->path, f->text ?: "", f->text ? strlen(f->text) : 0, f->mode, f->uid, f->gid);
+static int db_write(const Agent *a, DbFile *f) {
+        return agent_write_file(a, f->path, f->text ?: "", f->text ? strlen(f->text) : 0, f->mode, f->uid, f->gid);
 }
 
 /* Adds user to the member list (field 4) of group line name in text; 1 if added, 0 if already
@@ -318,21 +325,18 @@ static unsigned next_free_id(const char *a_text, const char *b_text, unsigned pr
 }
 
 static int write_sudoers(const Agent *a, const UserSpec *u) {
-        _cleanup_free_ char *rel = NULL, *path = NULL, *text = NULL;
+        _cleanup_free_ char *rel = NULL, *text = NULL;
 
         if (asprintf(&rel, "/etc/sudoers.d/90-appliance-%s", u->name) < 0 ||
             asprintf(&text, "# written by appliance-agent from the seed or the image profile\n%s %s\n", u->name,
                      u->sudo) < 0)
                 return -ENOMEM;
-        path = agent_path(a, rel);
-        if (!path)
-                return -ENOMEM;
-        return write_file_if_changed(path, text, strlen(text), 0440, 0, 0);
+        return agent_write_file(a, rel, text, strlen(text), 0440, 0, 0);
 }
 
 int user_ensure(const Agent *a, const UserSpec *u, char **reterr) {
         _cleanup_(db_file_done) DbFile passwd = {}, shadow = {}, group = {}, gshadow = {};
-        _cleanup_free_ char *line = NULL, *home_path = NULL, *default_home = NULL;
+        _cleanup_free_ char *line = NULL, *default_home = NULL;
         const char *home = u->home;
         uid_t cur_uid;
         gid_t cur_gid;
@@ -415,24 +419,29 @@ int user_ensure(const Agent *a, const UserSpec *u, char **reterr) {
                         return -ENOMEM;
 
                 /* group before passwd, shadow last: a half-written set never names a missing group. */
-                r = db_write(&group);
+                r = db_write(a, &group);
                 if (r >= 0 && gshadow.exists)
-                        r = db_write(&gshadow);
+                        r = db_write(a, &gshadow);
                 if (r >= 0)
-                        r = db_write(&passwd);
+                        r = db_write(a, &passwd);
                 if (r >= 0 && shadow.exists)
-                        r = db_write(&shadow);
+                        r = db_write(a, &shadow);
                 if (r < 0)
                         return reterr_printf(reterr, r, "user '%s': cannot write the user database: %s", u->name,
                                              strerror(-r));
 
-                home_path = agent_path(a, home);
-                if (!home_path)
-                        return -ENOMEM;
-                r = mkdir_p(home_path, 0755);
-                if (r < 0 || chown(home_path, uid, gid) < 0)
-                        return reterr_printf(reterr, r < 0 ? r : -errno, "user '%s': cannot create home '%s': %s",
-                                             u->name, home, strerror(r < 0 ? -r : errno));
+                {
+                        /* An existing home keeps its mode; it gets the user as owner, through its fd. */
+                        _cleanup_close_ int hfd = -EBADF;
+                        r = chase_mkdir_p(a->root_fd, home, CHASE_NO_SYMLINKS, 0755, uid, gid, &hfd);
+                        if (r >= 0)
+                                r = fd_chown_chmod(hfd, uid, gid, (mode_t) -1);
+                }
+                if (r < 0) {
+                        _cleanup_free_ char *why = agent_io_reason(a, home, r);
+                        return reterr_printf(reterr, r, "user '%s': cannot create home '%s': %s", u->name, home,
+                                             why ?: strerror(-r));
+                }
                 log_info("Created user '%s' (uid %u, gid %u, home %s).", u->name, uid, gid, home);
                 changed = 1;
         } else
@@ -447,9 +456,9 @@ int user_ensure(const Agent *a, const UserSpec *u, char **reterr) {
                 if (r > 0) {
                         if (group_add_member(&gshadow.text, *g, u->name, false) < 0)
                                 return -ENOMEM;
-                        r = db_write(&group);
+                        r = db_write(a, &group);
                         if (r >= 0 && gshadow.exists)
-                                r = db_write(&gshadow);
+                                r = db_write(a, &gshadow);
                         if (r < 0)
                                 return reterr_printf(reterr, r, "user '%s': cannot write the group database: %s",
                                                      u->name, strerror(-r));

@@ -49,7 +49,10 @@ printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1001:1001::/app:/bin/sh\npostgres:x
 printf 'root:x:0:\napp:x:1001:\npostgres:x:120:\n' > "$R/etc/group"
 printf '# static\n' > "$R/etc/fstab"
 echo 15 > "$R/var/lib/postgresql/15/main/PG_VERSION"
-ln -s "${LOOP}p1" "$R/dev/disk/by-label/ecs-data"
+# The agent resolves by-label links below its root, as udev's relative ones resolve in the image:
+# the device nodes live in ROOT/dev.
+cp -a "${LOOP}p1" "$R/dev/"
+ln -s "../../$(basename "${LOOP}p1")" "$R/dev/disk/by-label/ecs-data"
 printf '#cloud-config\nappliance:\n  domain: storage.example.org\n' > "$R/app/env.yml"
 
 size_before=$(cat "/sys/class/block/$(basename "$LOOP")p2/size")
@@ -105,7 +108,8 @@ truncate -s 32M "$T/vol.img"
 mkfs.vfat -n ECS-VOLATIL "$T/vol.img" >/dev/null
 LOOP2=$(losetup -f --show "$T/vol.img")
 sum_before=$(sha256sum < "$LOOP2")
-ln -s "$LOOP2" "$R/dev/disk/by-label/ecs-volatile"
+cp -a "$LOOP2" "$R/dev/"
+ln -s "../../$(basename "$LOOP2")" "$R/dev/disk/by-label/ecs-volatile"
 printf '#cloud-config\nappliance:\n  domain: storage.example.org\n  storage:\n    ignore:\n      volatile: false\n' > "$R/app/env.yml"
 agent prepare-env
 if agent prepare-storage 2>/dev/null; then fail "vfat accepted as ecs-volatile"; fi

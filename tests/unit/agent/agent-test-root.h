@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent-path.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "spawn.h"
@@ -66,12 +67,18 @@ static inline Fixture *fixture_new(const char *prefix) {
         }
         f->agent = (Agent) { .root = f->dir, .systemctl = (char *) "true", .metadata_url = (char *) "http://127.0.0.1:9/",
                              .once = true };
+        if (agent_open_root(&f->agent) < 0) {
+                (void) rmdir(f->dir);
+                free(f);
+                return NULL;
+        }
         unsetenv("ENV_YML");
         unsetenv("NOTIFY_SOCKET");
         return f;
 }
 
 static inline int fixture_free(Fixture *f) {
+        safe_close(f->agent.root_fd);
         (void) spawn_run((char *[]) { (char *) "rm", (char *) "-rf", f->dir, NULL });
         free(f);
         return 0;

@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "agent-test-root.h"
+#include "agent-path.h"
 #include "cleanup.h"
 #include "env-check.h"
 #include "fileio.h"
