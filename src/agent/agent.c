@@ -100,23 +100,149 @@ int agent_failed_check(const Agent *a, char **ret_reason) {
         return 0;
 }
 
-int agent_set_failed(const Agent *a, const char *reason) {
-        _cleanup_free_ char *text = NULL;
+/* Length of the valid UTF-8 sequence at s (1-4), 0 if there is none. */
+static size_t utf8_sequence(const unsigned char *s) {
+        size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+
+        if (n == 2 && s[0] < 0xc2)
+                return 0; /* overlong */
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        return n;
+}
+
+char *agent_public_line(const char *s) {
+        size_t len = 0, cut = 0;
+        char *out;
+
+        out = malloc(AGENT_PUBLIC_MAX + 1);
+        if (!out)
+                return NULL;
+        for (const unsigned char *c = (const unsigned char *) (s ?: ""); *c;) {
+                size_t n = utf8_sequence(c);
+
+                if (len + MAX(n, (size_t) 1) > AGENT_PUBLIC_MAX) {
+                        /* Too long: cut at a character boundary, with room for the ellipsis. */
+                        len = cut;
+                        memcpy(out + len, "...", 3);
+                        len += 3;
+                        break;
+                }
+                if (n == 0 || (n == 1 && (*c < 0x20 || *c == 0x7f))) {
+                        out[len++] = n == 0 ? '?' : ' '; /* invalid UTF-8, line ends and other controls */
+                        c++;
+                } else {
+                        memcpy(out + len, c, n);
+                        len += n;
+                        c += n;
+                }
+                if (len <= AGENT_PUBLIC_MAX - 3)
+                        cut = len;
+        }
+        out[len] = 0;
+        return out;
+}
+
+/* Whether a key's name says that its value (and everything below it) is a secret. Redacting more
+ * than needed costs nothing: only the public copy of a reason is redacted. */
+static bool secret_key_name(const char *key) {
+        static const char *const words[] = { "secret", "password", "passwd", "token", "key", "encrypt", "sign",
+                                             "settings", "content", "dsn", "credential", "private" };
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (key && strcasestr(key, words[i]))
+                        return true;
+        return false;
+}
+
+#define SECRET_MIN 6 /* shorter values are not searched for */
+#define REDACTED "[secret]"
+
+static int redact_value(char **text, const char *value) {
+        size_t vl = strlen(value);
+        char *at;
+
+        if (vl < SECRET_MIN)
+                return 0;
+        while ((at = strstr(*text, value))) {
+                size_t pre = (size_t) (at - *text);
+                char *n;
+
+                if (asprintf(&n, "%.*s" REDACTED "%s", (int) pre, *text, at + vl) < 0)
+                        return -ENOMEM;
+                free(*text);
+                *text = n;
+        }
+        return 0;
+}
+
+/* Replaces, in *text, every value (and every line of a multi-line value) found below a secret key. */
+static int redact_node(char **text, const EnvNode *n, bool secret, unsigned depth) {
         int r;
 
-        if (asprintf(&text, "%s\n", reason) < 0)
+        if (!n || depth > 64)
+                return 0;
+        if (env_node_type(n) == ENV_NODE_SCALAR) {
+                _cleanup_free_ char *v = secret ? strdup(env_node_string(n)) : NULL;
+
+                if (!secret)
+                        return 0;
+                if (!v)
+                        return -ENOMEM;
+                r = redact_value(text, v);
+                for (char *l = v, *e; r >= 0 && l && *l; l = e ? e + 1 : NULL) {
+                        e = strchr(l, '\n');
+                        if (e)
+                                *e = 0;
+                        r = redact_value(text, l + strspn(l, " \t"));
+                }
+                return r;
+        }
+        for (size_t i = 0; i < env_node_size(n); i++) {
+                r = redact_node(text, env_node_item(n, i), secret || secret_key_name(env_node_key(n, i)), depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+char *agent_public_reason(const Agent *a, const char *reason, const Env *env) {
+        _cleanup_(env_freep) Env *active = NULL;
+        _cleanup_free_ char *text = NULL, *path = a ? agent_path(a, AGENT_ACTIVE_ENV) : NULL, *body = NULL;
+        size_t len, body_len;
+
+        /* No reason quotes more than a few KiB of secrets: what lies beyond this is never shown. */
+        len = strnlen(reason ?: "", AGENT_REASON_SCAN);
+        text = strndup(reason ?: "", len);
+        if (!text)
+                return NULL;
+        if (path && read_full_file(path, &body, &body_len, 0) >= 0)
+                (void) env_load_buffer(AGENT_ACTIVE_ENV, body, body_len, &active, NULL);
+        if (redact_node(&text, env_root(env), false, 0) < 0 || redact_node(&text, env_root(active), false, 0) < 0)
+                return NULL;
+        /* A reason cut at the scan limit that quotes secrets might end in part of one that the
+         * redaction did not recognize: such a reason is not shown at all. */
+        if (len == AGENT_REASON_SCAN && strstr(text, REDACTED))
+                return strdup("(the reason is in the journal: journalctl -b -u 'prepare-*' -u appliance)");
+        return agent_public_line(text);
+}
+
+int agent_set_failed(const Agent *a, const char *reason) {
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL), *text = NULL;
+        int r;
+
+        /* Root only (the manual's "rm /run/appliance_failed" works as before); what the pages and
+         * status.json show of it is the public, bounded form. */
+        if (!pub || asprintf(&text, "%s\n", pub) < 0)
                 return -ENOMEM;
-        for (char *c = text; c[0] && c[1]; c++)
-                if (*c == '\n')
-                        *c = ' ';
-        r = agent_write(a, AGENT_FAILED_FLAG, text, 0644);
+        r = agent_write(a, AGENT_FAILED_FLAG, text, 0600);
         if (r < 0)
                 return r;
-        r = agent_write(a, AGENT_FAILED_FLAG_MANUAL, text, 0644);
+        r = agent_write(a, AGENT_FAILED_FLAG_MANUAL, text, 0600);
         if (r < 0)
                 return r;
         (void) agent_unlink(a, AGENT_READY_FLAG);
-        (void) agent_write_status_page(a, "Appliance Error", reason);
+        (void) agent_write_status_page(a, "Appliance Error", pub);
         return 0;
 }
 
@@ -142,23 +268,15 @@ static bool valid_step_name(const char *s) {
         return !isempty(s) && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == strlen(s);
 }
 
-static void one_line(char *s) {
-        for (; s && *s; s++)
-                if (*s == '\n' || *s == '\r')
-                        *s = ' ';
-}
-
 int agent_record_step(const Agent *a, const char *step, StepResult result, const char *message,
                       uint64_t duration_usec, const char *source) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *msg = strdup(message ?: ""),
-                           *src = strdup(source ?: "");
+        _cleanup_free_ char *path = NULL, *text = NULL, *msg = agent_public_line(message),
+                           *src = agent_public_line(source);
 
         if (!valid_step_name(step))
                 return -EINVAL;
         if (!msg || !src)
                 return -ENOMEM;
-        one_line(msg);
-        one_line(src);
         if (asprintf(&path, "%s/%s", AGENT_STATE_DIR, step) < 0)
                 return -ENOMEM;
         /* The one line per step an administrator (and the serial console) sees. */
@@ -179,6 +297,11 @@ static char *record_get(const char *text, const char *key) {
                 if (strneq(l, key, kl) && l[kl] == '=')
                         return strndup(l + kl + 1, strcspn(l + kl + 1, "\n"));
         return NULL;
+}
+
+static char *record_get_public(const char *text, const char *key) {
+        _cleanup_free_ char *v = record_get(text, key);
+        return v ? agent_public_line(v) : NULL;
 }
 
 static const char *const step_order[] = { "prepare-env", "prepare-storage", "prepare-appliance", "appliance" };
@@ -234,6 +357,36 @@ static int status_data_load_services(const Agent *a, StatusData *d) {
         return 0;
 }
 
+static int make_public(char **s) {
+        char *p;
+
+        if (!*s)
+                return 0;
+        p = agent_public_line(*s);
+        if (!p)
+                return -ENOMEM;
+        free(*s);
+        *s = p;
+        return 0;
+}
+
+/* Everything the status shows is public (status.json, index.html): one bounded line per value
+ * (step messages through record_get_public()). */
+static int status_data_make_public(StatusData *d) {
+        int r = make_public(&d->failed_reason);
+
+        if (r >= 0)
+                r = make_public(&d->env_source);
+        if (r >= 0)
+                r = make_public(&d->unconfigured_reason);
+        for (char **n = d->notes; r >= 0 && n && *n; n++)
+                r = make_public(n);
+        for (size_t i = 0; i < d->n_services && r >= 0; i++)
+                for (char **f = d->service_fields[i]; r >= 0 && *f; f++)
+                        r = make_public(f);
+        return r;
+}
+
 static int status_data_load(const Agent *a, StatusData *d) {
         const char *state;
         int r;
@@ -261,6 +414,9 @@ static int status_data_load(const Agent *a, StatusData *d) {
                         return -ENOMEM;
         }
         d->unconfigured_reason = agent_read_line(a, AGENT_UNCONFIGURED_FLAG);
+        r = status_data_make_public(d);
+        if (r < 0)
+                return r;
 
         if (d->failed_reason)
                 state = "failed";
@@ -316,7 +472,7 @@ int agent_status_json(const Agent *a, char **ret) {
 
                 if (d.step_text[i]) {
                         res = record_get(d.step_text[i], "RESULT");
-                        msg = record_get(d.step_text[i], "MESSAGE");
+                        msg = record_get_public(d.step_text[i], "MESSAGE");
                         dur = record_get(d.step_text[i], "DURATION_USEC");
                 }
                 qres = json_quote(res ?: "pending");
@@ -370,7 +526,7 @@ int agent_status_text(const Agent *a, char **ret) {
 
                 if (d.step_text[i]) {
                         res = record_get(d.step_text[i], "RESULT");
-                        msg = record_get(d.step_text[i], "MESSAGE");
+                        msg = record_get_public(d.step_text[i], "MESSAGE");
                         dur = record_get(d.step_text[i], "DURATION_USEC");
                 }
                 if (dur)
@@ -428,8 +584,11 @@ int agent_write_status_page(const Agent *a, const char *title, const char *text)
                 title = "Appliance Unconfigured";
                 text = reason;
         }
+        _cleanup_free_ char *line = agent_public_line(text);
+        if (!line)
+                return -ENOMEM;
         t = html_escape(title);
-        x = html_escape(text);
+        x = html_escape(line);
         if (!t || !x)
                 return -ENOMEM;
         if (asprintf(&html,
@@ -560,9 +719,11 @@ int agent_placeholder_env(const Agent *a, Env **ret) {
 }
 
 int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *reason) {
-        log_error("%s failed: %s", step, reason);
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL);
+
+        log_error("%s failed: %s", step, reason); /* the whole reason: the journal is root's */
         (void) agent_set_failed(a, reason);
-        (void) agent_record_step(a, step, STEP_FAILED, reason, now_usec() - t0, NULL);
-        (void) agent_notifyf("STATUS=Appliance Error: %s", reason);
+        (void) agent_record_step(a, step, STEP_FAILED, pub ?: "failed", now_usec() - t0, NULL);
+        (void) agent_notifyf("STATUS=Appliance Error: %s", pub ?: "see the journal");
         return -EIO;
 }

@@ -7,7 +7,7 @@
  *
  *   /run/active-env.yml            the activated env (0600), written by prepare-env: the bytes read
  *   /run/appliance/env-source      where it came from: USERDATA_TYPE=TYPE, USERDATA_ORIGIN=FILE (sh)
- *   /run/appliance-failed          failed flag: the reason, one line (also /run/appliance_failed,
+ *   /run/appliance-failed          failed flag (0600): the public reason (also /run/appliance_failed,
  *                                  the manual's spelling; removing either name clears the state)
  *   /run/appliance-standby         present while appliance:standby is true
  *   /run/appliance-unconfigured    present (with the reason) while no env exists anywhere: the
@@ -68,6 +68,18 @@ const char *step_result_to_string(StepResult r);
 /* Agent paths: a newly allocated root + path (path must be absolute). NULL on OOM. */
 char *agent_path(const Agent *a, const char *path);
 bool agent_is_host_root(const Agent *a);
+
+/* What public pages (503.html, index.html, status.json) and unit status lines show of a reason or
+ * message: one line of at most AGENT_PUBLIC_MAX bytes (cut at a character boundary, "..." at the
+ * end), control characters as spaces, invalid UTF-8 as '?'. Escaping for HTML or JSON is the
+ * writer's. The full text goes to the journal only. NULL on OOM. */
+#define AGENT_PUBLIC_MAX 200
+#define AGENT_REASON_SCAN (64U * 1024U)
+char *agent_public_line(const char *s);
+/* The same after every value below a secret-looking key (secret, password, key, token, encrypt,
+ * sign, settings, contents, ...) of env and of the active env is replaced by "[secret]". a and
+ * env may be NULL. */
+char *agent_public_reason(const Agent *a, const char *reason, const Env *env);
 
 /* The failed flag. agent_failed_check(): 0 if not failed (and cleans up a half-removed flag pair),
  * -EBUSY if failed (the reason in *ret_reason if not NULL). agent_set_failed() writes both names. */

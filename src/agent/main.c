@@ -177,7 +177,8 @@ static int verb_fail(const Agent *a, int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the failed flag: %m");
         log_error("Appliance failed: %s", reason);
-        (void) agent_notifyf("STATUS=Appliance failed: %s", reason);
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL);
+        (void) agent_notifyf("STATUS=Appliance failed: %s", pub ?: "see the journal");
         return 0;
 }
 

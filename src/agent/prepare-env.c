@@ -341,13 +341,23 @@ static char *env_source_text(const EnvSource *src) {
         return text;
 }
 
-static int fail_step(const Agent *a, uint64_t t0, const char *title, const char *reason) {
+/* The whole reason goes to the journal; the flag, pages, step record and unit status get its
+ * public form, without the values of secret keys of env (the one that was refused, if loaded). */
+static int fail_step_env(const Agent *a, uint64_t t0, const char *title, const char *reason, const Env *env) {
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, env);
+
         log_error("%s: %s", title, reason);
-        (void) agent_set_failed(a, reason);
-        (void) agent_write_status_page(a, title, reason);
-        (void) agent_record_step(a, "prepare-env", STEP_FAILED, reason, now_usec() - t0, NULL);
-        (void) agent_notifyf("STATUS=%s: %s", title, reason);
+        if (!pub)
+                return log_oom();
+        (void) agent_set_failed(a, pub);
+        (void) agent_write_status_page(a, title, pub);
+        (void) agent_record_step(a, "prepare-env", STEP_FAILED, pub, now_usec() - t0, NULL);
+        (void) agent_notifyf("STATUS=%s: %s", title, pub);
         return -EBADMSG;
+}
+
+static int fail_step(const Agent *a, uint64_t t0, const char *title, const char *reason) {
+        return fail_step_env(a, t0, title, reason, NULL);
 }
 
 /* No env anywhere: the appliance is installed but unconfigured (manual: "on an installed but
@@ -429,7 +439,7 @@ int step_prepare_env(const Agent *a) {
         if (r < 0) {
                 if (asprintf(&reason, "Invalid env: %s", err ?: src.origin) < 0)
                         return log_oom();
-                return fail_step(a, t0, "Appliance Error", reason);
+                return fail_step_env(a, t0, "Appliance Error", reason, env);
         }
         for (char *const *w = env_warnings(env); w && *w; w++)
                 log_warning("%s", *w);

@@ -124,6 +124,10 @@ done
 curl -sk "$url/" | grep -q 'Invalid env' || fail "the maintenance page does not give the reason"
 curl -sk "$url/status.json" | jq -r .failed_reason | grep -q 'Invalid env' || fail "status.json lacks the reason"
 vm_ssh "$SSH" root test -e /run/appliance_failed || fail "no /run/appliance_failed"
+curl -sk "$url/status.json" | jq -e '.failed_reason | length <= 200 and (contains("\n") | not)' >/dev/null ||
+	fail "status.json's reason is not one bounded line"
+[ "$(vm_ssh "$SSH" root stat -c %a /run/appliance-failed /run/appliance_failed | sort -u)" = 600 ] ||
+	fail "the failed flags are readable by others"
 log "swapping the seed for a corrected env made by cloud-localds"
 python3 - "$W/monitor.sock" "$W/good-seed.iso" <<'PY'
 import socket, sys, time

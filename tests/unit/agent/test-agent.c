@@ -439,6 +439,126 @@ static void test_env_bad(void **state) {
         assert_non_null(strstr(page, "Appliance Unconfigured"));
 }
 
+static void test_public_line(void **state) {
+        _cleanup_free_ char *big = malloc(10 * 1024 * 1024 + 1), *wide = NULL, *a = NULL, *b = NULL, *c = NULL,
+                            *d = NULL, *e = NULL;
+        (void) state;
+
+        assert_non_null(big);
+        memset(big, 'x', 10 * 1024 * 1024);
+        big[10 * 1024 * 1024] = 0;
+        a = agent_public_line(big);
+        assert_int_equal(strlen(a), AGENT_PUBLIC_MAX);
+        assert_true(endswith(a, "xxx..."));
+        b = agent_public_line(a); /* the public form of a public line is itself */
+        assert_string_equal(a, b);
+
+        /* Two-byte characters are never split; line ends, controls and invalid bytes go. */
+        wide = malloc(2 * 300 + 1);
+        assert_non_null(wide);
+        for (size_t i = 0; i < 300; i++)
+                memcpy(wide + 2 * i, "\xc3\xa9", 2);
+        wide[600] = 0;
+        c = agent_public_line(wide);
+        assert_true(strlen(c) <= AGENT_PUBLIC_MAX);
+        assert_true(endswith(c, "\xc3\xa9..."));
+        d = agent_public_line("one\ntwo\r\tthree \x1b[31m \xff\xc3(");
+        assert_string_equal(d, "one two  three  [31m ?" "?(");
+        e = agent_public_line(NULL);
+        assert_string_equal(e, "");
+}
+
+static void test_public_reason_secrets(void **state) {
+        static const char text[] =
+                "#cloud-config\n"
+                "appliance:\n"
+                "  domain: a.org\n"
+                "  backup:\n"
+                "    encrypt: |\n"
+                "      -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+                "      lQOYBGsPP+cBCADWN6Rfbem4\n"
+                "      -----END PGP PRIVATE KEY BLOCK-----\n"
+                "ecs:\n"
+                "  settings: \"SECRET_KEY = 'django-sekrit'\"\n"
+                "  userswitcher:\n"
+                "    enabled: true\n";
+        _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_free_ char *err = NULL, *pub = NULL, *same = NULL, *big = NULL, *cut = NULL;
+        (void) state;
+
+        assert_int_equal(env_load_buffer("env.yml", text, strlen(text), &env, &err), 0);
+        pub = agent_public_reason(NULL, "bad 'lQOYBGsPP+cBCADWN6Rfbem4' and SECRET_KEY = 'django-sekrit' for a.org, true",
+                                  env);
+        assert_string_equal(pub, "bad '[secret]' and [secret] for a.org, true");
+        same = agent_public_reason(NULL, pub, env);
+        assert_string_equal(same, pub);
+
+        /* A reason longer than the scan that quotes a secret is withheld as a whole. */
+        big = malloc(AGENT_REASON_SCAN + 100);
+        assert_non_null(big);
+        memset(big, 'y', AGENT_REASON_SCAN + 99);
+        memcpy(big, "lQOYBGsPP+cBCADWN6Rfbem4", 24);
+        big[AGENT_REASON_SCAN + 99] = 0;
+        cut = agent_public_reason(NULL, big, env);
+        assert_null(strstr(cut, "yyy"));
+        assert_null(strstr(cut, "lQOY"));
+}
+
+/* A failure's reason on the public pages: bounded, escaped, no secret; the flags are root's. */
+static void test_public_pages(void **state) {
+        Fixture *f = *state;
+        const size_t n = 10 * 1024 * 1024;
+        _cleanup_free_ char *env = malloc(n + 200), *flag = NULL, *page = NULL, *json = NULL, *rec = NULL;
+        struct stat st;
+
+        assert_non_null(env);
+        strcpy(env, "#cloud-config\nappliance:\n  domain: \"<b>");
+        memset(env + strlen(env), 'd', n);
+        strcpy(env + strlen("#cloud-config\nappliance:\n  domain: \"<b>") + n, "\"\n");
+        assert_int_equal(write_at(f->dir, "/app/env.yml", env), 0);
+        assert_int_not_equal(step_prepare_env(&f->agent), 0);
+
+        flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_non_null(flag);
+        assert_true(strlen(flag) <= AGENT_PUBLIC_MAX + 1);
+        assert_non_null(strstr(flag, "Invalid env: "));
+        assert_non_null(strstr(flag, ":3:11: appliance:domain: '<b>ddd"));
+        assert_int_equal(stat(strjoina(f->dir, AGENT_FAILED_FLAG), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(stat(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL), &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+
+        page = read_at(f->dir, AGENT_WWW_DIR "/503.html");
+        assert_true(strlen(page) < 2048);
+        assert_non_null(strstr(page, "&lt;b&gt;ddd"));
+        assert_null(strstr(page, "<b>"));
+        json = read_at(f->dir, AGENT_WWW_DIR "/status.json");
+        assert_true(strlen(json) < 4096);
+        assert_non_null(strstr(json, "\"failed_reason\": \"Invalid env: "));
+        rec = read_at(f->dir, AGENT_STATE_DIR "/prepare-env");
+        assert_true(strlen(rec) < 512);
+
+        /* The manual's recovery still works. */
+        assert_int_equal(unlink(strjoina(f->dir, AGENT_FAILED_FLAG_MANUAL)), 0);
+        assert_int_equal(agent_failed_check(&f->agent, NULL), 0);
+        assert_false(exists_at(f->dir, AGENT_FAILED_FLAG));
+
+        /* A later step's reason quoting a value of a secret key of the active env. */
+        assert_int_equal(write_at(f->dir, "/app/env.yml",
+                                  "#cloud-config\nappliance:\n  domain: a.org\necs:\n  vault_sign: topsecretvalue\n"), 0);
+        assert_int_equal(step_prepare_env(&f->agent), 0);
+        assert_int_equal(agent_step_fail(&f->agent, "prepare-appliance", now_usec(), "cannot use 'topsecretvalue'"), -EIO);
+        free(flag);
+        flag = read_at(f->dir, AGENT_FAILED_FLAG);
+        assert_string_equal(flag, "cannot use '[secret]'\n");
+        free(json);
+        json = read_at(f->dir, AGENT_WWW_DIR "/status.json");
+        assert_null(strstr(json, "topsecretvalue"));
+        free(rec);
+        rec = read_at(f->dir, AGENT_STATE_DIR "/prepare-appliance");
+        assert_null(strstr(rec, "topsecretvalue"));
+}
+
 static void test_failed_flag_recovery(void **state) {
         Fixture *f = *state;
         _cleanup_free_ char *reason = NULL, *json = NULL;
@@ -650,6 +770,9 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup_teardown(test_env_local_and_idempotent, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_as_written, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_bad, setup_root, teardown_root),
+                cmocka_unit_test(test_public_line),
+                cmocka_unit_test(test_public_reason_secrets),
+                cmocka_unit_test_setup_teardown(test_public_pages, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_failed_flag_recovery, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_standby, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_storage_layout, setup_root, teardown_root),
