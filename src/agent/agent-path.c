@@ -15,6 +15,7 @@
 #include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "log.h"
 #include "profile.h"
 #include "reterr.h"
 
@@ -282,4 +283,11 @@ char *agent_io_reason(const Agent *a, const char *path, int r) {
         if (r == -EBADFD)
                 return strdup("not a regular file");
         return strdup(strerror(-r));
+}
+
+int agent_log_io_error(const Agent *a, const char *verb, const char *path, int r) {
+        _cleanup_free_ char *why = agent_io_reason(a, path, r);
+
+        log_error("Failed to %s '%s': %s", verb, path, why ?: strerror(-r));
+        return r;
 }

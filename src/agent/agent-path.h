@@ -64,3 +64,6 @@ int agent_load_profile(const Agent *a, struct Profile **ret, char **reterr);
 /* A message for a failed access to path: "'/etc' is a symbolic link (to '/x'), refused" for -ELOOP,
  * "not a regular file" for -EBADFD, else strerror(). Newly allocated (NULL on OOM). */
 char *agent_io_reason(const Agent *a, const char *path, int r);
+
+/* Logs "Failed to VERB 'PATH': REASON" (agent_io_reason()) and returns r. */
+int agent_log_io_error(const Agent *a, const char *verb, const char *path, int r);

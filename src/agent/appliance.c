@@ -198,7 +198,7 @@ int step_appliance(const Agent *a) {
 
         r = set_ready(a, true);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", AGENT_READY_FLAG);
+                return agent_log_io_error(a, "write", AGENT_READY_FLAG, r);
         (void) agent_record_step(a, "appliance", STEP_OK, "Appliance ready", now_usec() - t0, NULL);
         (void) agent_write_status_page(a, "Appliance Ready", "The appliance is ready");
         log_info("Appliance ready: %zu service(s) healthy.", p->n_services);

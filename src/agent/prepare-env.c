@@ -372,7 +372,7 @@ static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
                 return log_oom();
         r = agent_write_file(a, AGENT_UNCONFIGURED_FLAG, line, strlen(line), 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", AGENT_UNCONFIGURED_FLAG);
+                return agent_log_io_error(a, "write", AGENT_UNCONFIGURED_FLAG, r);
         r = agent_unlink(a, AGENT_ACTIVE_ENV);
         if (r >= 0)
                 r = agent_unlink(a, AGENT_ENV_SOURCE);
@@ -422,8 +422,12 @@ int step_prepare_env(const Agent *a) {
         if (r == 0)
                 return unconfigured(a, t0, tried);
         r = agent_unlink(a, AGENT_UNCONFIGURED_FLAG);
-        if (r < 0)
-                return log_error_errno(r, "Failed to remove '%s': %m", AGENT_UNCONFIGURED_FLAG);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_UNCONFIGURED_FLAG, r);
+                if (asprintf(&reason, "Cannot remove %s: %s", AGENT_UNCONFIGURED_FLAG, why ?: strerror(-r)) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
+        }
         log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
 
         /* The text as it will be activated: empty, NUL bytes, header, syntax, with its own positions. */
@@ -478,7 +482,7 @@ int step_prepare_env(const Agent *a) {
                 r = agent_write_file(a, AGENT_STANDBY_FLAG, "appliance:standby is true\n", 26, 0644, (uid_t) -1,
                                      (gid_t) -1);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to write '%s': %m", AGENT_STANDBY_FLAG);
+                        return agent_log_io_error(a, "write", AGENT_STANDBY_FLAG, r);
                 log_notice("Appliance Standby: appliance:standby is true, not starting the appliance.");
                 (void) agent_write_status_page(a, "Appliance Standby", "Appliance is in standby");
                 (void) agent_record_step(a, "prepare-env", STEP_STANDBY, "Appliance Standby", now_usec() - t0, source);
@@ -487,7 +491,7 @@ int step_prepare_env(const Agent *a) {
         }
         r = agent_unlink(a, AGENT_STANDBY_FLAG);
         if (r < 0)
-                return log_error_errno(r, "Failed to remove '%s': %m", AGENT_STANDBY_FLAG);
+                return agent_log_io_error(a, "remove", AGENT_STANDBY_FLAG, r);
 
         (void) agent_record_step(a, "prepare-env", changed ? STEP_CHANGED : STEP_OK, "env activated", now_usec() - t0,
                                  source);

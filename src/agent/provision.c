@@ -222,7 +222,7 @@ int provision_write_notes(const Agent *a, char *const *notes, size_t n_logged) {
         }
         r = agent_write_file(a, AGENT_NOTES_FILE, text ?: "", text ? strlen(text) : 0, 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
-                return log_error_errno(r, "Failed to write '%s': %m", AGENT_NOTES_FILE);
+                return agent_log_io_error(a, "write", AGENT_NOTES_FILE, r);
         return 0;
 }
 
