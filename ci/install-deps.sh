@@ -15,6 +15,7 @@ packages="
   ca-certificates file jq
   nginx-light openssh-client python3
   grub-pc-bin grub-common
+  vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base ebtables iproute2 sudo
 "
 
 if [ "$(id -u)" -ne 0 ]; then

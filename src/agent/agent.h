@@ -40,6 +40,7 @@
 #define AGENT_STATE_DIR "/run/appliance/steps"
 #define AGENT_WWW_DIR "/run/appliance/www"
 #define AGENT_PROFILE "/usr/share/appliance/profile.yml"
+#define AGENT_IMAGE_CLOUD_CONFIG_DIR "/usr/share/appliance/cloud-config.d"
 #define AGENT_EC2_URL "http://169.254.169.254/latest/user-data"
 
 typedef struct Agent {

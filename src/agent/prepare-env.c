@@ -8,6 +8,9 @@
  *      FAT reader; never mounted), file user-data                       [cidata]
  *   4. the drive labelled config-2 (ISO 9660 or vfat), openstack/latest/user_data  [config-2]
  *   5. if the profile sets features:ec2_metadata, the EC2-compatible metadata service, 3 s [ec2]
+ * Before the env: the profile's users, the cloud-configs baked in the image
+ * (/usr/share/appliance/cloud-config.d/NAME.cfg), a seed's meta-data and a seed's user-data that is no
+ * env (cloud-config.h) give users, keys and the host name (provision.h).
  * A seed that exists but lacks the file is skipped with a warning (the original's reader took its
  * own error text for an env there).
  *
@@ -17,9 +20,11 @@
  * /run/appliance/env-source (USERDATA_TYPE=..., USERDATA_ORIGIN=..., shell-quoted), in the step
  * record and status.json; the original's "USERDATA_TYPE: <type>" line appended to the text is gone
  * (a line edit lets a block scalar at the end of the file smuggle in keys that no review saw).
- * No env or a bad one: the failed flag with the reason, nothing written.
+ * A bad env: the failed flag with the reason, nothing written. No env at all: the unconfigured
+ * appliance (AGENT_UNCONFIGURED_FLAG with the reason).
  * appliance:standby true: the standby flag and the status "Appliance Standby"; later units skip.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -360,6 +365,45 @@ static int fail_step(const Agent *a, uint64_t t0, const char *title, const char 
         return fail_step_env(a, t0, title, reason, NULL);
 }
 
+/* Cloud-configs baked into the image (ROOT/usr/share/appliance/cloud-config.d/NAME.cfg, in name
+ * order): the Vagrant box's vagrant user, made by "image --format box". Same subset as a seed's. */
+static int read_image_cloud_config(const Agent *a, CloudConfig *cc) {
+        _cleanup_strv_free_ char **files = NULL;
+        int fd, r = 0;
+        DIR *d;
+
+        if (agent_open_image(a, AGENT_IMAGE_CLOUD_CONFIG_DIR, O_RDONLY | O_DIRECTORY, &fd) < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return 0;
+        }
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_name[0] != '.' && endswith(de->d_name, ".cfg") && strv_extend(&files, de->d_name) < 0) {
+                        closedir(d);
+                        return log_oom();
+                }
+        closedir(d);
+        strv_sort(files);
+        STRV_FOREACH(f, files) {
+                _cleanup_free_ char *path = NULL, *text = NULL, *name = NULL, *err = NULL;
+                size_t len;
+
+                if (asprintf(&path, "%s/%s", AGENT_IMAGE_CLOUD_CONFIG_DIR, *f) < 0 ||
+                    asprintf(&name, "image cloud-config.d/%s", *f) < 0)
+                        return log_oom();
+                if (agent_read_image_file(a, path, ENV_MAX, &text, &len) < 0)
+                        continue;
+                r = cloud_config_parse(cc, name, text, len, &err);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0 && cloud_config_note(cc, "%s: %s", name, err ?: "not a cloud-config") < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
 /* No env anywhere: the appliance is installed but unconfigured (manual: "on an installed but
  * unconfigured appliance"). Storage and ssh still come up; the page says how to configure it. */
 static int unconfigured(const Agent *a, uint64_t t0, const char *tried) {
@@ -409,6 +453,8 @@ int step_prepare_env(const Agent *a) {
 
         /* Users and keys first, env or not: the image must be enterable to be configured. */
         r = provision_profile_users(a, profile, &cc);
+        if (r >= 0)
+                r = read_image_cloud_config(a, &cc);
         if (r >= 0)
                 r = read_meta_data(a, profile, &cc);
         if (r < 0)

@@ -167,4 +167,14 @@ agent status | grep -q '^Notes (not supported by this image, or refused):$' || f
 [ "$(cut -d: -f1 "$T/root/etc/passwd" | sort | tr '\n' ' ')" = "app root " ] || fail "a hostile user was created: $(cat "$T/root/etc/passwd")"
 grep -q '^root:x:0:0:' "$T/root/etc/passwd" || fail "root changed"
 
+# 7. A cloud-config baked into the image (image --format box: the vagrant user), no seed at all.
+make_root
+mkdir -p "$T/root/usr/share/appliance/cloud-config.d"
+printf '#cloud-config\nusers:\n  - name: vagrant\n    sudo: "ALL=(ALL) NOPASSWD:ALL"\n    ssh_authorized_keys: ["%s"]\n' \
+	"$KEY" > "$T/root/usr/share/appliance/cloud-config.d/90-image.cfg"
+agent prepare-env
+grep -q '^vagrant:x:1001:1001::/home/vagrant:/bin/sh$' "$T/root/etc/passwd" || fail "the baked cloud-config made no vagrant user"
+has_key /home/vagrant "$T/key.pub" || fail "the baked key is not installed"
+status | jq -e '.state == "unconfigured"' >/dev/null || fail "not unconfigured with a baked cloud-config"
+
 echo "OK"

@@ -19,6 +19,8 @@
 #include "cleanup.h"
 #include "disk/env-bake.h"
 #include "disk/image.h"
+#include "disk/package.h"
+#include "seed/config.h"
 #include "source/tarball.h"
 #include "source/scratch.h"
 #include "disk/util.h"
@@ -65,7 +67,10 @@ static void help(void) {
                "                             disk's new size\n"
                "  -n --studies-per-month N   size root, ecs-data and ecs-volatile with the manual's formulas\n"
                "     --years Y               sizing horizon in years (default 10)\n"
-               "  -f --format LIST           any of raw,qcow2,vmdk (default: all three)\n"
+               "  -f --format LIST           any of raw,qcow2,vmdk,box,ova (default: raw,qcow2,vmdk); box:\n"
+               "                             Vagrant boxes for libvirt and VirtualBox and their catalog\n"
+               "                             (the image gets the vagrant user with the insecure keys), ova:\n"
+               "                             an OVF appliance for VMware, VirtualBox and AWS import\n"
                "  -o --output DIR            output directory (created if missing)\n"
                "     --agent PATH            the appliance-agent binary (default: next to this program)\n"
                "     --agent-rootfs DIR      tree copied over / (default: the agent's rootfs/ in the source)\n"
@@ -134,7 +139,8 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'f':
                         if (image_formats_from_string(optarg, &arg_formats) < 0)
-                                return log_error("Invalid --format '%s': use raw, qcow2 and/or vmdk.", optarg), -EINVAL;
+                                return log_error("Invalid --format '%s': use raw, qcow2, vmdk, box and/or ova.", optarg),
+                                       -EINVAL;
                         break;
                 case 'o':
                         arg_output = optarg;
@@ -187,6 +193,89 @@ static char *default_agent(void) {
                 return NULL;
         }
         return p;
+}
+
+/* The env tool (appliance-env, built next to the agent) and the env template of the profiles
+ * directory, installed into the image so that env-create.sh works on the appliance; NULL when
+ * absent (the image then has no env-create.sh tool, which is logged). */
+static char *env_tool_path = NULL, *env_template_path = NULL;
+
+static void find_env_tools(const char *agent) {
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+
+        if (path_split(agent, &dir, &base) >= 0 && asprintf(&env_tool_path, "%s/appliance-env", dir) >= 0 &&
+            access(env_tool_path, X_OK) < 0) {
+                log_notice("No '%s': the image gets no env-create.sh.", env_tool_path);
+                free(env_tool_path);
+                env_tool_path = NULL;
+        }
+        if (asprintf(&env_template_path, "%s/env-template.yml", profile_dir()) >= 0 &&
+            access(env_template_path, R_OK) < 0) {
+                free(env_template_path);
+                env_template_path = NULL;
+        }
+}
+
+/* The box's vagrant user (Vagrant's base box conventions): the vagrant seed preset, baked into the
+ * image as a cloud-config the agent applies at boot. */
+static int vagrant_cloud_config(char **ret) {
+        _cleanup_strv_free_ char **keys = NULL, **set = NULL;
+        _cleanup_free_ char *err = NULL, *text = NULL;
+        int r;
+
+        r = seed_vagrant_keys(&keys, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", strempty_or(err));
+        r = seed_preset_config(SEED_PRESET_VAGRANT, keys, NULL, false, &text, &set);
+        if (r < 0)
+                return log_error_errno(r, "Cannot make the vagrant user's cloud-config: %m");
+        if (asprintf(ret, "#cloud-config\n%s", text) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* --format box / ova: the packages made from the written disks (disk/package.h). */
+static int write_packages(const Profile *profile, const ImagePlan *plan, const ImageResult *res, const char *tmpdir) {
+        _cleanup_free_ char *name = NULL, *version = NULL, *desc = NULL, *err = NULL;
+        _cleanup_strv_free_ char **written = NULL, **files = NULL;
+        PackageDisk disks[IMAGE_MAX_DISKS] = {};
+        size_t n = 0;
+        int r;
+
+        if (!(plan->formats & (IMAGE_FORMAT_BOX | IMAGE_FORMAT_OVA)))
+                return 0;
+        for (size_t d = 0; d < plan->n_disks; d++) {
+                _cleanup_free_ char *q = NULL, *v = NULL;
+                if (asprintf(&q, "%s.qcow2", plan->disks[d].name) < 0 || asprintf(&v, "%s.vmdk", plan->disks[d].name) < 0 ||
+                    strv_consume(&files, TAKE_PTR(q)) < 0 || strv_consume(&files, TAKE_PTR(v)) < 0)
+                        return log_oom();
+                disks[n++] = (PackageDisk) { .label = plan->disks[d].name, .qcow2 = files[2 * d],
+                                             .vmdk = plan->formats & IMAGE_FORMAT_VMDK ? files[2 * d + 1] : NULL,
+                                             .virtual_size = plan->disks[d].size };
+        }
+        if (asprintf(&name, "appliance-%s", profile->name) < 0 ||
+            asprintf(&version, "%s.%" PRIu64, PROJECT_VERSION, plan->source_date_epoch) < 0 ||
+            asprintf(&desc, "ECS appliance, profile %s (%s %s)", profile->name, profile->distribution, profile->suite) < 0)
+                return log_oom();
+        PackageInput in = {
+                .output_dir = arg_output, .tmpdir = tmpdir, .name = name, .version = version, .description = desc, .disks = disks,
+                .n_disks = n, .cpus = 2, .memory_mib = 2048, .mtime = plan->source_date_epoch, .secret = res->env_baked,
+        };
+        if (plan->formats & IMAGE_FORMAT_BOX) {
+                r = package_vagrant_boxes(&in, &written, &err);
+                if (r < 0)
+                        return log_error_errno(r, "Vagrant box: %s", err ?: strerror(-r));
+        }
+        if (plan->formats & IMAGE_FORMAT_OVA) {
+                r = package_ova(&in, &written, &err);
+                if (r < 0)
+                        return log_error_errno(r, "OVA: %s", err ?: strerror(-r));
+        }
+        r = package_append_sums(arg_output, written, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ?: strerror(-r));
+        return 0;
 }
 
 static const char *default_agent_rootfs(void) {
@@ -353,10 +442,19 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
                                                format_bytes(b, sizeof b, need));
         }
 
+        _cleanup_free_ char *vagrant = NULL;
+        if (plan->formats & IMAGE_FORMAT_BOX) {
+                r = vagrant_cloud_config(&vagrant);
+                if (r < 0)
+                        return r;
+        }
         ImageInputs in = {
                 .profile = profile,
+                .image_cloud_config = vagrant,
                 .agent_binary = agent,
                 .agent_rootfs = arg_agent_rootfs ?: default_agent_rootfs(),
+                .env_tool = env_tool_path,
+                .env_template = env_template_path,
                 .env_path = arg_env,
                 .kernel_cmdline = profile->kernel_cmdline,
         };
@@ -369,6 +467,11 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
         r = image_write(tree, plan, arg_output, scratch->path, &res, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", strempty_or(err));
+        t = progress_now_usec();
+        r = write_packages(profile, plan, &res, scratch->path);
+        if (r < 0)
+                return r;
+        image_result_step(&res, "packages", progress_now_usec() - t);
 
         for (size_t i = 0; i < res.n_outputs; i++) {
                 char b[FORMAT_BYTES_MAX];
@@ -419,6 +522,8 @@ static int build_cloud(const Profile *profile, const char *agent, ScratchDir *sc
                 .size = arg_size,
                 .agent_binary = agent,
                 .agent_rootfs = arg_agent_rootfs ?: default_agent_rootfs(),
+                .env_tool = env_tool_path,
+                .env_template = env_template_path,
                 .env_path = arg_env,
                 .profile_text = profile->text,
                 .profile_text_len = profile->text_len,
@@ -461,6 +566,9 @@ static int build_cloud(const Profile *profile, const char *agent, ScratchDir *sc
         r = image_write(NULL, plan, arg_output, scratch->path, &res, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", strempty_or(err));
+        r = write_packages(profile, plan, &res, scratch->path);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < res.n_outputs; i++)
                 log_info("Wrote %s/%s.", arg_output, res.outputs[i].name);
         log_info("Built '%s' from a cloud image in %.1fs.", profile->name, (double) (progress_now_usec() - t0) / 1e6);
@@ -545,6 +653,11 @@ int verb_image(int argc, char *argv[]) {
                        1;
         if (access(agent, R_OK) < 0)
                 return log_error_errno(errno, "Cannot read agent '%s': %m", agent), 1;
+        find_env_tools(agent);
+        if (cloud && (arg_formats & IMAGE_FORMAT_BOX))
+                return log_error("--format box needs a root tarball or a bootstrap: the vagrant user is baked into "
+                                 "the tree (a cloud image has its own cloud-init for that)."),
+                       1;
 
         r = prepare_output_dir(&created);
         if (r < 0)

@@ -42,6 +42,10 @@ int image_formats_from_string(const char *s, unsigned *ret) {
                         f |= IMAGE_FORMAT_QCOW2;
                 else if (streq(*i, "vmdk"))
                         f |= IMAGE_FORMAT_VMDK;
+                else if (streq(*i, "box"))
+                        f |= IMAGE_FORMAT_BOX | IMAGE_FORMAT_QCOW2 | IMAGE_FORMAT_VMDK;
+                else if (streq(*i, "ova"))
+                        f |= IMAGE_FORMAT_OVA | IMAGE_FORMAT_QCOW2;
                 else
                         return -EINVAL;
         }
@@ -262,6 +266,23 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 r = rootfs_install_file(root, in->agent_binary, "/usr/sbin/appliance-agent", 0755);
                 if (r < 0)
                         return reterr_printf(reterr, r, "cannot install the agent '%s': %s", in->agent_binary, strerror(-r));
+        }
+        if (in->image_cloud_config) {
+                r = rootfs_write_file(root, "/usr/share/appliance/cloud-config.d/90-image.cfg", in->image_cloud_config,
+                                      strlen(in->image_cloud_config), 0644);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot write the image's cloud-config: %s", strerror(-r));
+        }
+        /* The env tools, for the manual's env-create.sh on an unconfigured appliance. */
+        if (in->env_tool) {
+                r = rootfs_install_file(root, in->env_tool, "/usr/sbin/appliance-env", 0755);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot install '%s': %s", in->env_tool, strerror(-r));
+        }
+        if (in->env_template) {
+                r = rootfs_install_file(root, in->env_template, "/usr/share/appliance/env-template.yml", 0644);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot install '%s': %s", in->env_template, strerror(-r));
         }
         if (p && p->text) {
                 r = rootfs_write_file(root, "/usr/share/appliance/profile.yml", p->text, p->text_len, 0644);

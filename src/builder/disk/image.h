@@ -25,9 +25,11 @@ typedef enum ImageFormat {
         IMAGE_FORMAT_RAW = 1 << 0,
         IMAGE_FORMAT_QCOW2 = 1 << 1,
         IMAGE_FORMAT_VMDK = 1 << 2,
+        IMAGE_FORMAT_BOX = 1 << 3,   /* Vagrant boxes (libvirt, VirtualBox) + catalog; needs qcow2, vmdk */
+        IMAGE_FORMAT_OVA = 1 << 4,   /* OVF appliance; made from the qcow2 */
 } ImageFormat;
 
-/* Parses "raw,qcow2,vmdk" (any subset, any order). -EINVAL naming nothing; the caller reports. */
+/* Parses "raw,qcow2,vmdk,box,ova" (any subset, any order); box adds qcow2 and vmdk, ova qcow2. -EINVAL naming nothing; the caller reports. */
 int image_formats_from_string(const char *s, unsigned *ret);
 
 #define IMAGE_MAX_FS 3
@@ -123,7 +125,11 @@ typedef struct ImageInputs {
         const Profile *profile;
         const char *agent_binary;   /* -> /usr/sbin/appliance-agent 0755 */
         const char *agent_rootfs;   /* copied over / verbatim; NULL or missing = none */
+        const char *env_tool;       /* -> /usr/sbin/appliance-env 0755 (env-create.sh); NULL = none */
+        const char *env_template;   /* -> /usr/share/appliance/env-template.yml 0644; NULL = none */
         const char *env_path;       /* -> /app/env.yml 0600; NULL = none */
+        const char *image_cloud_config; /* -> /usr/share/appliance/cloud-config.d/90-image.cfg (the box's
+                                         * vagrant user, applied by the agent at boot); NULL = none */
         const char *kernel_cmdline; /* after "root=UUID=... ro"; NULL = serial console default */
 } ImageInputs;
 

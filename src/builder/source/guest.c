@@ -475,6 +475,16 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
                 if (r < 0)
                         return r;
         }
+        if (c->env_tool) {
+                r = upload_guest_file(g, c->env_tool, "/usr/sbin/appliance-env", 0755, reterr);
+                if (r < 0)
+                        return r;
+        }
+        if (c->env_template) {
+                r = upload_guest_file(g, c->env_template, "/usr/share/appliance/env-template.yml", 0644, reterr);
+                if (r < 0)
+                        return r;
+        }
         if (c->agent_rootfs) {
                 log_info("Copying %s into the image...", c->agent_rootfs);
                 r = copy_tree(g, c->agent_rootfs, tmpdir, reterr);

@@ -39,6 +39,8 @@ typedef struct GuestCustomization {
         const char *agent_binary;   /* installed at /usr/sbin/appliance-agent (0755); NULL = skip */
         const char *agent_rootfs;   /* directory whose tree is copied over / (units, configs);
                                      * NULL = none */
+        const char *env_tool;       /* installed at /usr/sbin/appliance-env (0755); NULL = skip */
+        const char *env_template;   /* installed at /usr/share/appliance/env-template.yml; NULL = skip */
         const char *env_path;       /* baked at /app/env.yml, mode 0600, root:root; NULL = skip */
         const char *profile_text;   /* written to /usr/share/appliance/profile.yml; NULL = skip */
         size_t profile_text_len;
