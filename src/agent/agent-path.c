@@ -291,3 +291,26 @@ int agent_log_io_error(const Agent *a, const char *verb, const char *path, int r
         log_error("Failed to %s '%s': %s", verb, path, why ?: strerror(-r));
         return r;
 }
+
+int agent_write_text(const Agent *a, const char *path, const char *data, mode_t mode, uid_t uid, gid_t gid,
+                     char **reterr) {
+        int r = agent_write_file(a, path, data, strlen(data), mode, uid, gid);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, path, r);
+                return reterr_printf(reterr, r, "Cannot write '%s': %s", path, why ?: strerror(-r));
+        }
+        return r;
+}
+
+int agent_read_text(const Agent *a, const char *path, size_t max, char **ret, char **reterr) {
+        int r = agent_read_file(a, path, max, ret, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, path, r);
+                return reterr_printf(reterr, r, "Cannot read '%s': %s", path, why ?: strerror(-r));
+        }
+        return 0;
+}

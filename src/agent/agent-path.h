@@ -67,3 +67,9 @@ char *agent_io_reason(const Agent *a, const char *path, int r);
 
 /* Logs "Failed to VERB 'PATH': REASON" (agent_io_reason()) and returns r. */
 int agent_log_io_error(const Agent *a, const char *verb, const char *path, int r);
+
+/* agent_write_file() of a string, and agent_read_file() where a missing file is *ret == NULL and 0:
+ * on failure "Cannot write/read 'PATH': why" in *reterr. */
+int agent_write_text(const Agent *a, const char *path, const char *data, mode_t mode, uid_t uid, gid_t gid,
+                     char **reterr);
+int agent_read_text(const Agent *a, const char *path, size_t max, char **ret, char **reterr);

@@ -29,7 +29,6 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
-#include "provision.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -726,4 +725,29 @@ int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *r
         (void) agent_record_step(a, step, STEP_FAILED, pub ?: "failed", now_usec() - t0, NULL);
         (void) agent_notifyf("STATUS=Appliance Error: %s", pub ?: "see the journal");
         return -EIO;
+}
+
+int agent_load_active_env(const Agent *a, Env **ret) {
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        _cleanup_(env_freep) Env *env = NULL;
+        size_t len;
+        int r;
+
+        r = agent_read_file(a, AGENT_ACTIVE_ENV, AGENT_ENV_MAX, &text, &len);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No active env '%s': run prepare-env first.", AGENT_ACTIVE_ENV);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_ACTIVE_ENV, r);
+                log_error("Failed to read '%s': %s", AGENT_ACTIVE_ENV, why ?: strerror(-r));
+                return r;
+        }
+        r = env_load_buffer(AGENT_ACTIVE_ENV, text, len, &env, &err);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r >= 0)
+                r = agent_env_check(env, &err);
+        if (r < 0)
+                return log_error_errno(r, "Invalid active env: %s", err ?: AGENT_ACTIVE_ENV);
+        *ret = TAKE_PTR(env);
+        return 0;
 }

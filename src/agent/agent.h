@@ -1,6 +1,6 @@
 /**
  * The first-boot agent's shared state: the root it works on, the runtime files it keeps there, and
- * the verbs (steps) main.c dispatches to.
+ * the step bookkeeping every step uses (each step is declared in its own header).
  *
  * Every path the agent touches is resolved under Agent.root ("/" in production, a temporary
  * directory in tests), so each step can run against --root DIR. Runtime files (all on /run, a tmpfs):
@@ -42,6 +42,8 @@
 #define AGENT_PROFILE "/usr/share/appliance/profile.yml"
 #define AGENT_IMAGE_CLOUD_CONFIG_DIR "/usr/share/appliance/cloud-config.d"
 #define AGENT_EC2_URL "http://169.254.169.254/latest/user-data"
+#define AGENT_NOTES_FILE "/run/appliance/notes"
+#define AGENT_ENV_MAX (16U * 1024U * 1024U)
 
 typedef struct Agent {
         char *root;              /* "/" or an absolute directory, without a trailing slash except "/" */
@@ -120,14 +122,3 @@ int agent_load_active_env(const Agent *a, Env **ret);
 int agent_systemctl(const Agent *a, const char *verb, const char *unit);
 
 uint64_t now_usec(void);
-
-/* A profile service's health check: 0 if healthy, else -errno and a description in *ret_why. */
-struct ProfileService;
-int health_check(const Agent *a, const struct ProfileService *s, char **ret_why);
-
-/* The steps. Each returns 0 on success (also: nothing to do, standby) or a negative errno after
- * logging, recording the step and, where the step fails, setting the failed flag. */
-int step_prepare_env(const Agent *a);
-int step_prepare_storage(const Agent *a);
-int step_prepare_appliance(const Agent *a);
-int step_appliance(const Agent *a);

@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "agent-path.h"
+#include "appliance.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "http.h"

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "cleanup.h"
 #include "env-check.h"
+#include "macro.h"
 
 _printf_(4, 5) static int bad(const Env *e, const EnvNode *n, char **ret_error, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;

@@ -12,11 +12,15 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "provision.h"
 #include "agent-path.h"
+#include "appliance.h"
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"
+#include "prepare-appliance.h"
+#include "prepare-env.h"
+#include "prepare-storage.h"
+#include "provision.h"
 #include "strv.h"
 
 static char *arg_root = NULL;

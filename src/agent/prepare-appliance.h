@@ -1,21 +1,9 @@
 /**
- * prepare-appliance helpers exposed for tests.
+ * The prepare-appliance step: host name, ssh keys, extra files, TLS and templates from the active env.
  */
 #pragma once
 
-#include <stddef.h>
-#include <sys/types.h>
-
 #include "agent.h"
 
-/* "TYPE BASE64" of an authorized_keys line (options and comment dropped); NULL if none. */
-char *ssh_key_identity(const char *line);
-/* Generates the missing ssh host keys (rsa, ecdsa, ed25519) under ROOT/etc/ssh with the image's
- * ssh-keygen. Returns 1 if any was made, 0 if none was needed (or there is no ssh). */
-int ssh_host_keys_ensure(const Agent *a);
-/* ROOT/etc/hostname and the 127.0.1.1 line of ROOT/etc/hosts (and sethostname() on the real root).
- * Returns 1 if changed. */
-int hostname_apply(const Agent *a, const char *name);
-/* Adds keys to and removes keys (by type and blob) from ~user/.ssh/authorized_keys, keeping other
- * lines. A user the image lacks is skipped (0). Returns 1 if changed. */
-int authorized_keys_update(const Agent *a, const char *user, char *const *add, char *const *del);
+/* Returns 0 on success or a negative errno after logging and recording the step (see prepare-env.h). */
+int step_prepare_appliance(const Agent *a);

@@ -41,15 +41,16 @@
 #include "fileio.h"
 #include "http.h"
 #include "log.h"
-#include "prepare-appliance.h"
+#include "prepare-env.h"
 #include "probe.h"
+#include "ssh-keys.h"
 #include "profile.h"
 #include "cloud-config.h"
 #include "parse-util.h"
 #include "provision.h"
 #include "strv.h"
 
-#define ENV_MAX (16U * 1024U * 1024U)
+#define ENV_MAX AGENT_ENV_MAX
 
 typedef struct EnvSource {
         char *text;
@@ -542,30 +543,5 @@ int step_prepare_env(const Agent *a) {
         (void) agent_record_step(a, "prepare-env", changed ? STEP_CHANGED : STEP_OK, "env activated", now_usec() - t0,
                                  source);
         (void) agent_notifyf("STATUS=Environment from %s activated", src.type);
-        return 0;
-}
-
-int agent_load_active_env(const Agent *a, Env **ret) {
-        _cleanup_free_ char *text = NULL, *err = NULL;
-        _cleanup_(env_freep) Env *env = NULL;
-        size_t len;
-        int r;
-
-        r = agent_read_file(a, AGENT_ACTIVE_ENV, ENV_MAX, &text, &len);
-        if (r == -ENOENT)
-                return log_error_errno(r, "No active env '%s': run prepare-env first.", AGENT_ACTIVE_ENV);
-        if (r < 0) {
-                _cleanup_free_ char *why = agent_io_reason(a, AGENT_ACTIVE_ENV, r);
-                log_error("Failed to read '%s': %s", AGENT_ACTIVE_ENV, why ?: strerror(-r));
-                return r;
-        }
-        r = env_load_buffer(AGENT_ACTIVE_ENV, text, len, &env, &err);
-        if (r == -ENOMEM)
-                return log_oom();
-        if (r >= 0)
-                r = agent_env_check(env, &err);
-        if (r < 0)
-                return log_error_errno(r, "Invalid active env: %s", err ?: AGENT_ACTIVE_ENV);
-        *ret = TAKE_PTR(env);
         return 0;
 }

@@ -11,8 +11,9 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
-#include "prepare-appliance.h"
+#include "hostname.h"
 #include "provision.h"
+#include "ssh-keys.h"
 #include "strv.h"
 #include "users.h"
 

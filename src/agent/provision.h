@@ -11,8 +11,6 @@
 #include "cloud-config.h"
 #include "env.h"
 
-#define AGENT_NOTES_FILE "/run/appliance/notes"
-
 /* The profile's users (users.h); a refused one becomes a note in c. */
 int provision_profile_users(const Agent *a, const Profile *p, CloudConfig *c);
 /* Creates c's users with their keys, gives c's top-level keys to root and the profile's users,

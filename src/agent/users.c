@@ -18,7 +18,6 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
-#include "prepare-appliance.h"
 #include "reterr.h"
 #include "strv.h"
 #include "users.h"

@@ -22,16 +22,20 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "agent-test-root.h"
 #include "agent-path.h"
+#include "agent-test-root.h"
+#include "appliance.h"
 #include "cleanup.h"
 #include "env-check.h"
 #include "fileio.h"
 #include "growpart.h"
+#include "hostname.h"
 #include "http.h"
 #include "prepare-appliance.h"
-#include "spawn.h"
+#include "prepare-env.h"
 #include "prepare-storage.h"
+#include "spawn.h"
+#include "ssh-keys.h"
 #include "template.h"
 
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb one@example"

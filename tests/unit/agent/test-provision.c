@@ -20,9 +20,13 @@
 
 #include "agent.h"
 #include "agent-test-root.h"
+#include "appliance.h"
 #include "cleanup.h"
 #include "cloud-config.h"
 #include "fileio.h"
+#include "prepare-appliance.h"
+#include "prepare-env.h"
+#include "prepare-storage.h"
 #include "provision.h"
 #include "spawn.h"
 #include "strv.h"
