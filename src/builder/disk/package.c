@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "disk/package.h"
+#include "escape.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
@@ -159,31 +160,12 @@ void package_mac(const char *name, char ret[13]) {
         snprintf(ret, 13, "080027%06X", (unsigned) (h & 0xffffff));
 }
 
-static char *xml_escape(const char *s) {
-        _cleanup_free_ char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-
-        if (!f)
-                return NULL;
-        for (; *s; s++)
-                switch (*s) {
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '&': fputs("&amp;", f); break;
-                case '"': fputs("&quot;", f); break;
-                default: fputc(*s, f);
-                }
-        if (fclose(f) != 0)
-                return NULL;
-        return TAKE_PTR(out);
-}
-
-/* An OVF 1.0 descriptor for one disk: CPU, memory, an LSI Logic SCSI controller with the disk, an
+/* An OVF 1.0 descriptor for one disk (names escaped with html_escape(): its entities, &#39; included,
+ * are XML's): CPU, memory, an LSI Logic SCSI controller with the disk, an
  * E1000 NIC on NAT with mac. */
 static char *ovf_make(const PackageInput *in, const char *vmdk_name, uint64_t vmdk_size, const char *mac) {
-        _cleanup_free_ char *name = xml_escape(in->name), *desc = xml_escape(in->description ?: in->name),
-                           *href = xml_escape(vmdk_name), *out = NULL;
+        _cleanup_free_ char *name = html_escape(in->name), *desc = html_escape(in->description ?: in->name),
+                           *href = html_escape(vmdk_name), *out = NULL;
         char macc[18];
 
         if (!name || !desc || !href)
