@@ -55,6 +55,14 @@ static void test_minimal(void **state) {
         assert_non_null(strstr(p->kernel_cmdline, "console=ttyS0"));
         assert_string_equal(p->sizing_class, "test");
         assert_int_equal(p->root_size, 0);
+        /* The original's app user, in every shipped profile (test_ubuntu too). */
+        assert_int_equal(p->n_users, 1);
+        assert_string_equal(p->users[0].name, "app");
+        assert_int_equal(p->users[0].uid, 1000);
+        assert_int_equal(p->users[0].gid, 1000);
+        assert_string_equal(p->users[0].home, "/app");
+        assert_string_equal(p->users[0].shell, "/bin/bash");
+        assert_true(strv_contains(p->env_keys, "ecs:database"));
 
         const ProfileVolume *d = profile_volume(p, "ecs-data"), *v = profile_volume(p, "ecs-volatile");
         assert_non_null(d);
@@ -90,6 +98,9 @@ static void test_ubuntu(void **state) {
         for (size_t i = 0; i < 2; i++) {
                 _cleanup_(profile_freep) Profile *p = load_shipped(names[i]);
                 assert_string_equal(p->name, names[i]);
+                assert_int_equal(p->n_users, 1);
+                assert_string_equal(p->users[0].name, "app");
+                assert_int_equal(p->users[0].uid, 1000);
                 assert_string_equal(p->distribution, "ubuntu");
                 assert_string_equal(p->suite, suites[i]);
                 assert_true(strv_contains(p->packages, "openssh-server"));
@@ -194,6 +205,11 @@ static void test_broken(void **state) {
                 { P "features: {ec2_metadata: \"true\"}\n", "t.yml:4:26:", "true or false" },
                 { P "features: [ec2_metadata]\n", "t.yml:4:11:", "must be a mapping" },
                 { "services: []\n", "t.yml:1:1:", "required key 'distribution'" },
+                { P "users:\n  - name: ../x\n", "t.yml:5:11:", "not a valid user name" },
+                { P "users:\n  - {name: app, uid: 70000}\n", "t.yml:5:22:", "from 0 to 65533" },
+                { P "users:\n  - {name: app, home: /a/../etc}\n", "t.yml:5:23:", "absolute path" },
+                { P "users:\n  - {uid: 1000}\n", "t.yml:5:5:", "required key 'name'" },
+                { P "env_keys: [\"Bad Key\"]\n", "t.yml:4:12:", "not an env key path" },
 #undef P
         };
 
