@@ -25,6 +25,7 @@
 #include "agent.h"
 #include "agent-path.h"
 #include "cleanup.h"
+#include "crypto.h"
 #include "fileio.h"
 #include "hostname.h"
 #include "log.h"
@@ -140,11 +141,11 @@ static int setup_tls(const Agent *a, const Env *env, const char *domain, char **
                 if (r < 0)
                         return r;
                 if (old_key && old_cert && tls_check_pair(old_key, old_cert, NULL) >= 0 &&
-                    tls_cert_usable(old_cert, domain, 86400)) {
+                    pem_cert_usable(old_cert, domain, 86400)) {
                         log_info("Keeping the TLS certificate for '%s'.", domain);
                         return 0;
                 }
-                r = tls_make_self_signed(domain, 3650, &gen_key, &gen_cert);
+                r = pem_make_self_signed(domain, 3650, &gen_key, &gen_cert);
                 if (r < 0)
                         return log_error_errno(r, "Failed to make a self-signed certificate: %m");
                 log_info("Made a self-signed TLS certificate for '%s'.", domain);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "escape.h"
 #include "disk/bootcode.h"
 #include "disk/env-bake.h"
@@ -469,66 +469,6 @@ static uint64_t allocated_bytes(int fd) {
         return (uint64_t) st.st_blocks * 512;
 }
 
-/* Hashes a file, reading only its data extents: holes are hashed as zeros without being read.
- * Adds the bytes done to *counter as it goes. */
-static int sha256_fd(int fd, char ret[65], uint64_t *counter) {
-        static const uint8_t zeros[1 << 16];
-        _cleanup_free_ uint8_t *buf = malloc(1 << 20);
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned char digest[32];
-        struct stat st;
-        uint64_t pos = 0;
-        int r = 0;
-
-        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-                EVP_MD_CTX_free(md);
-                return -ENOMEM;
-        }
-        if (fstat(fd, &st) < 0) {
-                EVP_MD_CTX_free(md);
-                return -errno;
-        }
-        while (pos < (uint64_t) st.st_size && r >= 0) {
-                off_t data = lseek(fd, (off_t) pos, SEEK_DATA);
-                uint64_t hole_end = data < 0 ? (uint64_t) st.st_size : (uint64_t) data;
-
-                while (pos < hole_end) {
-                        size_t n = (size_t) MIN(hole_end - pos, (uint64_t) sizeof zeros);
-                        if (EVP_DigestUpdate(md, zeros, n) != 1) {
-                                r = -EIO;
-                                break;
-                        }
-                        pos += n;
-                        __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
-                }
-                if (r < 0 || pos >= (uint64_t) st.st_size)
-                        break;
-                off_t hole = lseek(fd, (off_t) pos, SEEK_HOLE);
-                uint64_t data_end = hole < 0 ? (uint64_t) st.st_size : (uint64_t) hole;
-                while (pos < data_end) {
-                        ssize_t n = pread(fd, buf, (size_t) MIN(data_end - pos, (uint64_t) (1 << 20)), (off_t) pos);
-                        if (n <= 0) {
-                                r = n < 0 ? -errno : -EIO;
-                                break;
-                        }
-                        if (EVP_DigestUpdate(md, buf, (size_t) n) != 1) {
-                                r = -EIO;
-                                break;
-                        }
-                        pos += (uint64_t) n;
-                        __atomic_add_fetch(counter, (uint64_t) n, __ATOMIC_RELAXED);
-                }
-        }
-        if (r >= 0 && EVP_DigestFinal_ex(md, digest, NULL) != 1)
-                r = -EIO;
-        EVP_MD_CTX_free(md);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < sizeof digest; i++)
-                snprintf(ret + 2 * i, 3, "%02x", digest[i]);
-        return 0;
-}
-
 typedef struct HashJob {
         const int *fds;
         ImageOutput *outs;
@@ -545,7 +485,7 @@ static void *hash_worker(void *userdata) {
                 size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
                 if (i >= j->n)
                         break;
-                j->results[i] = sha256_fd(j->fds[i], j->outs[i].sha256, &j->done);
+                j->results[i] = sha256_fd_hex(j->fds[i], &j->done, j->outs[i].sha256);
         }
         __atomic_sub_fetch(&j->running, 1, __ATOMIC_SEQ_CST);
         return NULL;

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "disk/package.h"
 #include "escape.h"
 #include "fileio.h"
@@ -39,33 +39,6 @@ typedef struct Member {
 static void archive_entry_freep_(struct archive_entry **e) {
         if (*e)
                 archive_entry_free(*e);
-}
-
-static int sha256_path(const char *path, char ret[65]) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        _cleanup_free_ uint8_t *buf = malloc(1 << 20);
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned char h[32];
-        unsigned hl = 0;
-        ssize_t n;
-        int r = 0;
-
-        if (fd < 0)
-                r = -errno;
-        else if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-                r = -ENOMEM;
-        while (r == 0 && (n = read(fd, buf, 1 << 20)) != 0) {
-                if (n < 0)
-                        r = -errno;
-                else if (EVP_DigestUpdate(md, buf, (size_t) n) != 1)
-                        r = -EIO;
-        }
-        if (r == 0 && EVP_DigestFinal_ex(md, h, &hl) != 1)
-                r = -EIO;
-        EVP_MD_CTX_free(md);
-        for (unsigned i = 0; r == 0 && i < hl; i++)
-                sprintf(ret + 2 * i, "%02x", h[i]);
-        return r;
 }
 
 static int archive_add(struct archive *a, const Member *m, uint64_t mtime, char **reterr) {
@@ -377,9 +350,9 @@ int package_vagrant_boxes(const PackageInput *in, char ***written, char **reterr
                 abs_dir = realpath(in->output_dir, NULL);
                 if (!pl || !pv || !abs_dir)
                         return -ENOMEM;
-                r = sha256_path(pl, sum_l);
+                r = sha256_file_hex(pl, sum_l);
                 if (r >= 0)
-                        r = sha256_path(pv, sum_v);
+                        r = sha256_file_hex(pv, sum_v);
                 if (r < 0)
                         return reterr_printf(reterr, r, "cannot checksum the boxes: %s", strerror(-r));
                 f = open_memstream(&catalog, &len);
@@ -458,21 +431,11 @@ int package_ova(const PackageInput *in, char ***written, char **reterr) {
                 (void) unlink(tmp);
                 return -ENOMEM;
         }
-        {
-                EVP_MD_CTX *md = EVP_MD_CTX_new();
-                unsigned char h[32];
-                unsigned hl = 0;
-                bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(md, ovf, strlen(ovf)) == 1 && EVP_DigestFinal_ex(md, h, &hl) == 1;
-                EVP_MD_CTX_free(md);
-                if (!ok) {
-                        (void) unlink(tmp);
-                        return -ENOMEM;
-                }
-                for (unsigned i = 0; i < hl; i++)
-                        sprintf(sum_ovf + 2 * i, "%02x", h[i]);
+        if (sha256_hex(ovf, strlen(ovf), sum_ovf) < 0) {
+                (void) unlink(tmp);
+                return -ENOMEM;
         }
-        r = sha256_path(tmp, sum_vmdk);
+        r = sha256_file_hex(tmp, sum_vmdk);
         if (r < 0 || asprintf(&mf, "SHA256(%s)= %s\nSHA256(%s)= %s\n", ovf_name, sum_ovf, vmdk_name, sum_vmdk) < 0) {
                 (void) unlink(tmp);
                 return r < 0 ? reterr_printf(reterr, r, "cannot checksum the OVA disk: %s", strerror(-r)) : -ENOMEM;
@@ -510,7 +473,7 @@ int package_append_sums(const char *output_dir, char *const *names, char **reter
                         fclose(f);
                         return -ENOMEM;
                 }
-                r = sha256_path(p, sum);
+                r = sha256_file_hex(p, sum);
                 if (r < 0) {
                         fclose(f);
                         return reterr_printf(reterr, r, "cannot checksum '%s': %s", p, strerror(-r));

@@ -8,13 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "env/check.h"
 #include "env/gpg.h"
 #include "cli/env-verbs.h"
@@ -310,20 +306,6 @@ static const char *string_at(const Env *e, const char *path) {
         return isempty(env_node_string(n)) ? NULL : env_node_string(n);
 }
 
-static int no_passphrase(char *buf, int size, int rwflag, void *u) {
-        (void) buf, (void) size, (void) rwflag, (void) u;
-        return -1;
-}
-
-static EVP_PKEY *read_private_key(const char *pem) {
-        BIO *b = BIO_new_mem_buf(pem, -1);
-        if (!b)
-                return NULL;
-        EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL);
-        BIO_free(b);
-        return k;
-}
-
 static void check_hostname(Checker *c, const char *path) {
         const EnvNode *n = env_lookup(c->env, path);
         const char *d = string_at(c->env, path);
@@ -350,24 +332,21 @@ static void check_ssl(Checker *c) {
                         "ssl:key and ssl:cert must be set together");
                 return;
         }
-        EVP_PKEY *k = read_private_key(key);
-        if (!k) {
+        switch (pem_pair_check(key, cert)) {
+        case PEM_PAIR_OK:
+                break;
+        case PEM_PAIR_BAD_KEY:
                 finding(c, true, env_node_line(kn), env_node_column(kn), "appliance:ssl:key",
                         "not a PEM private key (or it is encrypted)");
-                ERR_clear_error();
-                return;
-        }
-        BIO *b = BIO_new_mem_buf(cert, -1);
-        X509 *x = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
-        BIO_free(b);
-        if (!x)
+                break;
+        case PEM_PAIR_BAD_CERT:
                 finding(c, true, env_node_line(cn), env_node_column(cn), "appliance:ssl:cert", "not a PEM certificate");
-        else if (X509_check_private_key(x, k) != 1)
+                break;
+        case PEM_PAIR_MISMATCH:
                 finding(c, true, env_node_line(cn), env_node_column(cn), "appliance:ssl:cert",
                         "the certificate does not belong to appliance:ssl:key");
-        ERR_clear_error();
-        X509_free(x);
-        EVP_PKEY_free(k);
+                break;
+        }
 }
 
 static void check_dkim(Checker *c) {
@@ -375,14 +354,12 @@ static void check_dkim(Checker *c) {
         const EnvNode *n = env_lookup(c->env, "appliance:dkim:key");
         if (!key)
                 return;
-        EVP_PKEY *k = read_private_key(key);
-        if (!k)
+        PemKeyType type;
+        if (pem_private_key_type(key, &type) < 0)
                 finding(c, true, env_node_line(n), env_node_column(n), "appliance:dkim:key",
                         "not a PEM private key (or it is encrypted)");
-        else if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA)
+        else if (type != PEM_KEY_RSA)
                 finding(c, true, env_node_line(n), env_node_column(n), "appliance:dkim:key", "not an RSA key");
-        ERR_clear_error();
-        EVP_PKEY_free(k);
 }
 
 static int check_pgp(Checker *c) {

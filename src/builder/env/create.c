@@ -14,13 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-
 #include "cleanup.h"
+#include "crypto.h"
 #include "env/check.h"
 #include "env/gpg.h"
 #include "env-internal.h"
@@ -29,6 +24,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "random-util.h"
 #include "strv.h"
 
 #define DEFAULT_TEMPLATE PROJECT_SOURCE_DIR "/profiles/env-template.yml"
@@ -62,59 +58,14 @@ static bool domain_valid(const char *d) {
         return true;
 }
 
-static char *base64_of(const unsigned char *data, size_t len) {
-        char *out = malloc(4 * DIV_ROUND_UP(len, 3) + 1);
-        if (!out)
-                return NULL;
-        EVP_EncodeBlock((unsigned char *) out, data, (int) len);
-        return out;
-}
-
 static int make_secret(char **ret) {
         unsigned char buf[SECRET_BYTES];
-        if (RAND_bytes(buf, sizeof(buf)) != 1)
-                return -EIO;
-        *ret = base64_of(buf, sizeof(buf));
-        OPENSSL_cleanse(buf, sizeof(buf));
+        int r = random_bytes(buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        *ret = base64_encode(buf, sizeof(buf));
+        explicit_bzero(buf, sizeof(buf));
         return *ret ? 0 : -ENOMEM;
-}
-
-static char *bio_to_string(BIO *b) {
-        char *data = NULL;
-        long len = BIO_get_mem_data(b, &data);
-        if (len < 0)
-                return NULL;
-        /* not NUL-terminated: copy exactly len bytes */
-        char *s = malloc((size_t) len + 1);
-        if (!s)
-                return NULL;
-        memcpy(s, data, (size_t) len);
-        s[len] = 0;
-        return s;
-}
-
-/* A DKIM RSA key: the PEM private key, the base64 public key (SubjectPublicKeyInfo, as
- * "openssl rsa -pubout" without armor) for the DNS record. */
-static int make_dkim(char **ret_pem, char **ret_public) {
-        EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) DKIM_BITS);
-        unsigned char *der = NULL;
-        int r = -EIO;
-
-        if (!k)
-                return -EIO;
-        BIO *b = BIO_new(BIO_s_mem());
-        if (b && PEM_write_bio_PrivateKey_traditional(b, k, NULL, NULL, 0, NULL, NULL) == 1) {
-                *ret_pem = bio_to_string(b);
-                int len = i2d_PUBKEY(k, &der);
-                if (len > 0) {
-                        *ret_public = base64_of(der, (size_t) len);
-                        r = *ret_pem && *ret_public ? 0 : -ENOMEM;
-                }
-        }
-        OPENSSL_free(der);
-        BIO_free(b);
-        EVP_PKEY_free(k);
-        return r;
 }
 
 static char *dkim_txt_record(const char *public_key) {
@@ -625,7 +576,7 @@ int verb_env_create(int argc, char *argv[]) {
                 r = make_secret(&ph[i].value);
         if (r >= 0) {
                 log_info("Generating the DKIM key (RSA %d) ...", DKIM_BITS);
-                r = make_dkim(&ph[5].value, &ph[6].value);
+                r = pem_make_rsa(DKIM_BITS, &ph[5].value, &ph[6].value);
                 if (r >= 0) {
                         strip_trailing_newlines(ph[5].value);
                         ph[7].value = dkim_txt_record(ph[6].value);
@@ -661,7 +612,7 @@ int verb_env_create(int argc, char *argv[]) {
         }
         for (size_t i = 0; i < ELEMENTSOF(ph); i++) {
                 if (ph[i].value)
-                        OPENSSL_cleanse(ph[i].value, strlen(ph[i].value));
+                        explicit_bzero(ph[i].value, strlen(ph[i].value));
                 free(ph[i].value);
         }
         if (r < 0)
@@ -689,7 +640,7 @@ int verb_env_create(int argc, char *argv[]) {
                         log_error("Merging '%s' gave an invalid env: %s", extra_path, error ?: strerror(-r));
                         return 1;
                 }
-                OPENSSL_cleanse(text, strlen(text));
+                explicit_bzero(text, strlen(text));
                 free(text);
                 text = TAKE_PTR(merged);
         }
@@ -709,7 +660,7 @@ int verb_env_create(int argc, char *argv[]) {
                 return 1;
         }
         r = write_file_atomic(target, text, strlen(text), 0600);
-        OPENSSL_cleanse(text, strlen(text));
+        explicit_bzero(text, strlen(text));
         if (r < 0) {
                 log_error_errno(r, "Failed to write '%s': %m", target);
                 return 1;

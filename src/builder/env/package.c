@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "env/bundle.h"
 #include "env/pdf.h"
 #include "env/qr.h"
@@ -115,17 +115,6 @@ static int package_parse_argv(int argc, char *argv[]) {
         if (optind + 1 != argc)
                 return log_error("Expected exactly one ENV.YML argument."), -EINVAL;
         return 1;
-}
-
-static int sha256_hex(const void *data, size_t len, char ret[static 65]) {
-        unsigned char md[32];
-        unsigned n = 0;
-
-        if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != sizeof md)
-                return -EIO;
-        for (size_t i = 0; i < sizeof md; i++)
-                (void) snprintf(ret + 2 * i, 3, "%02x", md[i]);
-        return 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

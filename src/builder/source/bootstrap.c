@@ -21,10 +21,10 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "source/bootstrap.h"
 #include "cleanup.h"
+#include "crypto.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -458,34 +458,37 @@ int bootstrap_rootfs(const Profile *p, const char *cache_dir, char **ret_tarball
 
 char *profile_digest_with_mirror(const Profile *p, const char *mirror) {
         _cleanup_strv_free_ char **sorted = NULL;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned md_len = 0;
-        EVP_MD_CTX *ctx;
-        bool ok;
+        _cleanup_(sha256_freep) Sha256 *s = NULL;
+        char hex[SHA256_HEX_SIZE];
+        int r;
 
-        STRV_FOREACH(s, p->packages)
-                if (strv_extend(&sorted, *s) < 0)
+        STRV_FOREACH(i, p->packages)
+                if (strv_extend(&sorted, *i) < 0)
                         return NULL;
         strv_sort(sorted);
 
-        ctx = EVP_MD_CTX_new();
-        if (!ctx)
+        if (sha256_new(&s) < 0)
                 return NULL;
         /* Each field is followed by a NUL so that no two different inputs hash alike. */
-#define FEED(s) EVP_DigestUpdate(ctx, (s), strlen(s) + 1)
-        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             FEED("appliance-builder bootstrap v1") &&
-             FEED(strna(p->distribution)) && FEED(strna(p->suite)) && FEED(strna(p->architecture)) &&
-             FEED(mirror ?: "");
-        STRV_FOREACH(s, sorted)
-                ok = ok && FEED(*s);
+#define FEED(t) sha256_update(s, (t), strlen(t) + 1)
+        r = FEED("appliance-builder bootstrap v1");
+        if (r >= 0)
+                r = FEED(strna(p->distribution));
+        if (r >= 0)
+                r = FEED(strna(p->suite));
+        if (r >= 0)
+                r = FEED(strna(p->architecture));
+        if (r >= 0)
+                r = FEED(mirror ?: "");
+        STRV_FOREACH(i, sorted)
+                if (r >= 0)
+                        r = FEED(*i);
 #undef FEED
-        ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len);
-        EVP_MD_CTX_free(ctx);
-        if (!ok)
+        if (r >= 0)
+                r = sha256_final_hex(s, hex);
+        if (r < 0)
                 return NULL;
-
-        return hexmem(md, md_len);
+        return strdup(hex);
 }
 
 char *profile_digest(const Profile *p) {

@@ -9,7 +9,6 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "source/tarball.h"
 #include "disk/util.h"
 #include "fileio.h"
@@ -33,7 +33,7 @@ void rootfs_info_done(RootfsInfo *i) {
 
 typedef struct Reader {
         int fd;
-        EVP_MD_CTX *md;
+        Sha256 *md;
         uint8_t *buf;
         uint64_t read;
         Progress *progress;
@@ -47,7 +47,7 @@ static la_ssize_t reader_read(struct archive *a, void *userdata, const void **re
                 archive_set_error(a, (int) -n, "read error");
                 return -1;
         }
-        if (n > 0 && EVP_DigestUpdate(rd->md, rd->buf, (size_t) n) != 1) {
+        if (n > 0 && sha256_update(rd->md, rd->buf, (size_t) n) < 0) {
                 archive_set_error(a, EIO, "digest error");
                 return -1;
         }
@@ -65,10 +65,6 @@ static void archive_read_freep(struct archive **a) {
 static void archive_write_freep(struct archive **a) {
         if (*a)
                 (void) archive_write_free(*a);
-}
-
-static void evp_md_ctx_freep(EVP_MD_CTX **c) {
-        EVP_MD_CTX_free(*c);
 }
 
 static int extract_stream(struct archive *in, struct archive *out, const char *tarball, uint64_t *ret_entries,
@@ -124,10 +120,10 @@ static int extract_stream(struct archive *in, struct archive *out, const char *t
 int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char **reterr) {
         _cleanup_(archive_read_freep) struct archive *in = NULL;
         _cleanup_(archive_write_freep) struct archive *out = NULL;
-        _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *md = NULL;
+        _cleanup_(sha256_freep) Sha256 *md = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
+        char digest[SHA256_HEX_SIZE];
         _cleanup_close_ int fd = -EBADF, cwd = -EBADF;
-        unsigned char digest[32];
         uint64_t entries = 0;
         struct stat st;
         Progress p;
@@ -143,10 +139,9 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
                 return reterr_printf(reterr, -EINVAL, "'%s' is not a regular file", tarball);
 
         buf = malloc(READ_BLOCK);
-        md = EVP_MD_CTX_new();
         in = archive_read_new();
         out = archive_write_disk_new();
-        if (!buf || !md || !in || !out || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        if (!buf || !in || !out || sha256_new(&md) < 0)
                 return -ENOMEM;
 
         (void) archive_read_support_filter_all(in);
@@ -181,7 +176,7 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
         if (r < 0)
                 return r;
 
-        if (EVP_DigestFinal_ex(md, digest, NULL) != 1)
+        if (sha256_final_hex(md, digest) < 0)
                 return -EIO;
 
         *ret = (RootfsInfo) {
@@ -190,8 +185,7 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
                 .entries = entries,
                 .compressed_bytes = (uint64_t) st.st_size,
         };
-        for (size_t i = 0; i < sizeof digest; i++)
-                snprintf(ret->sha256 + 2 * i, 3, "%02x", digest[i]);
+        memcpy(ret->sha256, digest, sizeof digest);
         if (!ret->filter || !ret->format) {
                 rootfs_info_done(ret);
                 return -ENOMEM;
