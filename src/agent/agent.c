@@ -207,7 +207,7 @@ static int redact_node(char **text, const EnvNode *n, bool secret, unsigned dept
 
 char *agent_public_reason(const Agent *a, const char *reason, const Env *env) {
         _cleanup_(env_freep) Env *active = NULL;
-        _cleanup_free_ char *text = NULL, *path = a ? agent_path(a, AGENT_ACTIVE_ENV) : NULL, *body = NULL;
+        _cleanup_free_ char *text = NULL, *body = NULL;
         size_t len, body_len;
 
         /* No reason quotes more than a few KiB of secrets: what lies beyond this is never shown. */
@@ -215,7 +215,7 @@ char *agent_public_reason(const Agent *a, const char *reason, const Env *env) {
         text = strndup(reason ?: "", len);
         if (!text)
                 return NULL;
-        if (path && read_full_file(path, &body, &body_len, 0) >= 0)
+        if (a && agent_read_file(a, AGENT_ACTIVE_ENV, 16U * 1024U * 1024U, &body, &body_len) >= 0)
                 (void) env_load_buffer(AGENT_ACTIVE_ENV, body, body_len, &active, NULL);
         if (redact_node(&text, env_root(env), false, 0) < 0 || redact_node(&text, env_root(active), false, 0) < 0)
                 return NULL;
