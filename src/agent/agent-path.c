@@ -32,6 +32,20 @@ const size_t agent_links_n = ELEMENTSOF(agent_links);
 
 #define AGENT_READ_MAX (64U * 1024U * 1024U)
 
+bool agent_is_host_root(const Agent *a) {
+        return streq(a->root, "/");
+}
+
+char *agent_path(const Agent *a, const char *path) {
+        char *p;
+
+        if (agent_is_host_root(a))
+                return strdup(path);
+        if (asprintf(&p, "%s%s%s", a->root, path[0] == '/' ? "" : "/", path) < 0)
+                return NULL;
+        return p;
+}
+
 char *relative_link_target(const char *path, const char *target) {
         size_t depth = 0;
         char *out, *o;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "agent.h"
+#include "agent-context.h"
 
 typedef struct AgentLink {
         const char *path;     /* the link, e.g. "/app/etc" */
@@ -31,6 +31,10 @@ extern const size_t agent_links_n;
 
 /* "../data/etc" for path "/app/etc", target "/data/etc". Newly allocated. */
 char *relative_link_target(const char *path, const char *target);
+
+/* Agent paths: a newly allocated root + path (path must be absolute). NULL on OOM. */
+char *agent_path(const Agent *a, const char *path);
+bool agent_is_host_root(const Agent *a);
 
 /* Opens a->root as a->root_fd. */
 int agent_open_root(Agent *a);

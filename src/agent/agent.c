@@ -53,20 +53,6 @@ uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-bool agent_is_host_root(const Agent *a) {
-        return streq(a->root, "/");
-}
-
-char *agent_path(const Agent *a, const char *path) {
-        char *p;
-
-        if (agent_is_host_root(a))
-                return strdup(path);
-        if (asprintf(&p, "%s%s%s", a->root, path[0] == '/' ? "" : "/", path) < 0)
-                return NULL;
-        return p;
-}
-
 /* Writes text to an agent path (creating the parents), atomically, through the root fd. */
 static int agent_write(const Agent *a, const char *path, const char *text, mode_t mode) {
         int r = agent_write_file(a, path, text, strlen(text), mode, (uid_t) -1, (gid_t) -1);
