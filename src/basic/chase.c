@@ -504,3 +504,18 @@ int read_input(int dir_fd, const char *path, InputFlags flags, size_t max_size, 
                 return r;
         return read_full_fd(fd, max_size, ret, ret_size);
 }
+
+const char *input_strerror(int r) {
+        switch (r) {
+        case -EBADFD:
+                return "not a regular file (a FIFO, socket or device)";
+        case -ELOOP:
+                return "a symbolic link (not followed) or a loop of them";
+        case -EISDIR:
+                return "a directory, not a file";
+        case -EFBIG:
+                return "too large";
+        default:
+                return strerror(-r);
+        }
+}

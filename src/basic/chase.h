@@ -85,3 +85,8 @@ int read_input(int dir_fd, const char *path, InputFlags flags, size_t max_size, 
 
 /* True if the environment asks for the user-space walk (CHASE_FORCE_WALK=1). */
 bool chase_force_walk(void);
+
+/* A message for an error of open_input()/read_input() that names what the path is: "not a regular
+ * file (a FIFO, socket or device)" for -EBADFD, "a symbolic link" for -ELOOP, "a directory",
+ * "too large"; strerror() otherwise. Never NULL. */
+const char *input_strerror(int r);

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "disk/bootcode.h"
 #include "disk/util.h"
+#include "source/tarball.h"
 #include "escape.h"
 #include "fileio.h"
 #include "macro.h"
@@ -141,36 +142,18 @@ static int version_cmp(const char *a, const char *b) {
         return *a ? 1 : *b ? -1 : 0;
 }
 
+/* A regular file at path of the tree, symlinks resolved inside it (Debian's /vmlinuz is one). */
 static bool root_has(const char *root, const char *path) {
-        _cleanup_free_ char *p = NULL;
         struct stat st;
 
-        if (asprintf(&p, "%s%s", root, path) < 0)
-                return false;
-        /* Follows symlinks relative to the host's root: resolve the link inside root by hand. */
-        if (lstat(p, &st) < 0)
-                return false;
-        if (S_ISLNK(st.st_mode)) {
-                char target[PATH_MAX_LEN];
-                ssize_t n = readlink(p, target, sizeof target - 1);
-                _cleanup_free_ char *q = NULL;
-
-                if (n <= 0)
-                        return false;
-                target[n] = 0;
-                if (target[0] == '/')
-                        return root_has(root, target);
-                if (asprintf(&q, "/%s", target) < 0)
-                        return false;
-                return root_has(root, q);
-        }
-        return S_ISREG(st.st_mode);
+        return rootfs_stat(root, path, true, &st) >= 0 && S_ISREG(st.st_mode);
 }
 
 int grub_find_kernel(const char *root, char **ret_kernel, char **ret_initrd) {
-        _cleanup_free_ char *boot = NULL, *best = NULL, *kernel = NULL, *initrd = NULL;
+        _cleanup_free_ char *best = NULL, *kernel = NULL, *initrd = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
+        int r;
 
         if (root_has(root, "/vmlinuz")) {
                 kernel = strdup("/vmlinuz");
@@ -183,11 +166,9 @@ int grub_find_kernel(const char *root, char **ret_kernel, char **ret_initrd) {
                 return 0;
         }
 
-        if (asprintf(&boot, "%s/boot", root) < 0)
-                return -ENOMEM;
-        d = opendir(boot);
-        if (!d)
-                return errno == ENOENT ? -ENOENT : -errno;
+        r = rootfs_open_dir(root, "/boot", &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 const char *v;
 

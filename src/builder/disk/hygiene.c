@@ -16,6 +16,7 @@
 #include "disk/util.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "strv.h"
 
 static const char *const item_names[_HYGIENE_MAX] = {
@@ -165,26 +166,30 @@ char *hygiene_lock_shadow_line(const char *line, const char *user, bool *ret_cha
         return n;
 }
 
-static int lock_root_password(const char *root, HygieneItem *it) {
-        _cleanup_free_ char *path = NULL, *data = NULL, *out = NULL;
+static int lock_root_password(const char *root, HygieneItem *it, char **reterr) {
+        _cleanup_free_ char *data = NULL, *out = NULL;
         _cleanup_strv_free_ char **lines = NULL, **nl = NULL;
         bool changed = false, found = false;
         struct stat st;
         size_t len = 0;
         int r;
 
-        if (asprintf(&path, "%s/etc/shadow", root) < 0)
-                return -ENOMEM;
-        if (lstat(path, &st) < 0) {
-                if (errno != ENOENT)
-                        return -errno;
+        r = rootfs_stat(root, "/etc/shadow", false, &st);
+        if (r == -ENOENT) {
                 it->done = true;
                 it->detail = strdup("no /etc/shadow in the image");
                 return it->detail ? 0 : -ENOMEM;
         }
-        r = read_full_file(path, &data, &len, 16U << 20);
         if (r < 0)
-                return r;
+                return reterr_printf(reterr, r, "cannot look at the base's /etc/shadow: %s", strerror(-r));
+        /* The password file is read and rewritten in place: a symlink (to a host path, say) is
+         * not what a base carries, and the builder must not read through it. */
+        if (!S_ISREG(st.st_mode))
+                return reterr_printf(reterr, -EBADFD, "the base's /etc/shadow is %s, not a regular file: refusing it",
+                                     S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
+        r = rootfs_read_file(root, "/etc/shadow", false, 16U << 20, &data, &len);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot read the base's /etc/shadow: %s", strerror(-r));
         r = strv_split(data, "\n", &lines);
         if (r < 0)
                 return r;
@@ -208,12 +213,11 @@ static int lock_root_password(const char *root, HygieneItem *it) {
                         free(out);
                         out = t;
                 }
-                r = write_file_atomic(path, out, strlen(out), st.st_mode & 07777);
+                r = rootfs_write_file_as(root, "/etc/shadow", out, strlen(out), st.st_mode & 07777, st.st_uid,
+                                         st.st_gid);
                 if (r < 0)
-                        return r;
-                if (chown(path, st.st_uid, st.st_gid) < 0)
-                        return -errno;
-                r = note(it, root, path);
+                        return reterr_printf(reterr, r, "cannot write the base's /etc/shadow: %s", strerror(-r));
+                r = strv_extend(&it->changed, "/etc/shadow");
                 if (r < 0)
                         return r;
         }
@@ -236,7 +240,7 @@ static int set_detail(HygieneItem *it, const char *what) {
 }
 
 static int ssh_host_keys(const char *root, const char *root_real, HygieneItem *it) {
-        _cleanup_free_ char *sshd = NULL, *target = NULL;
+        struct stat st;
         int r;
 
         r = remove_glob(root, root_real, "/etc/ssh/ssh_host_*", it);
@@ -246,9 +250,7 @@ static int ssh_host_keys(const char *root, const char *root_real, HygieneItem *i
         if (r < 0)
                 return r;
 
-        if (asprintf(&sshd, "%s/usr/sbin/sshd", root) < 0)
-                return -ENOMEM;
-        if (access(sshd, F_OK) < 0)
+        if (rootfs_stat(root, "/usr/sbin/sshd", true, &st) < 0)
                 return 0;
 
         /* Without keys Debian's sshd refuses to start: generate them on first boot. */
@@ -256,23 +258,11 @@ static int ssh_host_keys(const char *root, const char *root_real, HygieneItem *i
                               strlen(ssh_keygen_unit), 0644);
         if (r < 0)
                 return r;
-        r = rootfs_write_file(root, "/etc/systemd/system/ssh.service.wants/.keep", "", 0, 0644);
-        if (r < 0)
-                return r;
-        if (asprintf(&target, "%s/etc/systemd/system/ssh.service.wants/.keep", root) < 0)
-                return -ENOMEM;
-        (void) unlink(target);
-        free(target);
-        if (asprintf(&target, "%s/etc/systemd/system/ssh.service.wants/" SSH_KEYGEN_UNIT, root) < 0)
-                return -ENOMEM;
-        (void) unlink(target);
-        if (symlink("/etc/systemd/system/" SSH_KEYGEN_UNIT, target) < 0)
-                return -errno;
-        return 0;
+        return rootfs_symlink(root, "/etc/systemd/system/" SSH_KEYGEN_UNIT,
+                              "/etc/systemd/system/ssh.service.wants/" SSH_KEYGEN_UNIT);
 }
 
 static int machine_id(const char *root, const char *root_real, HygieneItem *it) {
-        _cleanup_free_ char *dbus = NULL;
         struct stat st;
         int r;
 
@@ -282,9 +272,7 @@ static int machine_id(const char *root, const char *root_real, HygieneItem *it) 
         r = strv_extend(&it->changed, "/etc/machine-id");
         if (r < 0)
                 return r;
-        if (asprintf(&dbus, "%s/var/lib/dbus/machine-id", root) < 0)
-                return -ENOMEM;
-        if (lstat(dbus, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (rootfs_stat(root, "/var/lib/dbus/machine-id", false, &st) == 0 && S_ISREG(st.st_mode)) {
                 r = remove_glob(root, root_real, "/var/lib/dbus/machine-id", it);
                 if (r < 0)
                         return r;
@@ -339,23 +327,21 @@ static int remove_list(const char *root, const char *root_real, const char *cons
 }
 
 static int build_host(const char *root, const char *root_real, HygieneItem *it) {
-        _cleanup_free_ char *resolv = NULL, *hostname = NULL, *data = NULL;
+        _cleanup_free_ char *data = NULL;
         char host[256] = "";
         struct stat st;
         size_t len = 0;
         int r;
 
-        if (asprintf(&resolv, "%s/etc/resolv.conf", root) < 0 || asprintf(&hostname, "%s/etc/hostname", root) < 0)
-                return -ENOMEM;
         /* A symlink (systemd-resolved, resolvconf) belongs to the image; a plain file is the
          * build host's DNS configuration. */
-        if (lstat(resolv, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (rootfs_stat(root, "/etc/resolv.conf", false, &st) == 0 && S_ISREG(st.st_mode)) {
                 r = remove_glob(root, root_real, "/etc/resolv.conf", it);
                 if (r < 0)
                         return r;
         }
         if (gethostname(host, sizeof host - 1) >= 0 && host[0] &&
-            read_full_file(hostname, &data, &len, 4096) >= 0) {
+            rootfs_read_file(root, "/etc/hostname", true, 4096, &data, &len) >= 0) {
                 data[strcspn(data, " \t\r\n")] = 0;
                 if (streq(data, host)) {
                         r = rootfs_write_file(root, "/etc/hostname", "localhost\n", strlen("localhost\n"), 0644);
@@ -369,7 +355,7 @@ static int build_host(const char *root, const char *root_real, HygieneItem *it) 
         return set_detail(it, "files from the build host removed or reset");
 }
 
-int hygiene_apply(const char *root, HygieneReport *report) {
+int hygiene_apply(const char *root, HygieneReport *report, char **reterr) {
         _cleanup_free_ char *root_real = realpath(root, NULL);
         HygieneItem *it = report->items;
         int r;
@@ -409,5 +395,5 @@ int hygiene_apply(const char *root, HygieneReport *report) {
         r = build_host(root, root_real, &it[HYGIENE_BUILD_HOST]);
         if (r < 0)
                 return r;
-        return lock_root_password(root, &it[HYGIENE_ROOT_PASSWORD]);
+        return lock_root_password(root, &it[HYGIENE_ROOT_PASSWORD], reterr);
 }

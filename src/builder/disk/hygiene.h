@@ -50,8 +50,10 @@ typedef struct HygieneReport {
 const char *hygiene_item_to_string(HygieneItemId id);
 
 /* Applies every item except free-space to the tree at root. Fills *report (free with
- * hygiene_report_done(), also on failure). */
-int hygiene_apply(const char *root, HygieneReport *report);
+ * hygiene_report_done(), also on failure). Paths are resolved inside the tree (source/tarball.h):
+ * a symlink of the base never makes it read or change a host file; an /etc/shadow that is not a
+ * regular file is refused (-EBADFD, with *reterr saying so). */
+int hygiene_apply(const char *root, HygieneReport *report, char **reterr);
 
 /* Records an item's outcome decided elsewhere (free-space). */
 int hygiene_report_set(HygieneReport *report, HygieneItemId id, bool done, const char *detail);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "crypto.h"
 #include "escape.h"
@@ -250,9 +251,10 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
 
         /* Hygiene first: it removes what the bootstrap left behind, and must not undo what is
          * installed deliberately below (profile files, agent units, env). */
-        r = hygiene_apply(root, &res->hygiene);
+        _cleanup_free_ char *why = NULL;
+        r = hygiene_apply(root, &res->hygiene, &why);
         if (r < 0)
-                return reterr_printf(reterr, r, "hygiene failed: %s", strerror(-r));
+                return reterr_printf(reterr, r, "hygiene failed: %s", why ?: strerror(-r));
 
         /* The agent, its units and configuration. */
         if (in->agent_rootfs && access(in->agent_rootfs, F_OK) >= 0) {
@@ -308,16 +310,10 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
 
         /* Mount points and fstab. */
         for (size_t i = 1; i < plan->n_fs; i++) {
-                _cleanup_free_ char *probe = NULL;
-                if (asprintf(&probe, "%s/.keep", plan->fs[i].mountpoint) < 0)
-                        return -ENOMEM;
-                r = rootfs_write_file(root, probe, "", 0, 0644);
-                if (r >= 0) {
-                        _cleanup_free_ char *full = NULL;
-                        if (asprintf(&full, "%s%s", root, probe) < 0)
-                                return -ENOMEM;
-                        (void) unlink(full);
-                }
+                r = rootfs_mkdir_p(root, plan->fs[i].mountpoint, 0755);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot create the mount point '%s' in the tree: %s",
+                                             plan->fs[i].mountpoint, strerror(-r));
         }
         fstab = fstab_text(plan);
         if (!fstab)
@@ -592,9 +588,9 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         break;
                 }
                 if (disk->prebuilt) {
-                        prebuilt_fd[d] = open(disk->prebuilt, O_RDONLY | O_CLOEXEC);
-                        if (prebuilt_fd[d] < 0) {
-                                r = reterr_printf(reterr, -errno, "cannot open '%s': %m", disk->prebuilt);
+                        r = open_input(AT_FDCWD, disk->prebuilt, INPUT_FOLLOW, UINT64_MAX, &prebuilt_fd[d], NULL);
+                        if (r < 0) {
+                                r = reterr_printf(reterr, r, "cannot open '%s': %s", disk->prebuilt, input_strerror(r));
                                 break;
                         }
                         src_fd[d] = prebuilt_fd[d];

@@ -4,6 +4,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "crypto.h"
 #include "source/tarball.h"
@@ -67,6 +69,25 @@ static void archive_write_freep(struct archive **a) {
                 (void) archive_write_free(*a);
 }
 
+/* Device nodes a root tree legitimately carries (what mmdebstrap and debootstrap put into /dev):
+ * the memory-backed character devices and the terminals. Any other device (a disk, /dev/mem, a
+ * block device of the host's numbering) would be a door from the scratch tree into the host. */
+static bool device_ok(struct archive_entry *e) {
+        static const struct {
+                unsigned major, minor;
+        } allowed[] = {
+                { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, /* null zero full random urandom */
+                { 5, 0 }, { 5, 1 }, { 5, 2 },                     /* tty console ptmx */
+        };
+
+        if (archive_entry_filetype(e) != AE_IFCHR)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                if (archive_entry_rdevmajor(e) == allowed[i].major && archive_entry_rdevminor(e) == allowed[i].minor)
+                        return true;
+        return false;
+}
+
 static int extract_stream(struct archive *in, struct archive *out, const char *tarball, uint64_t *ret_entries,
                           char **reterr) {
         _cleanup_free_ char *last = NULL;
@@ -83,6 +104,12 @@ static int extract_stream(struct archive *in, struct archive *out, const char *t
                 last = strdup(archive_entry_pathname(e) ?: "?");
                 if (!last)
                         return -ENOMEM;
+
+                if ((archive_entry_filetype(e) == AE_IFBLK || archive_entry_filetype(e) == AE_IFCHR) && !device_ok(e))
+                        return reterr_printf(reterr, -EPERM, "'%s': entry '%s' is a %s device %u:%u, which a root tree "
+                                             "does not carry: refusing it", tarball, last,
+                                             archive_entry_filetype(e) == AE_IFBLK ? "block" : "character",
+                                             (unsigned) archive_entry_rdevmajor(e), (unsigned) archive_entry_rdevminor(e));
 
                 r = archive_write_header(out, e);
                 if (r < ARCHIVE_WARN)
@@ -130,13 +157,11 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
         Reader rd;
         int r;
 
-        fd = open(tarball, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return reterr_printf(reterr, -errno, "cannot open '%s': %s", tarball, strerror(errno));
+        r = open_input(AT_FDCWD, tarball, INPUT_FOLLOW, UINT64_MAX, &fd, NULL);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot open '%s': %s", tarball, input_strerror(r));
         if (fstat(fd, &st) < 0)
                 return reterr_printf(reterr, -errno, "cannot stat '%s': %s", tarball, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return reterr_printf(reterr, -EINVAL, "'%s' is not a regular file", tarball);
 
         buf = malloc(READ_BLOCK);
         in = archive_read_new();
@@ -226,52 +251,70 @@ uint64_t rootfs_min_fs_bytes(const RootfsUsage *u) {
         return ALIGN_TO(raw, 1ULL << 20);
 }
 
-static int mkdir_parents_in(const char *root, const char *path) {
-        _cleanup_free_ char *full = NULL;
-        char *slash;
+/* Every path of the tree is resolved below the tree's root directory fd (chase.h): a symlink the
+ * base brought (etc -> /etc, usr/lib/systemd -> /host/dir) resolves inside the tree, never on the
+ * host. */
+static int open_root(const char *root) {
+        int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
 
-        if (asprintf(&full, "%s%s", root, path) < 0)
-                return -ENOMEM;
-        for (slash = strchr(full + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                struct stat st;
-
-                *slash = 0;
-                if (lstat(full, &st) < 0) {
-                        if (errno != ENOENT)
-                                return -errno;
-                        if (mkdir(full, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        if (lchown(full, 0, 0) < 0 && errno != EPERM)
-                                return -errno;
-                } else if (!S_ISDIR(st.st_mode))
-                        return -ENOTDIR; /* a symlink on the way could leave the root */
-                *slash = '/';
-        }
-        return 0;
+/* root:root when running as root (image trees); unchanged otherwise (tests as a user). */
+static uid_t tree_owner(void) {
+        return geteuid() == 0 ? 0 : (uid_t) -1;
 }
 
 static bool path_ok(const char *path) {
         return path && path[0] == '/' && !strstr(path, "/../") && !endswith(path, "/..") && !endswith(path, "/");
 }
 
-int rootfs_write_file(const char *root, const char *path, const void *data, size_t len, mode_t mode) {
-        _cleanup_free_ char *full = NULL;
+static int mkdir_parent_in(int root_fd, const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        const char *base;
+        int r;
+
+        r = path_split(path, &dir, &base);
+        if (r < 0)
+                return r;
+        r = chase_mkdir_p(root_fd, dir, 0, 0755, tree_owner(), (gid_t) tree_owner(), NULL);
+        return r < 0 ? r : 0;
+}
+
+int rootfs_mkdir_p(const char *root, const char *path, mode_t mode) {
+        _cleanup_close_ int root_fd = -EBADF;
+        int r;
+
+        if (!path_ok(path) && !streq(path, "/"))
+                return -EINVAL;
+        root_fd = open_root(root);
+        if (root_fd < 0)
+                return root_fd;
+        r = chase_mkdir_p(root_fd, path, 0, mode, tree_owner(), (gid_t) tree_owner(), NULL);
+        return r < 0 ? r : 0;
+}
+
+static int write_in(int root_fd, const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
         int r;
 
         if (!path_ok(path))
                 return -EINVAL;
-        r = mkdir_parents_in(root, path);
+        r = mkdir_parent_in(root_fd, path);
         if (r < 0)
                 return r;
-        if (asprintf(&full, "%s%s", root, path) < 0)
-                return -ENOMEM;
-        (void) unlink(full);
-        r = write_file_atomic(full, data, len, mode);
-        if (r < 0)
-                return r;
-        if (chown(full, 0, 0) < 0 && errno != EPERM)
-                return -errno;
-        return 0;
+        return write_file_atomic_in_root(root_fd, path, 0, data, len, mode, uid, gid);
+}
+
+int rootfs_write_file_as(const char *root, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                         gid_t gid) {
+        _cleanup_close_ int root_fd = open_root(root);
+
+        if (root_fd < 0)
+                return root_fd;
+        return write_in(root_fd, path, data, len, mode, uid, gid);
+}
+
+int rootfs_write_file(const char *root, const char *path, const void *data, size_t len, mode_t mode) {
+        return rootfs_write_file_as(root, path, data, len, mode, tree_owner(), (gid_t) tree_owner());
 }
 
 int rootfs_install_file(const char *root, const char *src, const char *path, mode_t mode) {
@@ -279,14 +322,84 @@ int rootfs_install_file(const char *root, const char *src, const char *path, mod
         size_t len = 0;
         int r;
 
-        r = read_full_file(src, &data, &len, 256U << 20);
+        r = read_input(AT_FDCWD, src, INPUT_FOLLOW, 256U << 20, &data, &len);
         if (r < 0)
                 return r;
         return rootfs_write_file(root, path, data, len, mode);
 }
 
-static const char *copy_src, *copy_root, *copy_dst;
-static int copy_count;
+static int symlink_in(int root_fd, const char *target, const char *path) {
+        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        r = mkdir_parent_in(root_fd, path);
+        if (r < 0)
+                return r;
+        r = chase_parent(root_fd, path, 0, &dir_fd, &name);
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        if (symlinkat(target, dir_fd, name) < 0)
+                return -errno;
+        if (fchownat(dir_fd, name, tree_owner(), (gid_t) tree_owner(), AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        return 0;
+}
+
+int rootfs_symlink(const char *root, const char *target, const char *path) {
+        _cleanup_close_ int root_fd = -EBADF;
+
+        if (!path_ok(path))
+                return -EINVAL;
+        root_fd = open_root(root);
+        if (root_fd < 0)
+                return root_fd;
+        return symlink_in(root_fd, target, path);
+}
+
+int rootfs_stat(const char *root, const char *path, bool follow, struct stat *ret) {
+        _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;
+        int r;
+
+        root_fd = open_root(root);
+        if (root_fd < 0)
+                return root_fd;
+        r = chase_open(root_fd, path, 0, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &fd);
+        if (r < 0)
+                return r;
+        return fstat(fd, ret) < 0 ? -errno : 0;
+}
+
+int rootfs_read_file(const char *root, const char *path, bool follow, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int root_fd = open_root(root);
+
+        if (root_fd < 0)
+                return root_fd;
+        return read_input(root_fd, path, INPUT_IN_ROOT | (follow ? INPUT_FOLLOW : 0), max, ret, ret_size);
+}
+
+int rootfs_open_dir(const char *root, const char *path, DIR **ret) {
+        _cleanup_close_ int root_fd = open_root(root), fd = -EBADF;
+        DIR *d;
+        int r;
+
+        if (root_fd < 0)
+                return root_fd;
+        r = chase_open(root_fd, path, 0, O_RDONLY | O_DIRECTORY, 0, &fd);
+        if (r < 0)
+                return r;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        TAKE_FD(fd);
+        *ret = d;
+        return 0;
+}
+
+static const char *copy_src, *copy_dst;
+static int copy_root_fd = -EBADF, copy_count;
 
 static int copy_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         _cleanup_free_ char *target = NULL;
@@ -294,16 +407,17 @@ static int copy_cb(const char *path, const struct stat *st, int flag, struct FTW
         int r;
 
         (void) ftw;
-        if (asprintf(&target, "%s%s%s", copy_root, streq(copy_dst, "/") ? "" : copy_dst, rel) < 0)
-                return -ENOMEM;
         if (isempty(rel))
                 return 0; /* the top directory itself: the target exists */
+        if (asprintf(&target, "%s%s", streq(copy_dst, "/") ? "" : copy_dst, rel) < 0)
+                return -ENOMEM;
 
         if (flag == FTW_D) {
-                if (mkdir(target, st->st_mode & 07777) < 0 && errno != EEXIST)
-                        return -errno;
-                if (chmod(target, st->st_mode & 07777) < 0 || lchown(target, 0, 0) < 0)
-                        return -errno;
+                /* an existing directory keeps the base's mode; a new one gets the source's */
+                r = chase_mkdir_p(copy_root_fd, target, 0, st->st_mode & 07777, tree_owner(), (gid_t) tree_owner(),
+                                  NULL);
+                if (r < 0)
+                        return r;
         } else if (flag == FTW_SL) {
                 char dest[PATH_MAX_LEN];
                 ssize_t n = readlink(path, dest, sizeof dest - 1);
@@ -311,22 +425,19 @@ static int copy_cb(const char *path, const struct stat *st, int flag, struct FTW
                 if (n < 0)
                         return -errno;
                 dest[n] = 0;
-                (void) unlink(target);
-                if (symlink(dest, target) < 0 || lchown(target, 0, 0) < 0)
-                        return -errno;
+                r = symlink_in(copy_root_fd, dest, target);
+                if (r < 0)
+                        return r;
         } else if (flag == FTW_F && S_ISREG(st->st_mode)) {
                 _cleanup_free_ char *data = NULL;
                 size_t len = 0;
 
-                r = read_full_file(path, &data, &len, 256U << 20);
+                r = read_input(AT_FDCWD, path, 0, 256U << 20, &data, &len);
                 if (r < 0)
                         return r;
-                (void) unlink(target);
-                r = write_file_atomic(target, data, len, st->st_mode & 07777);
+                r = write_in(copy_root_fd, target, data, len, st->st_mode & 07777, tree_owner(), (gid_t) tree_owner());
                 if (r < 0)
                         return r;
-                if (chown(target, 0, 0) < 0)
-                        return -errno;
         } else
                 return -EBADF; /* devices, sockets, unreadable directories: not for a source tree */
         copy_count++;
@@ -335,18 +446,17 @@ static int copy_cb(const char *path, const struct stat *st, int flag, struct FTW
 
 int rootfs_copy_tree(const char *src, const char *root, const char *dst) {
         _cleanup_free_ char *top = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
         int r;
 
         if (!path_ok(dst) && !streq(dst, "/"))
                 return -EINVAL;
-        if (!streq(dst, "/")) {
-                _cleanup_free_ char *probe = NULL;
-                if (asprintf(&probe, "%s/.", dst) < 0)
-                        return -ENOMEM;
-                r = mkdir_parents_in(root, probe);
-                if (r < 0)
-                        return r;
-        }
+        root_fd = open_root(root);
+        if (root_fd < 0)
+                return root_fd;
+        r = chase_mkdir_p(root_fd, dst, 0, 0755, tree_owner(), (gid_t) tree_owner(), NULL);
+        if (r < 0)
+                return r;
         top = strdup(src);
         if (!top)
                 return -ENOMEM;
@@ -354,15 +464,16 @@ int rootfs_copy_tree(const char *src, const char *root, const char *dst) {
                 top[strlen(top) - 1] = 0;
 
         copy_src = top;
-        copy_root = root;
+        copy_root_fd = root_fd;
         copy_dst = dst;
         copy_count = 0;
         r = nftw(top, copy_cb, 64, FTW_PHYS);
+        copy_root_fd = -EBADF;
         if (r < 0)
-                return errno > 0 ? -errno : -EIO;
+                return r == -1 && errno > 0 ? -errno : r;
         if (r > 0)
                 return -EIO;
-        return r < 0 ? r : copy_count;
+        return copy_count;
 }
 
 static uint64_t clamp_to;
@@ -414,16 +525,14 @@ int rm_rf(const char *path) {
 }
 
 int rootfs_packages(const char *root, char ***ret) {
-        _cleanup_free_ char *path = NULL, *data = NULL, *pkg = NULL, *ver = NULL;
+        _cleanup_free_ char *data = NULL, *pkg = NULL, *ver = NULL;
         _cleanup_strv_free_ char **l = NULL;
         size_t len = 0;
         bool installed = false;
         char *line, *save = NULL;
         int r;
 
-        if (asprintf(&path, "%s/var/lib/dpkg/status", root) < 0)
-                return -ENOMEM;
-        r = read_full_file(path, &data, &len, 256U << 20);
+        r = rootfs_read_file(root, "/var/lib/dpkg/status", true, 256U << 20, &data, &len);
         if (r == -ENOENT) {
                 *ret = calloc(1, sizeof(char *));
                 return *ret ? 0 : -ENOMEM;

@@ -6,9 +6,11 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "disk/progress.h"
@@ -39,15 +41,39 @@ int rootfs_usage(const char *root, RootfsUsage *ret);
  * rounded up to 1 MiB. */
 uint64_t rootfs_min_fs_bytes(const RootfsUsage *u);
 
-/* Writes root/path (parents created 0755 root:root), mode applied exactly, owner root:root. An
- * existing file is replaced. -EINVAL for a relative path or one that leaves the root. */
+/* Every path below is a path of the tree: resolved below root the way the image will see it
+ * (chase.h), so a symlink the base brought (etc/shadow -> /etc/shadow, usr/lib/systemd -> /x)
+ * stays inside the tree and never makes the builder read or write the host. */
+
+/* Writes root/path (missing parents created 0755), mode applied exactly, owner root:root when run
+ * as root. An existing file or symlink is replaced, never followed. -EINVAL for a relative path or
+ * one with "..". */
 int rootfs_write_file(const char *root, const char *path, const void *data, size_t len, mode_t mode);
+/* The same with the owner given (an existing file's, kept). */
+int rootfs_write_file_as(const char *root, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                         gid_t gid);
+
+/* Creates the directory root/path and its parents (mode for the ones created). */
+int rootfs_mkdir_p(const char *root, const char *path, mode_t mode);
+
+/* Makes root/path a symlink to target (replacing what is there; parents created). */
+int rootfs_symlink(const char *root, const char *target, const char *path);
+
+/* stat() of root/path; follow: a symlink in the last component is resolved (inside the tree). */
+int rootfs_stat(const char *root, const char *path, bool follow, struct stat *ret);
+
+/* Reads root/path with read_input() (regular files only, at most max bytes). */
+int rootfs_read_file(const char *root, const char *path, bool follow, size_t max, char **ret, size_t *ret_size);
+
+/* Opens the directory root/path for reading (closedir() it). */
+int rootfs_open_dir(const char *root, const char *path, DIR **ret);
 
 /* Copies the tree under src verbatim to root/dst: directories, regular files and symlinks with
- * their modes, owned by root. Returns the number of entries copied. */
+ * their modes, owned by root. Directories that exist keep their mode. Returns the number of
+ * entries copied. */
 int rootfs_copy_tree(const char *src, const char *root, const char *dst);
 
-/* Copies a host file to root/path with the mode. */
+/* Copies a host file (a regular file, read with read_input()) to root/path with the mode. */
 int rootfs_install_file(const char *root, const char *src, const char *path, mode_t mode);
 
 /* Reads /var/lib/dpkg/status of the tree: "name version" lines of installed packages, sorted.

@@ -115,7 +115,7 @@ static void test_apply(void **state) {
         assert_true(asprintf(&link, "%s/var/tmp", root) > 0);
         assert_int_equal(symlink(outside, link), 0);
 
-        assert_int_equal(hygiene_apply(root, &rep), 0);
+        assert_int_equal(hygiene_apply(root, &rep, NULL), 0);
 
         assert_false(exists(root, "/etc/ssh/ssh_host_rsa_key"));
         assert_false(exists(root, "/etc/ssh/ssh_host_rsa_key.pub"));
@@ -170,7 +170,7 @@ static void test_apply(void **state) {
 
         /* a second run finds nothing more to do */
         hygiene_report_done(&rep);
-        assert_int_equal(hygiene_apply(root, &rep), 0);
+        assert_int_equal(hygiene_apply(root, &rep, NULL), 0);
         assert_int_equal(strv_length(rep.items[HYGIENE_SSH_HOST_KEYS].changed), 0);
         assert_string_equal(rep.items[HYGIENE_ROOT_PASSWORD].detail, "root password was already locked");
         hygiene_report_done(&rep);
