@@ -337,3 +337,13 @@ int mkdir_p(const char *path, mode_t mode) {
                 return -ENOTDIR;
         return created;
 }
+
+int path_same_file(const char *a, const char *b) {
+        struct stat sa, sb;
+
+        if (stat(a, &sa) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (stat(b, &sb) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

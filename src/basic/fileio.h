@@ -76,5 +76,9 @@ ssize_t loop_read(int fd, void *buf, size_t len);
 /* Splits a path into a newly allocated directory part ("." if none) and a pointer to the base name. */
 int path_split(const char *path, char **ret_dir, const char **ret_base);
 
+/* 1 if a and b name the same existing inode (st_dev and st_ino, symlinks followed: an output
+ * that would replace one of its inputs), 0 if not or if either does not exist, -errno otherwise. */
+int path_same_file(const char *a, const char *b);
+
 /* Returns true if path exists (any type). */
 bool path_exists(const char *path);

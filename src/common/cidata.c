@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cidata.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "log.h"
 #include "macro.h"
@@ -47,15 +48,19 @@ static void iso9660_stat_freep(iso9660_stat_t **p) {
 /* Distinguishes "cannot read the path" from "not ISO 9660" before libiso9660 sees it. */
 static int open_iso(const char *path, iso9660_t **ret) {
         _cleanup_close_ int fd = -EBADF;
+        char fd_path[sizeof "/proc/self/fd/" + 12];
         iso9660_t *iso;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        fd = safe_close(fd);
+        /* Only a regular file or a block device (a FIFO would block libcdio forever), and libcdio
+         * opens that very inode through /proc/self/fd. */
+        r = open_input(AT_FDCWD, path, INPUT_FOLLOW | INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
+        if (r < 0)
+                return r;
+        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
 
         cidata_quiet_libcdio();
-        iso = iso9660_open_ext(path, ISO_EXTENSION_ALL);
+        iso = iso9660_open_ext(fd_path, ISO_EXTENSION_ALL);
         if (!iso)
                 return -EMEDIUMTYPE;
         *ret = iso;

@@ -3,6 +3,7 @@
  * the YAML 1.1 way (as PyYAML did for the original appliance), and answers colon-path queries.
  * Flattening to shell/systemd assignments lives in env-flatten.c. See env.h for the contract.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include <yaml.h>
 
+#include "chase.h"
 #include "env-internal.h"
 #include "env.h"
 #include "fileio.h"
@@ -873,11 +875,11 @@ int env_load_file(const char *path, Env **ret, char **ret_error) {
         size_t len = 0;
         int r;
 
-        r = read_full_file(path, &buf, &len, ENV_MAX_SIZE + 1);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, ENV_MAX_SIZE + 1, &buf, &len);
         if (r < 0) {
                 if (ret_error)
                         *ret_error = r == -EFBIG ? xasprintf("%s: too large (more than %u bytes)", path, ENV_MAX_SIZE)
-                                                 : xasprintf("%s: %s", path, strerror(-r));
+                                                 : xasprintf("%s: %s", path, input_strerror(r));
                 return r;
         }
         return env_load_buffer(path, buf, len, ret, ret_error);

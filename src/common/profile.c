@@ -5,6 +5,7 @@
  * can be baked into the image, where the agent reads services:, features: and templates:.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <yaml.h>
 
 
+#include "chase.h"
 #include "cleanup.h"
 #include "escape.h"
 #include "fileio.h"
@@ -818,11 +820,11 @@ int profile_load(const char *name_or_path, Profile **ret, char **reterr) {
         if (!path)
                 return -ENOMEM;
 
-        r = read_full_file(path, &text, &len, PROFILE_SIZE_MAX);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, PROFILE_SIZE_MAX, &text, &len);
         if (r < 0) {
                 if (reterr && asprintf(reterr, "%s: cannot read profile%s: %s", path,
                                        r == -ENOENT && !strchr(name_or_path, '/') ? " (no such profile)" : "",
-                                       strerror(-r)) < 0)
+                                       input_strerror(r)) < 0)
                         *reterr = NULL;
                 return r;
         }
@@ -835,7 +837,7 @@ int profile_load_file(const char *path, ProfileLoadFlags flags, Profile **ret, c
         size_t len;
         int r;
 
-        r = read_full_file(path, &text, &len, PROFILE_SIZE_MAX);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, PROFILE_SIZE_MAX, &text, &len);
         if (r == -ENOENT && (flags & PROFILE_LOAD_MISSING_EMPTY)) {
                 _cleanup_(profile_freep) Profile *p = calloc(1, sizeof(Profile));
                 if (!p)
@@ -848,7 +850,7 @@ int profile_load_file(const char *path, ProfileLoadFlags flags, Profile **ret, c
                 return 0;
         }
         if (r < 0) {
-                if (reterr && asprintf(reterr, "%s: cannot read profile: %s", path, strerror(-r)) < 0)
+                if (reterr && asprintf(reterr, "%s: cannot read profile: %s", path, input_strerror(r)) < 0)
                         *reterr = NULL;
                 return r;
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "vm/accel.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "escape.h"
 #include "fileio.h"
@@ -149,10 +150,11 @@ static int image_format(const char *path, const char **ret) {
         _cleanup_close_ int fd = -EBADF;
         char magic[4];
         ssize_t n;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        r = open_input(AT_FDCWD, path, INPUT_FOLLOW | INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
+        if (r < 0)
+                return r;
         n = loop_read(fd, magic, sizeof magic);
         if (n < 0)
                 return (int) n;
@@ -183,7 +185,7 @@ static int add_drive(char ***argv, const char *path, bool readonly) {
 
         r = image_format(path, &fmt);
         if (r < 0)
-                return log_error_errno(r, "Cannot open '%s': %m", path);
+                return log_error_errno(r, "Cannot open '%s': %s", path, input_strerror(r));
         r = qemu_path(path, &q);
         if (r < 0)
                 return r;

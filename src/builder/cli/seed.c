@@ -5,12 +5,14 @@
  * 'appliance-builder seed inspect': reads a seed back and applies cloud-init's NoCloud rules.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "log.h"
@@ -236,12 +238,12 @@ int seed_parse_argv(int argc, char *argv[], SeedArgs *ret) {
         return 1;
 }
 
-static int read_input(const char *path, char **ret, size_t *ret_size) {
-        int r = read_full_file(path, ret, ret_size, SEED_INPUT_MAX);
+static int read_seed_input(const char *path, char **ret, size_t *ret_size) {
+        int r = read_input(AT_FDCWD, path, INPUT_FOLLOW, SEED_INPUT_MAX, ret, ret_size);
         if (r == -EFBIG)
                 return log_error_errno(r, "'%s' is larger than %u MiB.", path, SEED_INPUT_MAX >> 20);
         if (r < 0)
-                return log_error_errno(r, "Cannot read '%s': %m", path);
+                return log_error_errno(r, "Cannot read '%s': %s", path, input_strerror(r));
         return 0;
 }
 
@@ -255,7 +257,7 @@ static int make_user_data(const SeedArgs *a, char **ret, size_t *ret_size, UserD
         int r;
 
         if (name) {
-                r = read_input(name, &data, &size);
+                r = read_seed_input(name, &data, &size);
                 if (r < 0)
                         return r;
         }
@@ -283,7 +285,7 @@ static int make_user_data(const SeedArgs *a, char **ret, size_t *ret_size, UserD
                         _cleanup_free_ char *text = NULL;
                         _cleanup_strv_free_ char **k = NULL;
 
-                        r = read_input(*f, &text, NULL);
+                        r = read_seed_input(*f, &text, NULL);
                         if (r < 0)
                                 return r;
                         r = seed_ssh_keys_parse(*f, text, &k, &err);
@@ -343,7 +345,7 @@ static int make_meta_data(const SeedArgs *a, char **ret, size_t *ret_size, char 
         int r;
 
         if (a->meta_data) {
-                r = read_input(a->meta_data, &data, &size);
+                r = read_seed_input(a->meta_data, &data, &size);
                 if (r < 0)
                         return r;
                 r = yaml_check(a->meta_data, data, size, YAML_CHECK_ROOT_MAPPING | YAML_CHECK_NO_DUPLICATE_KEYS,
@@ -375,7 +377,7 @@ static int make_meta_data(const SeedArgs *a, char **ret, size_t *ret_size, char 
                 _cleanup_free_ char *env = NULL;
                 size_t n;
 
-                r = read_input(a->env, &env, &n);
+                r = read_seed_input(a->env, &env, &n);
                 if (r < 0)
                         return r;
                 r = yaml_lookup(env, n, (const char *const[]) { "appliance", "domain", NULL }, &domain, NULL, NULL);
@@ -397,30 +399,36 @@ static int make_meta_data(const SeedArgs *a, char **ret, size_t *ret_size, char 
 }
 
 static int check_network_config(const char *path, const char *data, size_t size) {
-        _cleanup_free_ char *err = NULL;
+        static const char *const top[] = { "version", NULL }, *const wrapped[] = { "network", "version", NULL };
+        _cleanup_free_ char *err = NULL, *version = NULL;
+        unsigned line = 1, column = 1;
         int r;
 
         r = yaml_check(path, data, size, YAML_CHECK_ROOT_MAPPING | YAML_CHECK_NO_DUPLICATE_KEYS, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", err ?: "invalid network-config");
 
-        r = yaml_lookup(data, size, (const char *const[]) { "version", NULL }, NULL, NULL, NULL);
+        r = yaml_lookup(data, size, top, &version, &line, &column);
         if (r == 0) {
-                unsigned line = 1, column = 1;
-
-                r = yaml_lookup(data, size, (const char *const[]) { "network", "version", NULL }, NULL, NULL, NULL);
+                r = yaml_lookup(data, size, wrapped, &version, &line, &column);
                 if (r > 0) {
-                        (void) yaml_lookup(data, size, (const char *const[]) { "network", NULL }, NULL, &line,
-                                           &column);
+                        unsigned l = 1, c = 1;
+                        (void) yaml_lookup(data, size, (const char *const[]) { "network", NULL }, NULL, &l, &c);
                         log_warning("%s:%u:%u: a top-level 'network:' key; NoCloud expects the config without it "
                                     "(newer cloud-init releases unwrap it).",
-                                    path, line, column);
+                                    path, l, c);
                 } else if (r == 0)
                         return log_error_errno(-EBADMSG,
                                                "%s:1:1: no 'version' key; network-config must be version 1 or 2.",
                                                path);
         }
-        return r < 0 ? log_oom() : 0;
+        if (r < 0)
+                return log_oom();
+        /* cloud-init's NoCloud renders versions 1 and 2 only; anything else is dropped at boot. */
+        if (!version || !(streq(version, "1") || streq(version, "2")))
+                return log_error_errno(-EBADMSG, "%s:%u:%u: network-config version '%s': NoCloud reads versions 1 and 2 only.",
+                                       path, line, column, version ?: "(not a scalar)");
+        return 0;
 }
 
 /* The seed holds a secret when it carries an env, or an input its owner keeps from others (a
@@ -463,7 +471,7 @@ static int run_write(const SeedArgs *a) {
         if (r < 0)
                 return SEED_EXIT_FAILURE;
         if (a->network_config) {
-                r = read_input(a->network_config, &net, &net_size);
+                r = read_seed_input(a->network_config, &net, &net_size);
                 if (r < 0)
                         return SEED_EXIT_FAILURE;
                 r = check_network_config(a->network_config, net, net_size);
@@ -471,7 +479,7 @@ static int run_write(const SeedArgs *a) {
                         return SEED_EXIT_FAILURE;
         }
         if (a->vendor_data) {
-                r = read_input(a->vendor_data, &vendor, &vendor_size);
+                r = read_seed_input(a->vendor_data, &vendor, &vendor_size);
                 if (r < 0)
                         return SEED_EXIT_FAILURE;
                 r = user_data_validate(a->vendor_data, vendor, vendor_size, NULL, NULL, &err);
@@ -503,7 +511,7 @@ static int run_inspect(const SeedArgs *a) {
 
         r = seed_inspect(a->inspect_path, &ins);
         if (r < 0)
-                return log_error_errno(r, "Cannot read '%s': %m", a->inspect_path), SEED_EXIT_FAILURE;
+                return log_error_errno(r, "Cannot read '%s': %s", a->inspect_path, input_strerror(r)), SEED_EXIT_FAILURE;
 
         if (a->json)
                 seed_inspection_print_json(&ins, stdout);
@@ -520,8 +528,44 @@ static int run_inspect(const SeedArgs *a) {
         return SEED_EXIT_OK;
 }
 
+/* -o must not name one of the inputs: the seed would replace the file it was made from. */
+static int check_output_not_input(const SeedArgs *a) {
+        const struct {
+                const char *option, *path;
+        } inputs[] = {
+                { "--user-data", a->user_data },           { "--meta-data", a->meta_data },
+                { "--network-config", a->network_config }, { "--vendor-data", a->vendor_data },
+                { "--env", a->env },
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                if (!inputs[i].path)
+                        continue;
+                r = path_same_file(a->output, inputs[i].path);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot look at '%s': %m", inputs[i].path);
+                if (r > 0)
+                        return log_error_errno(-EEXIST, "Output '%s' is the file given with %s: refusing to overwrite an input.",
+                                               a->output, inputs[i].option);
+        }
+        STRV_FOREACH(k, a->ssh_keys) {
+                r = path_same_file(a->output, *k);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot look at '%s': %m", *k);
+                if (r > 0)
+                        return log_error_errno(-EEXIST, "Output '%s' is the file given with --ssh-key: refusing to overwrite an input.",
+                                               a->output);
+        }
+        return 0;
+}
+
 int seed_run(const SeedArgs *a) {
-        return a->inspect ? run_inspect(a) : run_write(a);
+        if (a->inspect)
+                return run_inspect(a);
+        if (check_output_not_input(a) < 0)
+                return SEED_EXIT_USAGE;
+        return run_write(a);
 }
 
 int verb_seed(int argc, char *argv[]) {

@@ -2,11 +2,13 @@
  * env.yml validation for image builds (see disk-env.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "disk/env-bake.h"
 #include "fileio.h"
@@ -18,9 +20,9 @@ int image_env_validate(const char *path, char **reterr) {
         size_t len = 0, first;
         int r;
 
-        r = read_full_file(path, &data, &len, 16U << 20);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, 16U << 20, &data, &len);
         if (r < 0)
-                return asprintf(reterr, "cannot read env '%s': %s", path, strerror(-r)) < 0 ? -ENOMEM : r;
+                return asprintf(reterr, "cannot read env '%s': %s", path, input_strerror(r)) < 0 ? -ENOMEM : r;
 
         first = strcspn(data, "\r\n");
         while (first > 0 && (data[first - 1] == ' ' || data[first - 1] == '\t'))

@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <gpgme.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "env/bundle.h"
 #include "fileio.h"
@@ -165,9 +167,9 @@ int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, 
         const char *tmp = getenv("TMPDIR");
         int r;
 
-        r = read_full_file(keys_path, &keytext, &keylen, KEYFILE_MAX);
+        r = read_input(AT_FDCWD, keys_path, INPUT_FOLLOW, KEYFILE_MAX, &keytext, &keylen);
         if (r < 0) {
-                (void) asprintf(ret_error, "cannot read key file: %s", strerror(-r));
+                (void) asprintf(ret_error, "cannot read key file: %s", input_strerror(r));
                 return r;
         }
 

@@ -6,6 +6,7 @@
  * keys of a YAML mapping into the result (see merge_extra()). The result must pass 'env check'
  * before it is written (atomically, mode 0600).
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "crypto.h"
 #include "env/check.h"
@@ -509,9 +511,9 @@ int verb_env_create(int argc, char *argv[]) {
         /* inputs first: nothing is generated for a bad template or extra file */
         _cleanup_free_ char *tmpl = NULL, *error = NULL;
         size_t tmpl_len = 0;
-        r = read_full_file(template_path, &tmpl, &tmpl_len, 0);
+        r = read_input(AT_FDCWD, template_path, INPUT_FOLLOW, 0, &tmpl, &tmpl_len);
         if (r < 0) {
-                log_error_errno(r, "Failed to read template '%s': %m", template_path);
+                log_error_errno(r, "Failed to read template '%s': %s", template_path, input_strerror(r));
                 return 1;
         }
         if (strlen(tmpl) != tmpl_len) {
@@ -522,9 +524,9 @@ int verb_env_create(int argc, char *argv[]) {
         if (extra_path) {
                 _cleanup_free_ char *eb = NULL;
                 size_t el = 0;
-                r = read_full_file(extra_path, &eb, &el, 0);
+                r = read_input(AT_FDCWD, extra_path, INPUT_FOLLOW, 0, &eb, &el);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to read '%s': %m", extra_path);
+                        log_error_errno(r, "Failed to read '%s': %s", extra_path, input_strerror(r));
                         return 1;
                 }
                 r = env_load_buffer_flags(extra_path, eb, el, ENV_LOAD_NO_HEADER, &extra, &error);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "crypto.h"
 #include "env/bundle.h"
@@ -168,9 +169,9 @@ static int make_iso(const SeedFile *files, size_t n_files, time_t epoch, char **
                 }
         }
 
-        r = read_full_file(path, ret, ret_size, ISO_MAX_SIZE);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, ISO_MAX_SIZE, ret, ret_size);
         if (r < 0)
-                return log_error_errno(r, "Failed to read back the seed ISO '%s': %m", path);
+                return log_error_errno(r, "Failed to read back the seed ISO '%s': %s", path, input_strerror(r));
         return 0;
 }
 
@@ -299,9 +300,9 @@ static int load_meta_data(const char *env_path, const char *domain, char **ret) 
                 return 0;
         }
 
-        r = read_full_file(path, &text, &size, 1024 * 1024);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, 1024 * 1024, &text, &size);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the meta-data '%s': %m", path);
+                return log_error_errno(r, "Failed to read the meta-data '%s': %s", path, input_strerror(r));
         if (size == 0 || strlen(text) != size)
                 return log_error_errno(EBADMSG, "'%s': meta-data must be non-empty text.", path);
         *ret = TAKE_PTR(text);
@@ -521,6 +522,16 @@ static int run_unpack(char **images) {
         _cleanup_free_ void *data = NULL;
         size_t size;
         int r;
+
+        STRV_FOREACH(i, images)
+                if (arg_output_file) {
+                        r = path_same_file(arg_output_file, *i);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot look at '%s': %m", *i);
+                        if (r > 0)
+                                return log_error_errno(-EEXIST, "Output '%s' is one of the scans: refusing to overwrite an input.",
+                                                       arg_output_file);
+                }
 
         STRV_FOREACH(i, images) {
                 r = qr_scan_file(*i, &texts, &err);

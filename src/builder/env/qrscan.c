@@ -3,12 +3,14 @@
  * The only file that includes <zbar.h> and <png.h>.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zbar.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "env/qr.h"
 #include "fileio.h"
@@ -198,9 +200,9 @@ int qr_scan_file(const char *path, char ***texts, char **ret_error) {
         size_t size;
         int r;
 
-        r = read_full_file(path, &data, &size, SCAN_MAX_FILE);
+        r = read_input(AT_FDCWD, path, INPUT_FOLLOW, SCAN_MAX_FILE, &data, &size);
         if (r < 0) {
-                (void) asprintf(ret_error, "cannot read: %s", strerror(-r));
+                (void) asprintf(ret_error, "cannot read: %s", input_strerror(r));
                 return r;
         }
 

@@ -3,11 +3,13 @@
  * user (host names, instance ids, SSH keys) are validated first and written double-quoted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chase.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "macro.h"
@@ -219,10 +221,10 @@ int seed_vagrant_keys(char ***ret_keys, char **reterr) {
 
                 if (asprintf(&path, "%s/%s", seed_data_dir(), files[i]) < 0)
                         return -ENOMEM;
-                r = read_full_file(path, &text, NULL, 64 * 1024);
+                r = read_input(AT_FDCWD, path, INPUT_FOLLOW, 64 * 1024, &text, NULL);
                 if (r < 0) {
                         reterr_printf(reterr, -EBADMSG, "cannot read the Vagrant key '%s': %s (set APPLIANCE_SEED_DIR)", path,
-                                  strerror(-r));
+                                  input_strerror(r));
                         return r;
                 }
                 r = seed_ssh_keys_parse(path, text, &keys, reterr);

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "chase.h"
 #include "source/bootstrap.h"
 #include "cleanup.h"
 #include "crypto.h"
@@ -249,7 +250,7 @@ int bootstrap_apt_sources(const char *suite, char ***ret_lines) {
 
         STRV_FOREACH(f, files) {
                 _cleanup_free_ char *text = NULL;
-                r = read_full_file(*f, &text, NULL, 0);
+                r = read_input(AT_FDCWD, *f, INPUT_FOLLOW, 0, &text, NULL);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)

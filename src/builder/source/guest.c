@@ -23,6 +23,7 @@
 #include <guestfs.h>
 
 #include "vm/accel.h"
+#include "chase.h"
 #include "cleanup.h"
 #include "escape.h"
 #include "fileio.h"
@@ -66,11 +67,13 @@ static bool is_qcow2(const unsigned char *b, size_t n) {
 }
 
 bool guest_is_disk_image(const char *path) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
         unsigned char b[512] = {};
         ssize_t n;
 
-        if (fd < 0)
+        /* Not a regular file or block device (a FIFO, say): not a disk image, and the tarball
+         * reader says what it is. */
+        if (open_input(AT_FDCWD, path, INPUT_FOLLOW | INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL) < 0)
                 return false;
         n = loop_read(fd, b, sizeof b);
         if (n < 4)
@@ -88,11 +91,13 @@ bool guest_is_disk_image(const char *path) {
 }
 
 static const char *image_format(const char *path, char **reterr) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
         unsigned char b[4];
+        int r;
 
-        if (fd < 0) {
-                reterr_printf(reterr, 0, "%s: %s", path, strerror(errno));
+        r = open_input(AT_FDCWD, path, INPUT_FOLLOW | INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
+        if (r < 0) {
+                reterr_printf(reterr, 0, "%s: %s", path, input_strerror(r));
                 return NULL;
         }
         if (loop_read(fd, b, sizeof b) == 4 && is_qcow2(b, 4))
