@@ -2,8 +2,9 @@
  * Template hygiene rules (see disk-hygiene.h).
  */
 #include <errno.h>
-#include <ftw.h>
-#include <glob.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,90 +68,90 @@ int hygiene_report_set(HygieneReport *report, HygieneItemId id, bool done, const
         return 0;
 }
 
-/* True if path (inside root) resolves, through its parent directory, to a place inside root: a
- * symlink in the image must never make us touch the host. */
-static bool inside_root(const char *root_real, const char *path) {
-        _cleanup_free_ char *dir = NULL, *real = NULL;
+/* Removes dir_fd/name without following symlinks: a directory with everything below it, or with
+ * keep_dirs only the non-directories below it. Each removed non-directory is noted (path is
+ * name's path in the tree) when notes is not NULL. */
+static int remove_tree_at(int dir_fd, const char *name, const char *path, bool keep_dirs, HygieneItem *notes) {
+        struct stat st;
+        int r;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_(closedirp) DIR *d = NULL;
+                struct dirent *de;
+                int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (fd < 0)
+                        return -errno;
+                d = fdopendir(fd);
+                if (!d) {
+                        r = -errno;
+                        close(fd);
+                        return r;
+                }
+                while ((errno = 0, de = readdir(d))) {
+                        _cleanup_free_ char *sub = NULL;
+
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
+                                return -ENOMEM;
+                        r = remove_tree_at(dirfd(d), de->d_name, sub, keep_dirs, notes);
+                        if (r < 0)
+                                return r;
+                }
+                if (errno > 0)
+                        return -errno;
+                if (!keep_dirs && unlinkat(dir_fd, name, AT_REMOVEDIR) < 0)
+                        return -errno;
+                return 0;
+        }
+        if (unlinkat(dir_fd, name, 0) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return notes ? strv_extend(&notes->changed, path) : 0;
+}
+
+/* Removes the entries of the tree's directory dir that match pattern (NULL: all of them). The
+ * directory is resolved inside the tree (a symlink of the base leads to the tree's own copy of its
+ * target, never to the host); entries are removed without following symlinks. keep_dirs: only the
+ * files below dir go, each noted; else matches go whole, directories recursively, each noted. */
+static int remove_entries(const char *root, const char *dir, const char *pattern, bool keep_dirs, HygieneItem *it) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        r = rootfs_open_dir(root, dir, &d);
+        if (r == -ENOENT || r == -ENOTDIR || r == -ELOOP)
+                return 0;
+        if (r < 0)
+                return r;
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || (pattern && fnmatch(pattern, de->d_name, 0) != 0))
+                        continue;
+                if (asprintf(&path, "%s/%s", streq(dir, "/") ? "" : dir, de->d_name) < 0)
+                        return -ENOMEM;
+                r = remove_tree_at(dirfd(d), de->d_name, path, keep_dirs, keep_dirs ? it : NULL);
+                if (r < 0)
+                        return r;
+                if (!keep_dirs && strv_consume(&it->changed, TAKE_PTR(path)) < 0)
+                        return -ENOMEM;
+        }
+        return errno > 0 ? -errno : 0;
+}
+
+/* Removes what pattern matches: a path of the tree whose last component may hold wildcards. */
+static int remove_glob(const char *root, const char *pattern, HygieneItem *it) {
+        _cleanup_free_ char *dir = NULL;
         const char *base;
+        int r;
 
-        if (path_split(path, &dir, &base) < 0)
-                return false;
-        real = realpath(dir, NULL);
-        if (!real)
-                return false;
-        return streq(real, root_real) || (startswith(real, root_real) && real[strlen(root_real)] == '/');
-}
-
-static int note(HygieneItem *it, const char *root, const char *path) {
-        return strv_extend(&it->changed, path + strlen(root));
-}
-
-/* Removes what pattern (relative to root, may contain wildcards) matches; directories
- * recursively. */
-static int remove_glob(const char *root, const char *root_real, const char *pattern, HygieneItem *it) {
-        _cleanup_free_ char *full = NULL;
-        glob_t g = {};
-        int r = 0;
-
-        if (asprintf(&full, "%s%s", root, pattern) < 0)
-                return -ENOMEM;
-        r = glob(full, GLOB_NOSORT | GLOB_PERIOD, NULL, &g);
-        if (r == GLOB_NOMATCH)
-                return 0;
-        if (r != 0) {
-                globfree(&g);
-                return r == GLOB_NOSPACE ? -ENOMEM : -EIO;
-        }
-        r = 0;
-        for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
-                const char *p = g.gl_pathv[i], *base = strrchr(p, '/');
-
-                if (base && (streq(base, "/.") || streq(base, "/..")))
-                        continue;
-                if (!inside_root(root_real, p))
-                        continue;
-                r = rm_rf(p);
-                if (r >= 0)
-                        r = note(it, root, p);
-        }
-        globfree(&g);
-        return r;
-}
-
-static const char *walk_root;
-static HygieneItem *walk_item;
-static int walk_error;
-
-static int remove_files_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) ftw;
-        if (flag == FTW_D || flag == FTW_DP)
-                return 0;
-        if (unlink(path) < 0 && errno != ENOENT) {
-                walk_error = -errno;
-                return 1;
-        }
-        if (note(walk_item, walk_root, path) < 0) {
-                walk_error = -ENOMEM;
-                return 1;
-        }
-        return 0;
-}
-
-/* Removes every non-directory below root/dir, keeping the directories (and their modes). */
-static int remove_files_below(const char *root, const char *root_real, const char *dir, HygieneItem *it) {
-        _cleanup_free_ char *full = NULL, *probe = NULL;
-
-        if (asprintf(&full, "%s%s", root, dir) < 0 || asprintf(&probe, "%s/.", full) < 0)
-                return -ENOMEM;
-        if (access(full, F_OK) < 0 || !inside_root(root_real, probe))
-                return 0;
-        walk_root = root;
-        walk_item = it;
-        walk_error = 0;
-        if (nftw(full, remove_files_cb, 32, FTW_PHYS | FTW_DEPTH) < 0)
-                return -errno;
-        return walk_error;
+        r = path_split(pattern, &dir, &base);
+        if (r < 0)
+                return r;
+        return remove_entries(root, dir, base, false, it);
 }
 
 char *hygiene_lock_shadow_line(const char *line, const char *user, bool *ret_changed) {
@@ -239,11 +240,11 @@ static int set_detail(HygieneItem *it, const char *what) {
         return 0;
 }
 
-static int ssh_host_keys(const char *root, const char *root_real, HygieneItem *it) {
+static int ssh_host_keys(const char *root, HygieneItem *it) {
         struct stat st;
         int r;
 
-        r = remove_glob(root, root_real, "/etc/ssh/ssh_host_*", it);
+        r = remove_glob(root, "/etc/ssh/ssh_host_*", it);
         if (r < 0)
                 return r;
         r = set_detail(it, "host key files removed");
@@ -262,7 +263,7 @@ static int ssh_host_keys(const char *root, const char *root_real, HygieneItem *i
                               "/etc/systemd/system/ssh.service.wants/" SSH_KEYGEN_UNIT);
 }
 
-static int machine_id(const char *root, const char *root_real, HygieneItem *it) {
+static int machine_id(const char *root, HygieneItem *it) {
         struct stat st;
         int r;
 
@@ -273,7 +274,7 @@ static int machine_id(const char *root, const char *root_real, HygieneItem *it) 
         if (r < 0)
                 return r;
         if (rootfs_stat(root, "/var/lib/dbus/machine-id", false, &st) == 0 && S_ISREG(st.st_mode)) {
-                r = remove_glob(root, root_real, "/var/lib/dbus/machine-id", it);
+                r = remove_glob(root, "/var/lib/dbus/machine-id", it);
                 if (r < 0)
                         return r;
         }
@@ -316,17 +317,17 @@ static const char *const log_paths[] = {
         "/root/.viminfo",
 };
 
-static int remove_list(const char *root, const char *root_real, const char *const *l, size_t n, HygieneItem *it,
+static int remove_list(const char *root, const char *const *l, size_t n, HygieneItem *it,
                        const char *what) {
         for (size_t i = 0; i < n; i++) {
-                int r = remove_glob(root, root_real, l[i], it);
+                int r = remove_glob(root, l[i], it);
                 if (r < 0)
                         return r;
         }
         return set_detail(it, what);
 }
 
-static int build_host(const char *root, const char *root_real, HygieneItem *it) {
+static int build_host(const char *root, HygieneItem *it) {
         _cleanup_free_ char *data = NULL;
         char host[256] = "";
         struct stat st;
@@ -336,7 +337,7 @@ static int build_host(const char *root, const char *root_real, HygieneItem *it) 
         /* A symlink (systemd-resolved, resolvconf) belongs to the image; a plain file is the
          * build host's DNS configuration. */
         if (rootfs_stat(root, "/etc/resolv.conf", false, &st) == 0 && S_ISREG(st.st_mode)) {
-                r = remove_glob(root, root_real, "/etc/resolv.conf", it);
+                r = remove_glob(root, "/etc/resolv.conf", it);
                 if (r < 0)
                         return r;
         }
@@ -356,43 +357,39 @@ static int build_host(const char *root, const char *root_real, HygieneItem *it) 
 }
 
 int hygiene_apply(const char *root, HygieneReport *report, char **reterr) {
-        _cleanup_free_ char *root_real = realpath(root, NULL);
         HygieneItem *it = report->items;
         int r;
 
-        if (!root_real)
-                return -errno;
-
-        r = ssh_host_keys(root, root_real, &it[HYGIENE_SSH_HOST_KEYS]);
+        r = ssh_host_keys(root, &it[HYGIENE_SSH_HOST_KEYS]);
         if (r < 0)
                 return r;
-        r = machine_id(root, root_real, &it[HYGIENE_MACHINE_ID]);
+        r = machine_id(root, &it[HYGIENE_MACHINE_ID]);
         if (r < 0)
                 return r;
-        r = remove_list(root, root_real, random_seed_paths, ELEMENTSOF(random_seed_paths), &it[HYGIENE_RANDOM_SEED],
+        r = remove_list(root, random_seed_paths, ELEMENTSOF(random_seed_paths), &it[HYGIENE_RANDOM_SEED],
                         "random seed files removed");
         if (r < 0)
                 return r;
-        r = remove_list(root, root_real, net_rules_paths, ELEMENTSOF(net_rules_paths), &it[HYGIENE_NET_RULES],
+        r = remove_list(root, net_rules_paths, ELEMENTSOF(net_rules_paths), &it[HYGIENE_NET_RULES],
                         "persistent device rules removed");
         if (r < 0)
                 return r;
-        r = remove_list(root, root_real, dhcp_paths, ELEMENTSOF(dhcp_paths), &it[HYGIENE_DHCP_LEASES],
+        r = remove_list(root, dhcp_paths, ELEMENTSOF(dhcp_paths), &it[HYGIENE_DHCP_LEASES],
                         "DHCP lease files removed");
         if (r < 0)
                 return r;
-        r = remove_list(root, root_real, apt_paths, ELEMENTSOF(apt_paths), &it[HYGIENE_APT_CACHES],
+        r = remove_list(root, apt_paths, ELEMENTSOF(apt_paths), &it[HYGIENE_APT_CACHES],
                         "apt list and cache files removed");
         if (r < 0)
                 return r;
-        r = remove_files_below(root, root_real, "/var/log", &it[HYGIENE_BUILD_LOGS]);
+        r = remove_entries(root, "/var/log", NULL, true, &it[HYGIENE_BUILD_LOGS]);
         if (r < 0)
                 return r;
-        r = remove_list(root, root_real, log_paths, ELEMENTSOF(log_paths), &it[HYGIENE_BUILD_LOGS],
+        r = remove_list(root, log_paths, ELEMENTSOF(log_paths), &it[HYGIENE_BUILD_LOGS],
                         "log, backup, temporary and history files removed");
         if (r < 0)
                 return r;
-        r = build_host(root, root_real, &it[HYGIENE_BUILD_HOST]);
+        r = build_host(root, &it[HYGIENE_BUILD_HOST]);
         if (r < 0)
                 return r;
         return lock_root_password(root, &it[HYGIENE_ROOT_PASSWORD], reterr);
