@@ -97,6 +97,11 @@ expect_fail "wrapped network-config version 3" 1 "net-v3-wrapped:2:3: network-co
 expect_fail "network-config version not a scalar" 1 "network-config version '\(not a scalar\)'" \
 	"$BUILDER" seed --user-data user-data --network-config net-list -o out/s.iso
 "$BUILDER" seed --user-data user-data --network-config net-v2 -o v2.iso 2>/dev/null || fail "version 2 refused"
+mkdir v3seed && cp user-data v3seed/user-data && cp net-v3 v3seed/network-config
+printf 'instance-id: iid-v3\n' >v3seed/meta-data
+genisoimage -quiet -o v3.iso -V cidata -J -r v3seed 2>/dev/null
+expect_fail "seed inspect of a version 3 network-config" 3 "network-config: version '3': NoCloud reads versions 1 and 2 only" \
+	"$BUILDER" seed inspect v3.iso
 
 step "seed inspect of an ISO with 20,000 files"
 mkdir many

@@ -267,8 +267,21 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
                 return r;
         if (r < 0)
                 return add_note(&ins->problems, "%s", err ?: "invalid YAML");
-        if (!meta)
+        if (!meta) {
+                /* network-config: cloud-init's NoCloud renders versions 1 and 2 only */
+                _cleanup_free_ char *version = NULL;
+
+                r = yaml_lookup(data, size, (const char *const[]) { "version", NULL }, &version, NULL, NULL);
+                if (r == 0)
+                        r = yaml_lookup(data, size, (const char *const[]) { "network", "version", NULL }, &version,
+                                        NULL, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0 && !(version && (streq(version, "1") || streq(version, "2"))))
+                        return add_note(&ins->problems, "network-config: version '%s': NoCloud reads versions 1 and 2 only",
+                                        version ?: "(not a scalar)");
                 return 0;
+        }
 
         r = yaml_lookup(data, size, (const char *const[]) { "instance-id", NULL }, &ins->instance_id, NULL, NULL);
         if (r < 0)
