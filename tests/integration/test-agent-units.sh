@@ -133,8 +133,15 @@ cp "$ROOTFS/usr/share/appliance/templates/nginx-appliance.conf" "$R/usr/share/ap
 cp "$R/usr/share/appliance/profile.yml" "$T/profile.saved"
 printf 'templates:\n  - src: /usr/share/appliance/templates/nginx-appliance.conf\n    dest: /etc/nginx/sites-enabled/default\n' \
 	>> "$R/usr/share/appliance/profile.yml"
+# As Debian ships it: sites-enabled/default a link to sites-available/default, which the rendered
+# file replaces (the link removed, never written through).
+mkdir -p "$R/etc/nginx/sites-available" "$R/etc/nginx/sites-enabled"
+echo 'debian default site' > "$R/etc/nginx/sites-available/default"
+ln -sfn ../sites-available/default "$R/etc/nginx/sites-enabled/default"
 rm -f "$R/run/appliance-failed" "$R/run/appliance_failed"
 agent prepare-appliance
+[ ! -L "$R/etc/nginx/sites-enabled/default" ] || fail "the shipped site link was kept"
+[ "$(cat "$R/etc/nginx/sites-available/default")" = 'debian default site' ] || fail "written through the site link"
 grep -q '^    server_name page.example.org;$' "$R/etc/nginx/sites-enabled/default" || fail "site not rendered"
 sed "s#snippets/appliance-maintenance.conf#$T/ng/snippet.conf#; s#/app/etc/#$R/app/etc/#" \
 	"$R/etc/nginx/sites-enabled/default" > "$T/ng/site.conf"
