@@ -440,12 +440,9 @@ int write_file_atomic_in_root(int root_fd, const char *path, ChaseFlags flags, c
         r = chase_parent(root_fd, path, flags, &dir_fd, &name);
         if (r < 0)
                 return r;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
-                if (S_ISLNK(st.st_mode) && (flags & CHASE_NO_SYMLINKS))
-                        return -ELOOP;
-                if (S_ISDIR(st.st_mode))
-                        return -EISDIR;
-        }
+        /* A symlink in the last component is replaced by the rename, never followed. */
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode))
+                return -EISDIR;
 
         r = atomic_file_open(&f, dir_fd, name, mode & 07777);
         if (r < 0)

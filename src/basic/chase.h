@@ -49,8 +49,8 @@ int chase_mkdir_p(int root_fd, const char *path, ChaseFlags flags, mode_t mode, 
 
 /* Writes data to path below root_fd atomically: a temporary (O_TMPFILE, else O_EXCL) in the
  * resolved parent directory gets mode (exact) and uid:gid through its fd, is fsync()ed and renamed
- * over the name (a symlink there is replaced, never followed; with CHASE_NO_SYMLINKS it is refused
- * with -ELOOP). The parent directory must exist. */
+ * over the name (a symlink there is replaced, never followed, with or without CHASE_NO_SYMLINKS,
+ * which applies to the directories on the way). The parent directory must exist. */
 int write_file_atomic_in_root(int root_fd, const char *path, ChaseFlags flags, const void *data, size_t len,
                               mode_t mode, uid_t uid, gid_t gid);
 

@@ -2,7 +2,7 @@
 # The agent's steps against trees with planted symlinks: /run, /etc, /root/.ssh, /app/etc, /data/etc,
 # /data/ecs-ca, /volatile/docker, the PostgreSQL target and an extra file's directory, each pointing
 # at a directory outside the root ("the host"); by-label links pointing out of the root at a seed
-# that holds an env; a FIFO as the env. Each step must fail with the reason naming the link (or
+# that holds an env; a FIFO as the env; a link as the last component of a file written (replaced). Each step must fail with the reason naming the link (or
 # ignore the seed, or refuse the FIFO without hanging), and a snapshot of the host side (paths,
 # types, modes, owners, sizes, link targets, sha256 of every file) must be the same before and
 # after. Everything runs twice: through openat2() and through the user-space walk.
@@ -26,6 +26,7 @@ for d in run etc ssh appetc dataetc ca docker pg extra; do
 	chmod 0640 "$H/$d/precious"
 done
 printf 'host key\n' > "$H/etc/server.key.pem"
+printf 'host name\n' > "$H/etc/hostname"
 printf 'existing keys\n' > "$H/ssh/authorized_keys"
 
 snapshot() {
@@ -108,6 +109,15 @@ for walk in 0 1; do
 	mv "$R/etc" "$R/etc.real"
 	ln -s "$H/etc" "$R/etc"
 	expect_fail etc prepare-appliance "'/etc' is a symbolic link (to '$H/etc'), refused"
+
+	# A link in the last component of a file the agent writes (as nginx ships sites-enabled/default):
+	# replaced by the new file, never written through.
+	ready_for last-link prepare-appliance
+	ln -sf "$H/etc/hostname" "$R/etc/hostname"
+	agent prepare-appliance > "$T/out" 2>&1 || { cat "$T/out" >&2; fail "last-link: prepare-appliance"; }
+	[ -f "$R/etc/hostname" ] && [ ! -L "$R/etc/hostname" ] || fail "last-link: /etc/hostname still a link"
+	[ "$(cat "$R/etc/hostname")" = hostile.example.org ] || fail "last-link: /etc/hostname content"
+	host_unchanged last-link
 
 	# /root/.ssh
 	ready_for ssh prepare-appliance
