@@ -23,7 +23,7 @@ WRAPPERS = {
     "libcdio": (r"cdio/", {"common/cidata.c", "agent/probe.c", "builder/seed/inspect.c"}),
     "libarchive": (r"archive(_entry)?\.h$", {"builder/seed/iso.c", "builder/source/tarball.c",
                                               "builder/env/bundle.c", "builder/disk/package.c"}),
-    "gpgme": (r"gpgme\.h$", {"builder/env/gpg.c", "builder/env/bundle.c"}),
+    "gpgme": (r"gpgme\.h$", {"builder/env/gpg.c"}),
     "libguestfs": (r"guestfs\.h$", {"builder/source/guest.c"}),
     "cairo": (r"cairo(-pdf)?\.h$|fontconfig/", {"builder/env/pdf.c"}),
     "qrencode": (r"qrencode\.h$", {"builder/env/qr.c"}),

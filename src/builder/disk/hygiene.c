@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "disk/hygiene.h"
+#include "rm-rf.h"
 #include "source/tarball.h"
 #include "disk/util.h"
 #include "fileio.h"

@@ -1,8 +1,9 @@
 /**
- * GPGME wrapper for the env's OpenPGP keys: creation of unprotected keys and import checks, each
- * in a temporary GnuPG home that is removed afterwards (see env-gpg.h).
+ * The GPGME wrapper (the only file that includes it): the env's OpenPGP keys (creation of
+ * unprotected keys, import checks) and the env package's encryption, each in a throw-away GnuPG
+ * home that is removed afterwards (see gpg.h).
  */
-#include <ftw.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,25 @@
 
 #include <gpgme.h>
 
+#include "chase.h"
 #include "env/gpg.h"
+#include "fileio.h"
 #include "macro.h"
+#include "rm-rf.h"
 #include "spawn.h"
+
+/* "$TMPDIR/envgpg.XXXXXX" at most this long, else under /tmp: gpg-agent's socket paths in the home
+ * (S.gpg-agent.browser) must fit sun_path's 108 bytes. */
+#define GPG_HOME_MAX 80
+#define KEYFILE_MAX (16U * 1024U * 1024U)
 
 struct EnvGpgHome {
         char *path;
         gpgme_ctx_t ctx;
 };
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(gpgme_data_t, gpgme_data_release);
+DEFINE_TRIVIAL_CLEANUP_FUNC(gpgme_key_t, gpgme_key_unref);
 
 static char *gpg_error_text(const char *what, gpgme_error_t err) {
         char *s = NULL;
@@ -31,12 +43,6 @@ static int gpg_errno(gpgme_error_t err) {
         return e > 0 ? -e : -EIO;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        (void) remove(path);
-        return 0;
-}
-
 EnvGpgHome *env_gpg_home_free(EnvGpgHome *h) {
         if (!h)
                 return NULL;
@@ -46,8 +52,7 @@ EnvGpgHome *env_gpg_home_free(EnvGpgHome *h) {
                 /* the agent started for the home keeps sockets there; stop it first */
                 char *argv[] = { (char *) "gpgconf", (char *) "--homedir", h->path, (char *) "--kill", (char *) "all", NULL };
                 (void) spawn_capture(argv, NULL, 0, SPAWN_NULL_STDOUT | SPAWN_NULL_STDERR, NULL, NULL);
-                (void) nftw(h->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-                free(h->path);
+                (void) rm_rf_and_free(h->path);
         }
         free(h);
         return NULL;
@@ -56,6 +61,7 @@ EnvGpgHome *env_gpg_home_free(EnvGpgHome *h) {
 int env_gpg_home_new(EnvGpgHome **ret) {
         _cleanup_(env_gpg_home_freep) EnvGpgHome *h = NULL;
         gpgme_error_t err;
+        int r;
 
         if (!gpgme_check_version(NULL))
                 return -EIO;
@@ -65,18 +71,9 @@ int env_gpg_home_new(EnvGpgHome **ret) {
         if (!h)
                 return -ENOMEM;
         /* gpg-agent may put its sockets into the home: keep the path well within sun_path */
-        const char *tmp = getenv("TMPDIR");
-        if (isempty(tmp) || tmp[0] != '/' || strlen(tmp) > 64)
-                tmp = "/tmp";
-        if (asprintf(&h->path, "%s/envgpg.XXXXXX", tmp) < 0) {
-                h->path = NULL;
-                return -ENOMEM;
-        }
-        if (!mkdtemp(h->path)) {
-                free(h->path);
-                h->path = NULL;
-                return -errno;
-        }
+        r = mkdtemp_tmpdir("envgpg", GPG_HOME_MAX, &h->path);
+        if (r < 0)
+                return r;
         err = gpgme_new(&h->ctx);
         if (err)
                 return gpg_errno(err);
@@ -202,5 +199,135 @@ int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char 
                 }
         }
         *ret = info;
+        return 0;
+}
+
+static void key_array_free(gpgme_key_t *keys) {
+        if (!keys)
+                return;
+        for (gpgme_key_t *k = keys; *k; k++)
+                gpgme_key_unref(*k);
+        free(keys);
+}
+
+static void key_array_freep(gpgme_key_t **keys) {
+        key_array_free(*keys);
+}
+
+int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, void **ret, size_t *ret_size,
+                           char **ret_error) {
+        _cleanup_(env_gpg_home_freep) EnvGpgHome *h = NULL;
+        gpgme_ctx_t ctx;
+        _cleanup_(gpgme_data_releasep) gpgme_data_t keydata = NULL, plain = NULL, cipher = NULL;
+        _cleanup_(key_array_freep) gpgme_key_t *keys = NULL;
+        _cleanup_free_ char *keytext = NULL;
+        gpgme_import_result_t ir;
+        gpgme_encrypt_result_t er;
+        gpgme_error_t e;
+        size_t keylen, n_keys = 0, n_imports = 0;
+        int r;
+
+        r = read_input(AT_FDCWD, keys_path, INPUT_FOLLOW, KEYFILE_MAX, &keytext, &keylen);
+        if (r < 0) {
+                (void) asprintf(ret_error, "cannot read key file: %s", input_strerror(r));
+                return r;
+        }
+
+        r = env_gpg_home_new(&h);
+        if (r < 0) {
+                (void) asprintf(ret_error, "cannot set up a temporary GnuPG home: %s", strerror(-r));
+                return r;
+        }
+        ctx = h->ctx;
+
+        e = gpgme_data_new_from_mem(&keydata, keytext, keylen, 0);
+        if (e) {
+                (void) asprintf(ret_error, "GPGME: %s", gpgme_strerror(e));
+                return gpg_errno(e);
+        }
+        gpgme_set_armor(ctx, 0);
+        gpgme_set_offline(ctx, 1);
+
+        e = gpgme_op_import(ctx, keydata);
+        if (e) {
+                (void) asprintf(ret_error, "cannot import the keys: %s", gpgme_strerror(e));
+                return gpg_errno(e);
+        }
+        ir = gpgme_op_import_result(ctx);
+        for (gpgme_import_status_t s = ir ? ir->imports : NULL; s; s = s->next)
+                n_imports++;
+        if (!ir || ir->considered == 0 || n_imports == 0) {
+                *ret_error = strdup("no OpenPGP public key found in the key file");
+                return -ENOKEY;
+        }
+
+        keys = calloc(n_imports + 1, sizeof(gpgme_key_t));
+        if (!keys)
+                return -ENOMEM;
+        for (gpgme_import_status_t s = ir->imports; s; s = s->next) {
+                _cleanup_(gpgme_key_unrefp) gpgme_key_t key = NULL;
+                bool dup = false;
+
+                if (s->result || !s->fpr) {
+                        (void) asprintf(ret_error, "cannot import key %s: %s", strna(s->fpr),
+                                        gpgme_strerror(s->result));
+                        return -EKEYREJECTED;
+                }
+                for (size_t i = 0; i < n_keys; i++)
+                        if (streq(keys[i]->fpr, s->fpr))
+                                dup = true; /* a secret key block lists its key twice */
+                if (dup)
+                        continue;
+
+                e = gpgme_get_key(ctx, s->fpr, &key, 0);
+                if (e) {
+                        (void) asprintf(ret_error, "cannot look up imported key %s: %s", s->fpr, gpgme_strerror(e));
+                        return gpg_errno(e);
+                }
+                if (!key->can_encrypt || key->revoked || key->expired || key->disabled || key->invalid) {
+                        (void) asprintf(ret_error, "key %s (%s) cannot encrypt: %s", s->fpr,
+                                        key->uids && key->uids->uid ? key->uids->uid : "no user id",
+                                        key->revoked   ? "revoked"
+                                        : key->expired ? "expired"
+                                                       : "no usable encryption subkey");
+                        return -EKEYREJECTED;
+                }
+                keys[n_keys++] = TAKE_PTR(key);
+        }
+
+        e = gpgme_data_new_from_mem(&plain, data, len, 0);
+        if (!e)
+                e = gpgme_data_new(&cipher);
+        if (e) {
+                (void) asprintf(ret_error, "GPGME: %s", gpgme_strerror(e));
+                return gpg_errno(e);
+        }
+
+        e = gpgme_op_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST, plain, cipher);
+        er = gpgme_op_encrypt_result(ctx);
+        if (er && er->invalid_recipients) {
+                (void) asprintf(ret_error, "key %s cannot be used: %s", strna(er->invalid_recipients->fpr),
+                                gpgme_strerror(er->invalid_recipients->reason));
+                return -EKEYREJECTED;
+        }
+        if (e) {
+                (void) asprintf(ret_error, "encryption failed: %s", gpgme_strerror(e));
+                return gpg_errno(e);
+        }
+
+        size_t outlen;
+        char *out = gpgme_data_release_and_get_mem(TAKE_PTR(cipher), &outlen);
+        if (!out)
+                return -ENOMEM;
+        void *copy = malloc(MAX(outlen, (size_t) 1));
+        if (!copy) {
+                gpgme_free(out);
+                return -ENOMEM;
+        }
+        memcpy(copy, out, outlen);
+        gpgme_free(out);
+
+        *ret = copy;
+        *ret_size = outlen;
         return 0;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cleanup.h"
 
@@ -36,3 +37,11 @@ int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char 
 /* Imports an armored key block into h and reports what it held. */
 int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char **ret_error);
 void env_gpg_key_info_done(EnvGpgKeyInfo *i);
+
+/* The encrypted env archive: data encrypted to every usable key in keys_path (armoured or binary
+ * OpenPGP public keys), imported into a throw-away home, never into the user's keyring; trust is
+ * not checked ("always"), as the operator chose the keys by listing them. Output is binary
+ * OpenPGP, for `gpg --decrypt`. -ENOKEY if the file holds no key, -EKEYREJECTED if a key cannot
+ * encrypt; *ret_error says which. The result is malloc()ed. */
+int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, void **ret, size_t *ret_size,
+                           char **ret_error);

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "cleanup.h"
 #include "crypto.h"
 #include "env/bundle.h"
+#include "env/gpg.h"
 #include "env/pdf.h"
 #include "env/qr.h"
 #include "cli/env-verbs.h"
@@ -31,6 +31,7 @@
 #include "log.h"
 #include "macro.h"
 #include "random-util.h"
+#include "rm-rf.h"
 #include "seed/config.h"
 #include "seed/inspect.h"
 #include "seed/iso.h"
@@ -118,35 +119,16 @@ static int package_parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) ftw;
-        (void) (flag == FTW_DP ? rmdir(path) : unlink(path));
-        return 0;
-}
-
-static void tmpdir_removep(char **dir) {
-        if (*dir)
-                (void) nftw(*dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-        free(*dir);
-}
-
 /* Builds the seed ISO through the seed writer in a private temporary directory and returns its
  * bytes, so that it can go into the archive and be committed together with the other outputs. */
 static int make_iso(const SeedFile *files, size_t n_files, time_t epoch, char **ret, size_t *ret_size) {
-        _cleanup_(tmpdir_removep) char *dir = NULL;
+        _cleanup_(rm_rf_and_freep) char *dir = NULL;
         _cleanup_free_ char *path = NULL, *err = NULL;
-        const char *tmp = getenv("TMPDIR");
         int r;
 
-        if (asprintf(&dir, "%s/appliance-envpkg.XXXXXX", isempty(tmp) ? "/tmp" : tmp) < 0)
-                return log_oom();
-        if (!mkdtemp(dir)) {
-                r = -errno;
-                log_error_errno(r, "Failed to create a temporary directory '%s': %m", dir);
-                free(TAKE_PTR(dir));
-                return r;
-        }
+        r = mkdtemp_tmpdir("appliance-envpkg", 0, &dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a temporary directory: %m");
         if (asprintf(&path, "%s/" ISO_NAME, dir) < 0)
                 return log_oom();
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "rm-rf.h"
 #include "source/tarball.h"
 #include "source/scratch.h"
 #include "macro.h"

@@ -504,26 +504,6 @@ int rootfs_clamp_mtimes(const char *root, uint64_t t) {
         return clamp_count;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st;
-        (void) ftw;
-        if (flag == FTW_DP)
-                return rmdir(path) < 0 ? -1 : 0;
-        return unlink(path) < 0 ? -1 : 0;
-}
-
-int rm_rf(const char *path) {
-        struct stat st;
-
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlink(path) < 0 ? -errno : 0;
-        if (nftw(path, rm_cb, 64, FTW_DEPTH | FTW_PHYS) != 0)
-                return -errno;
-        return 0;
-}
-
 int rootfs_packages(const char *root, char ***ret) {
         _cleanup_free_ char *data = NULL, *pkg = NULL, *ver = NULL;
         _cleanup_strv_free_ char **l = NULL;

@@ -84,5 +84,3 @@ int rootfs_packages(const char *root, char ***ret);
  * clamping, symlinks included, not followed). Returns the number of entries changed. */
 int rootfs_clamp_mtimes(const char *root, uint64_t t);
 
-/* Removes a tree (no symlinks followed); missing is fine. */
-int rm_rf(const char *path);

@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "env/bundle.h"
+#include "env/gpg.h"
 #include "env/pdf.h"
 #include "env/qr.h"
 #include "fileio.h"

@@ -22,6 +22,7 @@
 #include "source/tarball.h"
 #include "fileio.h"
 #include "macro.h"
+#include "rm-rf.h"
 #include "strv.h"
 
 static char *mktree(void) {
