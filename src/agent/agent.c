@@ -25,6 +25,7 @@
 #include "agent-path.h"
 #include "cleanup.h"
 #include "env-check.h"
+#include "env-schema.h"
 #include "escape.h"
 #include "fileio.h"
 #include "log.h"
@@ -692,7 +693,7 @@ int agent_step_begin(const Agent *a, const char *step, Env **ret_env) {
 int agent_placeholder_env(const Agent *a, Env **ret) {
         _cleanup_free_ char *name = agent_read_line(a, "/etc/hostname"), *text = NULL;
 
-        if (!name || !hostname_is_valid(name)) {
+        if (!name || !env_hostname_is_valid(name)) {
                 free(name);
                 name = strdup("appliance");
                 if (!name)
@@ -731,7 +732,7 @@ int agent_load_active_env(const Agent *a, Env **ret) {
         if (r == -ENOMEM)
                 return log_oom();
         if (r >= 0)
-                r = agent_env_check(env, &err);
+                r = agent_env_check(env, false, &err);
         if (r < 0)
                 return log_error_errno(r, "Invalid active env: %s", err ?: AGENT_ACTIVE_ENV);
         *ret = TAKE_PTR(env);

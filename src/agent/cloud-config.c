@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cloud-config.h"
-#include "env-check.h"
+#include "env-schema.h"
 #include "env.h"
 #include "parse-util.h"
 #include "reterr.h"
@@ -75,7 +75,7 @@ static char *shown(const char *s) {
 
 /* Appends one key line after checking it; a bad one becomes a note. */
 static int add_key(CloudConfig *c, char ***keys, const char *where, const char *k) {
-        if (!k || !ssh_key_line_is_valid(k) || strpbrk(k, "\r\n")) {
+        if (!k || !env_ssh_key_line_is_valid(k) || strpbrk(k, "\r\n")) {
                 _cleanup_free_ char *s = k ? shown(k) : NULL;
                 return cloud_config_note(c, "%s: refused: not an ssh public key line%s%s%s", where, s ? " ('" : "",
                                          s ?: "", s ? "')" : "");
@@ -118,7 +118,7 @@ static int set_hostname(CloudConfig *c, const char *where, const EnvNode *n, boo
 
         if (node_is_null(n))
                 return 0;
-        if (!s || !hostname_is_valid(s)) {
+        if (!s || !env_hostname_is_valid(s)) {
                 _cleanup_free_ char *sh = s ? shown(s) : NULL;
                 return cloud_config_note(c, "%s: refused: '%s' is not a valid host name", where, strna(sh));
         }
@@ -382,7 +382,7 @@ int cloud_meta_data_add_ec2(CloudConfig *c, const char *item, const char *value)
         while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r' || v[n - 1] == ' '))
                 v[--n] = 0;
         if (streq(item, "local-hostname")) {
-                if (!hostname_is_valid(v)) {
+                if (!env_hostname_is_valid(v)) {
                         _cleanup_free_ char *sh = shown(v);
                         return cloud_config_note(c, "%s: refused: '%s' is not a valid host name", where, strna(sh));
                 }

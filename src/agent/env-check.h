@@ -1,5 +1,6 @@
 /**
- * The agent's checks of an env's shape (on top of the env model's syntax checks).
+ * The agent's check of an env: the common env schema (env-schema.h), the same rules as the builder's
+ * `env check` and `image --env`, so that an env is refused at boot exactly when the build refuses it.
  */
 #pragma once
 
@@ -7,9 +8,6 @@
 
 #include "env.h"
 
-/* Returns 0 or -EBADMSG with "NAME:LINE:COLUMN: KEY: message" in *ret_error. */
-int agent_env_check(const Env *e, char **ret_error);
-
-bool hostname_is_valid(const char *s);
-/* An authorized_keys line: [options] TYPE BASE64 [comment]. */
-bool ssh_key_line_is_valid(const char *s);
+/* Returns 0 or -EBADMSG with the first error ("NAME:LINE:COLUMN: key:path: message", and how many
+ * more there are) in *ret_error; -ENOMEM. With log_warnings set, logs every warning. */
+int agent_env_check(const Env *e, bool log_warnings, char **ret_error);

@@ -486,14 +486,14 @@ int step_prepare_env(const Agent *a) {
                         return log_oom();
                 return fail_step(a, t0, "Appliance Error", reason);
         }
-        r = agent_env_check(env, &err);
+        r = agent_env_check(env, true, &err);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0) {
                 if (asprintf(&reason, "Invalid env: %s", err ?: src.origin) < 0)
                         return log_oom();
                 return fail_step_env(a, t0, "Appliance Error", reason, env);
         }
-        for (char *const *w = env_warnings(env); w && *w; w++)
-                log_warning("%s", *w);
         {
                 /* What the env asks for and this image does not do: reported, never fatal. */
                 size_t n_logged = strv_length(cc.notes);

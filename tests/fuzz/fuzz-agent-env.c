@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         log_set_max_level(LOG_CRIT);
         if (env_load_buffer("fuzz", (const char *) data, size, &e, &err) < 0)
                 return 0;
-        (void) agent_env_check(e, &err2);
+        (void) agent_env_check(e, false, &err2);
         (void) template_render(e, "fuzz", "{{ appliance:domain | x }} {{ ssh_authorized_keys:0 | }} \\{{ {{ ecs }}", &out,
                                NULL);
         return 0;

@@ -182,7 +182,7 @@ check_bad() {
 printf 'appliance:\n  domain: x.org\n' > "$T/root/app/env.yml"; check_bad "cloud-config"
 printf '#cloud-config\nappliance:\n\tdomain: x.org\n' > "$T/root/app/env.yml"; check_bad "Invalid env"
 printf '#cloud-config\nappliance: {domain: "a b"}\n' > "$T/root/app/env.yml"; check_bad "not a valid host name"
-printf '#cloud-config\necs: {}\n' > "$T/root/app/env.yml"; check_bad "appliance: missing"
+printf '#cloud-config\ndisable_root: false\n' > "$T/root/app/env.yml"; check_bad "appliance: required key is missing"
 printf '#cloud-config\nappliance: {domain: a.org}\n\0\n' > "$T/root/app/env.yml"; check_bad "NUL byte"
 : > "$T/root/app/env.yml"; check_bad "empty"
 printf '#cloud-config\nappliance:\n  domain: a.org\n  ssl: {key: "-----BEGIN PRIVATE KEY-----", cert: "x"}\n' > "$T/root/app/env.yml"

@@ -89,7 +89,7 @@ for p in "types.yml:4:12: appliance:standby: expected true or false, found a str
 	"types.yml:12:3: appliance:bogus: unknown key" \
 	"types.yml:13:3: appliance:backup:encrypt: required key is missing" \
 	"types.yml:15:1: ecs:vault_sign: required key is missing" \
-	"types.yml:18:18: ecs:vault_encrypt: not an importable OpenPGP key"; do
+	"types.yml:18:18: ecs:vault_encrypt: must be an ASCII-armored OpenPGP secret key"; do
 	grep -qF -- "$p" err.txt || { cat err.txt; fail "finding missing: $p"; }
 done
 echo "ok: every finding names the line, column and key path"

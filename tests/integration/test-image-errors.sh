@@ -32,7 +32,7 @@ volumes:
     place: partition
     size: 16M
 YML
-printf '#cloud-config\na: 1\n' >"$tmp/env.yml"
+printf '#cloud-config\nappliance:\n  domain: errors.example.org\n' >"$tmp/env.yml"
 
 # expect_fail NAME EXIT PATTERN ARGS...: runs the builder, checks exit code and message, and that
 # neither output nor scratch remains.
@@ -84,6 +84,12 @@ expect_fail env-header 1 "env-noheader.yml:1:1: the first line must be '#cloud-c
         --base "$rootfs" --env "$tmp/env-noheader.yml" -o "$tmp/out"
 printf '#cloud-config\na: [1, 2\nb: 3\n' >"$tmp/env-bad.yml"
 expect_fail env-yaml 1 "env-bad.yml:[0-9]+:[0-9]+: " --base "$rootfs" --env "$tmp/env-bad.yml" -o "$tmp/out"
+# ... and the whole schema of env check.
+printf '#cloud-config\nappliance:\n  domain: a-.example.org\n  standby: maybe\n' >"$tmp/env-schema.yml"
+expect_fail env-schema 1 "env-schema.yml:3:11: appliance:domain: not a valid host name" \
+        --base "$rootfs" --env "$tmp/env-schema.yml" -o "$tmp/out"
+expect_fail env-schema-all 1 "env-schema.yml:4:12: appliance:standby: expected true or false" \
+        --base "$rootfs" --env "$tmp/env-schema.yml" -o "$tmp/out"
 
 # Usage errors exit 2.
 expect_fail usage-size 2 "exclude each other" --base "$rootfs" --size 2G --studies-per-month 10 -o "$tmp/out"

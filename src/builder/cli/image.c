@@ -17,7 +17,7 @@
 
 #include "source/bootstrap.h"
 #include "cleanup.h"
-#include "disk/env-bake.h"
+#include "env/check.h"
 #include "disk/image.h"
 #include "disk/package.h"
 #include "seed/config.h"
@@ -599,7 +599,7 @@ int verb_image(int argc, char *argv[]) {
 
         if (arg_env) {
                 err = mfree(err);
-                r = image_env_validate(arg_env, &err);
+                r = env_check_file(arg_env, true, &err);
                 if (r < 0)
                         return log_error("%s", strempty_or(err)), 1;
         }

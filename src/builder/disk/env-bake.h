@@ -3,6 +3,6 @@
  */
 #pragma once
 
-/* The first line must be "#cloud-config" and the file must parse as YAML (one or more documents).
- * -EINVAL with "FILE:LINE:COLUMN: problem" in *reterr. */
+/* The whole env check (env/check.h: the common schema, key pairs, OpenPGP keys), quietly: 0 if valid,
+ * else -errno with "FILE:LINE:COLUMN: key: problem" (the first one) in *reterr. */
 int image_env_validate(const char *path, char **reterr);

@@ -647,10 +647,11 @@ int verb_env_create(int argc, char *argv[]) {
                 text = TAKE_PTR(merged);
         }
 
-        EnvCheckResult res = {};
+        _cleanup_(env_findings_done) EnvFindings res = {};
         r = env_check(out, &res);
         if (r < 0)
                 return 1;
+        env_findings_log(&res);
         if (res.errors > 0) {
                 log_error("The new env does not pass the checks (%u error(s)); nothing written.", res.errors);
                 return 1;

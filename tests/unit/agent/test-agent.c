@@ -174,7 +174,7 @@ static void test_gpt_plan(void **state) {
 /* The keys every profile has (the agent reads the builder's profile with the builder's parser). */
 #define PROFILE_HEAD "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
 
-/* ---- profile, templates, checks ---- */
+/* ---- templates, checks ---- */
 
 static Env *load_env(const char *text) {
         Env *e = NULL;
@@ -218,18 +218,6 @@ static void test_template(void **state) {
 
 static void test_checks(void **state) {
         (void) state;
-        assert_true(hostname_is_valid("ecs.example.org"));
-        assert_true(hostname_is_valid("localhost"));
-        assert_false(hostname_is_valid(""));
-        assert_false(hostname_is_valid("-a.example"));
-        assert_false(hostname_is_valid("a..b"));
-        assert_false(hostname_is_valid("a_b.example"));
-        assert_false(hostname_is_valid("a.example-"));
-        assert_true(ssh_key_line_is_valid(KEY1));
-        assert_true(ssh_key_line_is_valid("no-pty " KEY1));
-        assert_false(ssh_key_line_is_valid("hello world"));
-        assert_false(ssh_key_line_is_valid("ssh-ed25519"));
-
         _cleanup_free_ char *id = ssh_key_identity("command=\"x\" " KEY1);
         assert_string_equal(id, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb");
 
@@ -297,6 +285,15 @@ static const char good_env[] =
         "        owner: app:adm\n"
         "        permissions: \"0640\"\n"
         "ecs:\n"
+        "  settings: |\n"
+        "    DEBUG = False\n"
+        "  vault_encrypt: |\n"
+        "    -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+        "    (the agent checks the armour only)\n"
+        "    -----END PGP PRIVATE KEY BLOCK-----\n"
+        "  vault_sign: |\n"
+        "    -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+        "    -----END PGP PRIVATE KEY BLOCK-----\n"
         "  database: ecs\n";
 
 static void test_env_local_and_idempotent(void **state) {
@@ -396,16 +393,19 @@ static void test_env_bad(void **state) {
                 { "", "empty" },
                 { "#cloud-config\nappliance: [\n", "Invalid env" },                          /* YAML syntax */
                 { "#cloud-config\n- a\n- b\n", "Invalid env" },                              /* not a mapping */
-                { "#cloud-config\necs: {}\n", "appliance: missing" },
-                { "#cloud-config\nappliance:\n  standby: false\n", "appliance:domain: missing" },
+                { "#cloud-config\ndisable_root: false\n", "appliance: required key is missing" },
+                { "#cloud-config\nappliance:\n  standby: false\n", "appliance:domain: required key is missing" },
                 { "#cloud-config\nappliance:\n  domain: \"bad_name!\"\n", "not a valid host name" },
-                { "#cloud-config\nappliance:\n  domain: a.org\n  standby: perhaps\n", "appliance:standby: must be true or false" },
-                { "#cloud-config\nssh_authorized_keys: ssh-rsa AAAA\nappliance:\n  domain: a.org\n", "ssh_authorized_keys: must be a list" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  standby: perhaps\n", "appliance:standby: expected true or false" },
+                { "#cloud-config\nssh_authorized_keys: ssh-rsa AAAA\nappliance:\n  domain: a.org\n", "ssh_authorized_keys: expected a list" },
                 { "#cloud-config\nssh_authorized_keys: [hello]\nappliance:\n  domain: a.org\n", "not an ssh public key" },
-                { "#cloud-config\nappliance:\n  domain: a.org\n  ssl:\n    key: abc\n", "key and cert must be given together" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  ssl:\n    key: \"-----BEGIN PRIVATE KEY-----\"\n", "ssl:key and ssl:cert must be set together" },
                 { "#cloud-config\nappliance:\n  domain: a.org\n  extra:\n    files:\n      - path: relative\n", "must be an absolute path" },
                 { "#cloud-config\nappliance:\n  domain: a.org\n  extra:\n    files:\n      - {path: /x, permissions: \"rw\"}\n", "must be an octal mode" },
-                { "#cloud-config\nappliance:\n  domain: a.org\n  storage:\n    ignore:\n      data: sometimes\n", "ignore:data: must be true or false" },
+                { "#cloud-config\nappliance:\n  domain: a.org\n  storage:\n    ignore:\n      data: sometimes\n", "ignore:data: expected true or false" },
+                { "#cloud-config\nappliance:\n  domain: 0x10\n", "appliance:domain: expected a string, found an integer" },
+                { "#cloud-config\nappliance:\n  domain: a-.example.org\n", "not a valid host name" },
+                { "#cloud-config\nappliance:\n  domain: a.org\necs:\n  settings: x\n", "ecs:vault_encrypt: required key is missing" },
         };
 
         /* A good env first: it must survive every bad one. */

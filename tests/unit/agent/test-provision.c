@@ -278,6 +278,9 @@ static const char original_env[] =
         "  metric: {exporter: false, server: false}\n"
         "  backup:\n"
         "    url: file:///volatile/ecs-backup-test/\n"
+        "    encrypt: |\n"
+        "      -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+        "      -----END PGP PRIVATE KEY BLOCK-----\n"
         "  extra:\n"
         "    files:\n"
         "      - path: /app/etc/extra.conf\n"
@@ -289,7 +292,13 @@ static const char original_env[] =
         "  database: ecs\n"
         "  userswitcher: {enabled: false}\n"
         "  settings: |\n"
-        "    DEBUG = False\n";
+        "    DEBUG = False\n"
+        "  vault_encrypt: |\n"
+        "    -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+        "    -----END PGP PRIVATE KEY BLOCK-----\n"
+        "  vault_sign: |\n"
+        "    -----BEGIN PGP PRIVATE KEY BLOCK-----\n"
+        "    -----END PGP PRIVATE KEY BLOCK-----\n";
 
 static void test_original_env(void **state) {
         Fixture *f = *state;

@@ -254,11 +254,13 @@ static void test_env_validate(void **state) {
                 const char *msg;
         } rows[] = {
                 { "#cloud-config\nappliance:\n  domain: example.org\n", 0, NULL },
-                { "#cloud-config  \n{}\n", 0, NULL },
-                { "appliance: {}\n", -EINVAL, ":1:1: the first line must be '#cloud-config'" },
-                { "#cloud-configX\n", -EINVAL, "first line" },
-                { "#cloud-config\na: [1, 2\n", -EINVAL, ":3:1: " },
-                { "#cloud-config\na:\n\tb: 1\n", -EINVAL, ":3:1: found character that cannot start any token" },
+                { "#cloud-config  \nappliance: {domain: example.org}\n", 0, NULL },
+                { "#cloud-config\n{}\n", -EINVAL, ":1:1: appliance: required key is missing" },
+                { "#cloud-config\nappliance:\n  domain: a-.example.org\n", -EINVAL, ":3:11: appliance:domain: not a valid host name" },
+                { "appliance: {}\n", -EBADMSG, ":1:1: the first line must be '#cloud-config'" },
+                { "#cloud-configX\n", -EBADMSG, "first line" },
+                { "#cloud-config\na: [1, 2\n", -EBADMSG, ":3:1: " },
+                { "#cloud-config\na:\n\tb: 1\n", -EBADMSG, ":3:1: found character that cannot start any token" },
         };
         _cleanup_free_ char *dir = mktree(), *path = NULL;
 
