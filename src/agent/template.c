@@ -67,9 +67,14 @@ int template_render(const Env *e, const char *name, const char *text, char **ret
                         return -ENOMEM;
                 }
                 n = isempty(path) ? NULL : env_lookup(e, path);
-                if (n && env_node_type(n) == ENV_NODE_SCALAR)
-                        fputs(env_node_string(n), f);
-                else if (n && env_node_type(n) == ENV_NODE_NULL)
+                if (n && env_node_type(n) == ENV_NODE_SCALAR) {
+                        _cleanup_free_ char *v = env_node_text(n);
+                        if (!v) {
+                                fclose(f);
+                                return -ENOMEM;
+                        }
+                        fputs(v, f);
+                } else if (n && env_node_type(n) == ENV_NODE_NULL)
                         fputs(def ?: "", f);
                 else if (!n && def)
                         fputs(def, f);

@@ -3,6 +3,7 @@
  * flatyaml (see env.h): names from the joined key path, upper-cased; sequences as _0.._N plus
  * _LEN; Python renderings of numbers; strings stripped and shell-quoted.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +368,32 @@ typedef struct Item {
         size_t seq;
 } Item;
 
+char *env_node_text(const EnvNode *n) {
+        const char *v = env_node_string(n);
+        size_t vlen = env_node_string_length(n), start, l;
+
+        switch (env_node_type(n)) {
+        case ENV_NODE_NULL:
+                return strdup("");
+        case ENV_NODE_SCALAR:
+                break;
+        default:
+                errno = EINVAL;
+                return NULL;
+        }
+        switch (env_node_kind(n)) {
+        case ENV_SCALAR_BOOL:
+                return strdup(env_node_bool(n) > 0 ? "true" : "false");
+        case ENV_SCALAR_INT:
+                return env_scalar_int_decimal(v, vlen);
+        case ENV_SCALAR_FLOAT:
+                return env_scalar_float_repr(v, vlen);
+        default:
+                env_strip(v, vlen, &start, &l);
+                return strndup(v + start, l);
+        }
+}
+
 typedef struct Flattener {
         Item *items;
         size_t n_items, n_allocated;
@@ -460,21 +487,8 @@ static int flatten_node(Flattener *f, const EnvNode *n, const char *parent) {
                 return flattener_add(f, len_key, len_value, false);
         }
 
-        case ENV_NODE_SCALAR: {
-                const char *v = env_node_string(n);
-                size_t vlen = env_node_string_length(n), start, l;
-                switch (env_node_kind(n)) {
-                case ENV_SCALAR_BOOL:
-                        return flattener_add(f, strdup(parent), strdup(env_node_bool(n) > 0 ? "true" : "false"), false);
-                case ENV_SCALAR_INT:
-                        return flattener_add(f, strdup(parent), env_scalar_int_decimal(v, vlen), false);
-                case ENV_SCALAR_FLOAT:
-                        return flattener_add(f, strdup(parent), env_scalar_float_repr(v, vlen), false);
-                default:
-                        env_strip(v, vlen, &start, &l);
-                        return flattener_add(f, strdup(parent), strndup(v + start, l), true);
-                }
-        }
+        case ENV_NODE_SCALAR:
+                return flattener_add(f, strdup(parent), env_node_text(n), env_node_kind(n) == ENV_SCALAR_STRING);
 
         case ENV_NODE_NULL:
         default:

@@ -153,6 +153,13 @@ const EnvNode *env_node_child(const EnvNode *n, const char *key);
  * written instead. Returns 0, -ENOMEM, -E2BIG (alias expansion beyond sane limits), -EINVAL. */
 int env_flatten(const Env *e, char *const *roots, EnvFlattenFormat fmt, char **ret_text);
 
+/* The one reading of a scalar (or null), newly allocated: the value env_flatten() assigns, unquoted,
+ * which is what the services' environment and the agent's templates see. Booleans give true/false,
+ * integers and floats Python's str() form, strings their text stripped of surrounding white space,
+ * null "". The schema (env-schema.h) makes every key the appliance reads as a string a string, so
+ * for those it is the text as written. NULL (errno EINVAL or ENOMEM) for sequences and mappings. */
+char *env_node_text(const EnvNode *n);
+
 /* Quotes s (len bytes) the way env_flatten() does for the given format; newly allocated. */
 char *env_quote(const char *s, size_t len, EnvFlattenFormat fmt);
 

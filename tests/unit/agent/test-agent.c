@@ -187,12 +187,15 @@ static Env *load_env(const char *text) {
 
 static void test_template(void **state) {
         _cleanup_(env_freep) Env *e = load_env("#cloud-config\nappliance:\n  domain: a.example.org\n  flag: true\n"
-                                               "  empty:\n  list: [1, 2]\n");
+                                               "  empty:\n  list: [1, 2]\n  yes: yes\n  hex: 0x10\n  octal: 0777\n"
+                                               "  float: 1.50\n  quoted: \"0777\"\n  block: |\n    line\n");
         static const struct {
                 const char *in, *out, *error;
         } rows[] = {
                 { "server_name {{ appliance:domain }};", "server_name a.example.org;", NULL },
                 { "{{appliance:domain}}{{ appliance:flag }}", "a.example.orgtrue", NULL },
+                { "{{ appliance:yes }} {{ appliance:hex }} {{ appliance:octal }} {{ appliance:float }}", "true 16 511 1.5", NULL },
+                { "{{ appliance:quoted }}|{{ appliance:block }}|", "0777|line|", NULL },
                 { "x={{ appliance:missing | fallback value }}.", "x=fallback value.", NULL },
                 { "x={{ appliance:empty }}.", "x=.", NULL },
                 { "\\{{ literal }}", "{{ literal }}", NULL },
