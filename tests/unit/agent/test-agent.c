@@ -338,8 +338,8 @@ static void test_env_as_written(void **state) {
                 /* a block scalar at the end: "standby: true" is its text, not a key */
                 "#cloud-config\nappliance:\n  domain: a.org\nUSERDATA_TYPE: |\n  standby: true\n",
                 "#cloud-config\nappliance:\n  domain: a.org\n...\n",
-                "#cloud-config\n{appliance: {domain: a.org, standby: false}, ecs: {database: ecs}}\n",
-                "#cloud-config\n  appliance:\n    domain: a.org\n  ecs:\n    database: ecs\n",
+                "#cloud-config\n{appliance: {domain: a.org, standby: false}, disable_root: false}\n",
+                "#cloud-config\n  appliance:\n    domain: a.org\n  disable_root: false\n",
                 "#cloud-config\r\nappliance:\r\n  domain: a.org\r\n  note: \"two\r\n    words\"\r\n",
                 "#cloud-config\nappliance:\n  domain: a.org\n# the end\n#",
                 "#cloud-config\nappliance:\n  domain: a.org\nUSERDATA_TYPE: local\nUSERDATA_TYPE: cidata",
