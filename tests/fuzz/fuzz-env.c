@@ -1,13 +1,16 @@
 /**
  * Fuzzes the env loader (env.h) with untrusted bytes: loading with and without the header rule,
  * the typed accessors on well-known paths, a walk over the whole tree, and flattening in both
- * formats (alias expansion must stay bounded). The first byte selects the load flags.
+ * formats (alias expansion must stay bounded), and the env schema both programs apply (every
+ * finding names the file, the error count adds up). The first byte selects the load
+ * flags.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "env-schema.h"
 #include "env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,5 +67,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *a = NULL, *b = NULL;
         (void) env_flatten(e, NULL, ENV_FLATTEN_SYSTEMD, &a);
         (void) env_flatten(e, all, ENV_FLATTEN_SH, &b);
+
+        _cleanup_(env_findings_done) EnvFindings f = {};
+        if (env_schema_check(e, &f) < 0)
+                return 0;
+        unsigned errors = 0;
+        for (size_t i = 0; i < f.n; i++) {
+                if (!f.items[i].text || !strstr(f.items[i].text, "fuzz.yml"))
+                        abort();
+                errors += f.items[i].error;
+        }
+        if (errors != f.errors || (errors > 0) != !!env_findings_first_error(&f))
+                abort();
         return 0;
 }

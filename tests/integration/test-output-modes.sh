@@ -33,7 +33,7 @@ expect_modes() {
 	[ "$got" = "$want" ] || fail "$dir: modes differ from the expected:$(printf '\n%s' "$want")"
 }
 
-printf '#cloud-config\nappliance:\n  domain: test.example\n  backup:\n    encrypt: "not a key"\n' >env.yml
+printf '#cloud-config\nappliance:\n  domain: test.example\n  sentry:\n    dsn: "https://secret@sentry.example/1"\n' >env.yml
 chmod 0644 env.yml # an env is a secret whatever its own mode says
 printf '#cloud-config\nhostname: box\n' >ud
 chmod 0644 ud
