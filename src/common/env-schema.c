@@ -39,9 +39,8 @@ typedef struct Field {
 
 static const char *rule_hostname(const char *s) {
         return env_hostname_is_valid(s) ? NULL
-                                        : "not a valid host name (RFC 1123: dot-separated labels of 1 to 63 "
-                                          "letters, digits and '-', no '-' at either end of a label, at most 253 "
-                                          "characters)";
+                                        : "is not a valid host name (RFC 1123: labels of 1 to 63 letters, digits "
+                                          "and '-', no '-' at either end of a label, 253 characters in all)";
 }
 
 static const char *rule_file_path(const char *s) {
@@ -420,7 +419,13 @@ static int check_string(Checker *c, const EnvNode *n, const Field *f, const char
         why = f->rule(env_node_string(n));
         if (!why)
                 return 0;
+        /* A key's value is never quoted into a finding, a finding may end up on a page. */
+        if (f->rule == rule_private_key || f->rule == rule_pgp_secret)
+                return add_at(c->out, c->env, true, line, col, path, why);
         shown(env_node_string(n), buf);
+        /* "'VALUE' is not ..." reads best where the value is the subject, "must be ...: 'VALUE'" else */
+        if (startswith(why, "is "))
+                return add_atf(c->out, c->env, true, line, col, path, "'%s' %s", buf, why);
         return add_atf(c->out, c->env, true, line, col, path, "%s: '%s'", why, buf);
 }
 

@@ -86,7 +86,7 @@ printf '#cloud-config\na: [1, 2\nb: 3\n' >"$tmp/env-bad.yml"
 expect_fail env-yaml 1 "env-bad.yml:[0-9]+:[0-9]+: " --base "$rootfs" --env "$tmp/env-bad.yml" -o "$tmp/out"
 # ... and the whole schema of env check.
 printf '#cloud-config\nappliance:\n  domain: a-.example.org\n  standby: maybe\n' >"$tmp/env-schema.yml"
-expect_fail env-schema 1 "env-schema.yml:3:11: appliance:domain: not a valid host name" \
+expect_fail env-schema 1 "env-schema.yml:3:11: appliance:domain: 'a-.example.org' is not a valid host name" \
         --base "$rootfs" --env "$tmp/env-schema.yml" -o "$tmp/out"
 expect_fail env-schema-all 1 "env-schema.yml:4:12: appliance:standby: expected true or false" \
         --base "$rootfs" --env "$tmp/env-schema.yml" -o "$tmp/out"

@@ -552,7 +552,10 @@ static void test_public_pages(void **state) {
 
         /* A later step's reason quoting a value of a secret key of the active env. */
         assert_int_equal(write_at(f->dir, "/app/env.yml",
-                                  "#cloud-config\nappliance:\n  domain: a.org\necs:\n  vault_sign: topsecretvalue\n"), 0);
+                                  "#cloud-config\nappliance:\n  domain: a.org\necs:\n  settings: x\n"
+                                  "  vault_encrypt: \"-----BEGIN PGP PRIVATE KEY BLOCK-----\"\n  vault_sign: |\n"
+                                  "    -----BEGIN PGP PRIVATE KEY BLOCK-----\n    topsecretvalue\n"
+                                  "    -----END PGP PRIVATE KEY BLOCK-----\n"), 0);
         assert_int_equal(step_prepare_env(&f->agent), 0);
         assert_int_equal(agent_step_fail(&f->agent, "prepare-appliance", now_usec(), "cannot use 'topsecretvalue'"), -EIO);
         free(flag);

@@ -256,7 +256,7 @@ static void test_env_validate(void **state) {
                 { "#cloud-config\nappliance:\n  domain: example.org\n", 0, NULL },
                 { "#cloud-config  \nappliance: {domain: example.org}\n", 0, NULL },
                 { "#cloud-config\n{}\n", -EINVAL, ":1:1: appliance: required key is missing" },
-                { "#cloud-config\nappliance:\n  domain: a-.example.org\n", -EINVAL, ":3:11: appliance:domain: not a valid host name" },
+                { "#cloud-config\nappliance:\n  domain: a-.example.org\n", -EINVAL, ":3:11: appliance:domain: 'a-.example.org' is not a valid host name" },
                 { "appliance: {}\n", -EBADMSG, ":1:1: the first line must be '#cloud-config'" },
                 { "#cloud-configX\n", -EBADMSG, "first line" },
                 { "#cloud-config\na: [1, 2\n", -EBADMSG, ":3:1: " },

@@ -116,7 +116,7 @@ static void test_findings(void **state) {
                 { "#cloud-config\nappliance:\n  domain: yes\n", 1, "appliance:domain: expected a string, found a boolean" },
                 { "#cloud-config\nappliance:\n  domain: \"0x10\"\n", 0, NULL },
                 { "#cloud-config\nappliance:\n  domain: a-.example.org\n", 1,
-                  "E env.yml:3:11: appliance:domain: not a valid host name" },
+                  "E env.yml:3:11: appliance:domain: 'a-.example.org' is not a valid host name" },
                 { "#cloud-config\nappliance: {}\n", 1, "E env.yml:2:1: appliance:domain: required key is missing" },
                 { "#cloud-config\nappliance:\n  domain:\n", 1, "appliance:domain: required key has no value" },
                 { "#cloud-config\nappliance:\n  domain: a.org\n  nope: 1\n", 0,
@@ -167,6 +167,13 @@ static void test_long_value(void **state) {
         assert_int_equal(errors, 1);
         assert_true(strlen(out) < 400);
         assert_non_null(strstr(out, "...'"));
+
+        /* Keys are never quoted. */
+        free(out);
+        out = check("#cloud-config\nappliance:\n  domain: a.org\n  dkim: {key: hunter2}\n  backup: {encrypt: hunter3}\n",
+                    &errors);
+        assert_int_equal(errors, 2);
+        assert_null(strstr(out, "hunter"));
 }
 
 int main(int argc, char **argv) {
