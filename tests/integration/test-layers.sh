@@ -29,7 +29,7 @@ WRAPPERS = {
     "qrencode": (r"qrencode\.h$", {"builder/env/qr.c"}),
     "zbar": (r"zbar\.h$", {"builder/env/qrscan.c"}),
     "libpng": (r"png\.h$", {"builder/env/qrscan.c"}),
-    "zlib": (r"zlib\.h$", {"builder/seed/userdata.c", "builder/env/qr.c"}),
+    "zlib": (r"zlib\.h$", {"builder/lib/gzip.c"}),
     "libext2fs": (r"ext2fs/|et/com_err\.h$", set()),
 }
 # What each layer may include (besides itself).

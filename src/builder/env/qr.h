@@ -26,12 +26,6 @@ char *base32_encode(const void *data, size_t len);
  * is NUL-terminated (the NUL is not counted). */
 int base32_decode(const char *s, size_t len, void **ret, size_t *ret_size);
 
-/* gzip container (RFC 1952), deflate level 9, mtime 0, no file name. */
-int gzip_compress(const void *data, size_t len, void **ret, size_t *ret_size);
-/* Decompresses one gzip member, verifying its CRC. -EBADMSG for corrupt data, -EPIPE for a
- * truncated stream, -EFBIG if the output exceeds max. The result is NUL-terminated. */
-int gzip_decompress(const void *data, size_t len, size_t max, void **ret, size_t *ret_size);
-
 /* A QR code as a square matrix of modules, 1 = dark, without quiet zone. */
 typedef struct QrMatrix {
         unsigned width;

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "cleanup.h"
+#include "lib/gzip.h"
 #include "macro.h"
 #include "reterr.h"
 #include "seed/userdata.h"
@@ -102,60 +102,6 @@ UserDataType user_data_detect(const void *data, size_t size) {
         return USER_DATA_UNKNOWN;
 }
 
-static int gunzip(const void *data, size_t size, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *out = NULL;
-        size_t cap = 0, used = 0;
-        z_stream z = {};
-        int r;
-
-        if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-                return -ENOMEM;
-        z.next_in = (Bytef *) data;
-        z.avail_in = (uInt) MIN(size, (size_t) UINT32_MAX);
-
-        for (;;) {
-                if (used == cap) {
-                        size_t ncap = cap ? cap * 2 : 4096;
-                        char *n;
-
-                        if (ncap > GZIP_INFLATED_MAX + 1) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        n = realloc(out, ncap + 1);
-                        if (!n) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        out = n;
-                        cap = ncap;
-                }
-                z.next_out = (Bytef *) out + used;
-                z.avail_out = (uInt) (cap - used);
-                r = inflate(&z, Z_NO_FLUSH);
-                used = cap - z.avail_out;
-                if (r == Z_STREAM_END) {
-                        r = 0;
-                        break;
-                }
-                if (r != Z_OK) {
-                        r = r == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
-                        break;
-                }
-                if (z.avail_in == 0 && z.avail_out > 0) {
-                        r = -EBADMSG; /* truncated */
-                        break;
-                }
-        }
-        (void) inflateEnd(&z);
-        if (r < 0)
-                return r;
-        out[used] = 0;
-        *ret = TAKE_PTR(out);
-        *ret_size = used;
-        return 0;
-}
-
 static int validate_plain(const char *name, const char *p, size_t size, UserDataType t, char **reterr) {
         switch (t) {
         case USER_DATA_CLOUD_CONFIG:
@@ -191,10 +137,10 @@ int user_data_validate(const char *name, const void *data, size_t size, UserData
                 name = "user-data";
 
         if (t == USER_DATA_GZIP) {
-                _cleanup_free_ char *plain = NULL;
+                _cleanup_free_ void *plain = NULL;
                 size_t n;
 
-                r = gunzip(data, size, &plain, &n);
+                r = gzip_decompress(data, size, GZIP_INFLATED_MAX, &plain, &n);
                 if (r == -ENOMEM)
                         return r;
                 if (r == -EFBIG)

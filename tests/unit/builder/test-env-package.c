@@ -24,6 +24,7 @@
 #include "env/gpg.h"
 #include "env/pdf.h"
 #include "env/qr.h"
+#include "lib/gzip.h"
 #include "fileio.h"
 #include "strv.h"
 
