@@ -53,7 +53,7 @@ expect_fail "seed inspect" 1 "'fifo': $FIFO" "$BUILDER" seed inspect fifo
 expect_fail "image --profile" 1 "fifo: cannot read profile: $FIFO" \
 	"$BUILDER" image --profile ./fifo --base env.yml -o out
 expect_fail "image --base" 1 "cannot open 'fifo': $FIFO" "$BUILDER" image --profile minimal --base fifo -o out
-expect_fail "image --env" 1 "env 'fifo': $FIFO" "$BUILDER" image --profile minimal --env fifo --base env.yml -o out
+expect_fail "image --env" 1 "fifo: $FIFO" "$BUILDER" image --profile minimal --env fifo --base env.yml -o out
 expect_fail "env create --template" 1 "template 'fifo': $FIFO" "$BUILDER" env create test.example out/env --template fifo
 expect_fail "env create --extra" 1 "'fifo': $FIFO" "$BUILDER" env create test.example out/env --extra fifo
 expect_fail "boot" 1 "Cannot open 'fifo': $FIFO" "$BUILDER" boot fifo --dry-run
