@@ -27,7 +27,7 @@ static unsigned line_of(const char *text, const char *p) {
         return l;
 }
 
-int template_render(const Env *e, const char *name, const char *text, char **ret, char **ret_error) {
+int template_render(const Env *e, const char *name, const char *text, char **ret, char **reterr) {
         _cleanup_free_ char *out = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&out, &len);
@@ -54,8 +54,8 @@ int template_render(const Env *e, const char *name, const char *text, char **ret
                 close = strstr(open + 2, "}}");
                 if (!close || memchr(open, '\n', (size_t) (close - open))) {
                         fclose(f);
-                        if (ret_error && asprintf(ret_error, "%s:%u: unterminated '{{'", name, line_of(text, open)) < 0)
-                                *ret_error = NULL;
+                        if (reterr && asprintf(reterr, "%s:%u: unterminated '{{'", name, line_of(text, open)) < 0)
+                                *reterr = NULL;
                         return -EBADMSG;
                 }
                 bar = memchr(open + 2, '|', (size_t) (close - open - 2));
@@ -80,10 +80,10 @@ int template_render(const Env *e, const char *name, const char *text, char **ret
                         fputs(def, f);
                 else {
                         fclose(f);
-                        if (ret_error && asprintf(ret_error, "%s:%u: %s '%s'", name, line_of(text, open),
+                        if (reterr && asprintf(reterr, "%s:%u: %s '%s'", name, line_of(text, open),
                                                   n ? "cannot insert a list or mapping" : "no such env key",
                                                   path) < 0)
-                                *ret_error = NULL;
+                                *reterr = NULL;
                         return -EBADMSG;
                 }
                 p = close + 2;

@@ -13,4 +13,4 @@
 
 #include "env.h"
 
-int template_render(const Env *e, const char *name, const char *text, char **ret, char **ret_error);
+int template_render(const Env *e, const char *name, const char *text, char **ret, char **reterr);

@@ -38,16 +38,16 @@ static la_ssize_t growbuf_write(struct archive *a, void *userdata, const void *b
         return (la_ssize_t) len;
 }
 
-static int archive_fail(struct archive *a, char **ret_error) {
+static int archive_fail(struct archive *a, char **reterr) {
         int e = archive_errno(a);
 
-        (void) asprintf(ret_error, "libarchive: %s", strna(archive_error_string(a)));
+        (void) asprintf(reterr, "libarchive: %s", strna(archive_error_string(a)));
         archive_write_free(a);
         return e > 0 ? -e : -EIO;
 }
 
 int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **ret, size_t *ret_size,
-                  char **ret_error) {
+                  char **reterr) {
         struct archive *a = archive_write_new();
         Growbuf g = {};
         int r;
@@ -58,7 +58,7 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
             archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
             archive_write_open2(a, &g, NULL, growbuf_write, NULL, NULL) != ARCHIVE_OK) {
-                r = archive_fail(a, ret_error); /* may still write through the callback */
+                r = archive_fail(a, reterr); /* may still write through the callback */
                 free(g.data);
                 return r;
         }
@@ -82,14 +82,14 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
                 archive_entry_free(e);
                 if (r != ARCHIVE_OK ||
                     archive_write_data(a, files[i].data, files[i].size) != (la_ssize_t) files[i].size) {
-                        r = archive_fail(a, ret_error);
+                        r = archive_fail(a, reterr);
                         free(g.data);
                         return r;
                 }
         }
 
         if (archive_write_close(a) != ARCHIVE_OK) {
-                r = archive_fail(a, ret_error); /* may still write through the callback */
+                r = archive_fail(a, reterr); /* may still write through the callback */
                 free(g.data);
                 return r;
         }

@@ -14,4 +14,4 @@ typedef struct BundleFile {
 
 /* Writes the files as a gzip-compressed POSIX tar (mode 0600, owner 0:0, the given mtime). */
 int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **ret, size_t *ret_size,
-                  char **ret_error);
+                  char **reterr);

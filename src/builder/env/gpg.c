@@ -15,6 +15,7 @@
 #include "env/gpg.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "rm-rf.h"
 #include "spawn.h"
 
@@ -104,7 +105,7 @@ static int data_to_string(gpgme_data_t d, char **ret) {
         return 0;
 }
 
-int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char **ret_error) {
+int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char **reterr) {
         gpgme_error_t err;
         gpgme_genkey_result_t res;
         gpgme_data_t out = NULL;
@@ -114,14 +115,14 @@ int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char 
                                  GPGME_CREATE_SIGN | GPGME_CREATE_ENCR | GPGME_CREATE_CERT |
                                  GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE);
         if (err) {
-                if (ret_error)
-                        *ret_error = gpg_error_text("creating the OpenPGP key", err);
+                if (reterr)
+                        *reterr = gpg_error_text("creating the OpenPGP key", err);
                 return gpg_errno(err);
         }
         res = gpgme_op_genkey_result(h->ctx);
         if (!res || !res->fpr) {
-                if (ret_error)
-                        *ret_error = strdup("creating the OpenPGP key: no fingerprint returned");
+                if (reterr)
+                        *reterr = strdup("creating the OpenPGP key: no fingerprint returned");
                 return -EIO;
         }
         /* the result belongs to the context and is gone with the next operation */
@@ -134,8 +135,8 @@ int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char 
         err = gpgme_op_export(h->ctx, fpr, GPGME_EXPORT_MODE_SECRET, out);
         if (err) {
                 gpgme_data_release(out);
-                if (ret_error)
-                        *ret_error = gpg_error_text("exporting the OpenPGP key", err);
+                if (reterr)
+                        *reterr = gpg_error_text("exporting the OpenPGP key", err);
                 return gpg_errno(err);
         }
         r = data_to_string(out, ret_armored);
@@ -144,8 +145,8 @@ int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char 
         if (!startswith(*ret_armored, "-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
                 free(*ret_armored);
                 *ret_armored = NULL;
-                if (ret_error)
-                        *ret_error = strdup("exporting the OpenPGP key: no secret key block");
+                if (reterr)
+                        *reterr = strdup("exporting the OpenPGP key: no secret key block");
                 return -EIO;
         }
         return 0;
@@ -156,7 +157,7 @@ void env_gpg_key_info_done(EnvGpgKeyInfo *i) {
         *i = (EnvGpgKeyInfo) {};
 }
 
-int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char **ret_error) {
+int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char **reterr) {
         gpgme_data_t in = NULL;
         gpgme_error_t err;
         gpgme_import_result_t res;
@@ -168,14 +169,14 @@ int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char 
         err = gpgme_op_import(h->ctx, in);
         gpgme_data_release(in);
         if (err) {
-                if (ret_error)
-                        *ret_error = gpg_error_text("importing", err);
+                if (reterr)
+                        *reterr = gpg_error_text("importing", err);
                 return gpg_errno(err);
         }
         res = gpgme_op_import_result(h->ctx);
         if (!res || res->considered == 0) {
-                if (ret_error)
-                        *ret_error = strdup("no OpenPGP key found");
+                if (reterr)
+                        *reterr = strdup("no OpenPGP key found");
                 return -EBADMSG;
         }
         info.n_secret = (unsigned) MAX(res->secret_imported + res->secret_unchanged, 0);
@@ -215,7 +216,7 @@ static void key_array_freep(gpgme_key_t **keys) {
 }
 
 int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, void **ret, size_t *ret_size,
-                           char **ret_error) {
+                           char **reterr) {
         _cleanup_(env_gpg_home_freep) EnvGpgHome *h = NULL;
         gpgme_ctx_t ctx;
         _cleanup_(gpgme_data_releasep) gpgme_data_t keydata = NULL, plain = NULL, cipher = NULL;
@@ -229,35 +230,31 @@ int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, 
 
         r = read_input(AT_FDCWD, keys_path, INPUT_FOLLOW, KEYFILE_MAX, &keytext, &keylen);
         if (r < 0) {
-                (void) asprintf(ret_error, "cannot read key file: %s", input_strerror(r));
-                return r;
+                return reterr_printf(reterr, r, "cannot read key file: %s", input_strerror(r));
         }
 
         r = env_gpg_home_new(&h);
         if (r < 0) {
-                (void) asprintf(ret_error, "cannot set up a temporary GnuPG home: %s", strerror(-r));
-                return r;
+                return reterr_printf(reterr, r, "cannot set up a temporary GnuPG home: %s", strerror(-r));
         }
         ctx = h->ctx;
 
         e = gpgme_data_new_from_mem(&keydata, keytext, keylen, 0);
         if (e) {
-                (void) asprintf(ret_error, "GPGME: %s", gpgme_strerror(e));
-                return gpg_errno(e);
+                return reterr_printf(reterr, gpg_errno(e), "GPGME: %s", gpgme_strerror(e));
         }
         gpgme_set_armor(ctx, 0);
         gpgme_set_offline(ctx, 1);
 
         e = gpgme_op_import(ctx, keydata);
         if (e) {
-                (void) asprintf(ret_error, "cannot import the keys: %s", gpgme_strerror(e));
-                return gpg_errno(e);
+                return reterr_printf(reterr, gpg_errno(e), "cannot import the keys: %s", gpgme_strerror(e));
         }
         ir = gpgme_op_import_result(ctx);
         for (gpgme_import_status_t s = ir ? ir->imports : NULL; s; s = s->next)
                 n_imports++;
         if (!ir || ir->considered == 0 || n_imports == 0) {
-                *ret_error = strdup("no OpenPGP public key found in the key file");
+                *reterr = strdup("no OpenPGP public key found in the key file");
                 return -ENOKEY;
         }
 
@@ -269,9 +266,9 @@ int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, 
                 bool dup = false;
 
                 if (s->result || !s->fpr) {
-                        (void) asprintf(ret_error, "cannot import key %s: %s", strna(s->fpr),
-                                        gpgme_strerror(s->result));
-                        return -EKEYREJECTED;
+                        return reterr_printf(reterr, -EKEYREJECTED, "cannot import key %s: %s",
+                                             strna(s->fpr),
+                                             gpgme_strerror(s->result));
                 }
                 for (size_t i = 0; i < n_keys; i++)
                         if (streq(keys[i]->fpr, s->fpr))
@@ -281,16 +278,15 @@ int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, 
 
                 e = gpgme_get_key(ctx, s->fpr, &key, 0);
                 if (e) {
-                        (void) asprintf(ret_error, "cannot look up imported key %s: %s", s->fpr, gpgme_strerror(e));
-                        return gpg_errno(e);
+                        return reterr_printf(reterr, gpg_errno(e), "cannot look up imported key %s: %s",
+                                             s->fpr, gpgme_strerror(e));
                 }
                 if (!key->can_encrypt || key->revoked || key->expired || key->disabled || key->invalid) {
-                        (void) asprintf(ret_error, "key %s (%s) cannot encrypt: %s", s->fpr,
-                                        key->uids && key->uids->uid ? key->uids->uid : "no user id",
-                                        key->revoked   ? "revoked"
-                                        : key->expired ? "expired"
-                                                       : "no usable encryption subkey");
-                        return -EKEYREJECTED;
+                        return reterr_printf(reterr, -EKEYREJECTED, "key %s (%s) cannot encrypt: %s", s->fpr,
+                                             key->uids && key->uids->uid ? key->uids->uid : "no user id",
+                                             key->revoked   ? "revoked"
+                                             : key->expired ? "expired"
+                                                            : "no usable encryption subkey");
                 }
                 keys[n_keys++] = TAKE_PTR(key);
         }
@@ -299,20 +295,18 @@ int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, 
         if (!e)
                 e = gpgme_data_new(&cipher);
         if (e) {
-                (void) asprintf(ret_error, "GPGME: %s", gpgme_strerror(e));
-                return gpg_errno(e);
+                return reterr_printf(reterr, gpg_errno(e), "GPGME: %s", gpgme_strerror(e));
         }
 
         e = gpgme_op_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST, plain, cipher);
         er = gpgme_op_encrypt_result(ctx);
         if (er && er->invalid_recipients) {
-                (void) asprintf(ret_error, "key %s cannot be used: %s", strna(er->invalid_recipients->fpr),
-                                gpgme_strerror(er->invalid_recipients->reason));
-                return -EKEYREJECTED;
+                return reterr_printf(reterr, -EKEYREJECTED, "key %s cannot be used: %s",
+                                     strna(er->invalid_recipients->fpr),
+                                     gpgme_strerror(er->invalid_recipients->reason));
         }
         if (e) {
-                (void) asprintf(ret_error, "encryption failed: %s", gpgme_strerror(e));
-                return gpg_errno(e);
+                return reterr_printf(reterr, gpg_errno(e), "encryption failed: %s", gpgme_strerror(e));
         }
 
         size_t outlen;

@@ -8,7 +8,7 @@
  *   r = env_gpg_import(h, armored, &info);                    what an armored block contains
  *   env_gpg_home_free(h);                                     stops its gpg-agent, removes it
  *
- * All functions return 0 or -errno; error details go into *ret_error where offered.
+ * All functions return 0 or -errno; error details go into *reterr where offered.
  */
 #pragma once
 
@@ -32,16 +32,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EnvGpgHome *, env_gpg_home_free);
 
 /* Creates an unprotected, non-expiring RSA 2048 key (sign and encrypt) with the given user id and
  * returns the armored secret key block (which contains the public key). */
-int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char **ret_error);
+int env_gpg_create_key(EnvGpgHome *h, const char *uid, char **ret_armored, char **reterr);
 
 /* Imports an armored key block into h and reports what it held. */
-int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char **ret_error);
+int env_gpg_import(EnvGpgHome *h, const char *armored, EnvGpgKeyInfo *ret, char **reterr);
 void env_gpg_key_info_done(EnvGpgKeyInfo *i);
 
 /* The encrypted env archive: data encrypted to every usable key in keys_path (armoured or binary
  * OpenPGP public keys), imported into a throw-away home, never into the user's keyring; trust is
  * not checked ("always"), as the operator chose the keys by listing them. Output is binary
  * OpenPGP, for `gpg --decrypt`. -ENOKEY if the file holds no key, -EKEYREJECTED if a key cannot
- * encrypt; *ret_error says which. The result is malloc()ed. */
+ * encrypt; *reterr says which. The result is malloc()ed. */
 int gpg_encrypt_to_keyfile(const char *keys_path, const void *data, size_t len, void **ret, size_t *ret_size,
-                           char **ret_error);
+                           char **reterr);

@@ -15,6 +15,7 @@
 #include "env/pdf.h"
 #include "env/qr.h"
 #include "macro.h"
+#include "reterr.h"
 #include "strv.h"
 
 /* A4 in PostScript points. */
@@ -235,7 +236,7 @@ static void draw_lines(cairo_t *cr, const char *font, double size, double lead, 
         }
 }
 
-static int render(cairo_t *cr, const EnvPdfInput *in, char **ret_error) {
+static int render(cairo_t *cr, const EnvPdfInput *in, char **reterr) {
         _cleanup_strv_free_ char **rows = NULL;
         cairo_font_extents_t fe;
         cairo_text_extents_t te;
@@ -249,7 +250,7 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **ret_error) {
         cairo_font_extents(cr, &fe);
         cairo_text_extents(cr, "0", &te);
         if (te.x_advance <= 0) {
-                *ret_error = strdup("the monospace font has no usable glyph metrics");
+                *reterr = strdup("the monospace font has no usable glyph metrics");
                 return -EINVAL;
         }
         cols = (size_t) ((PAGE_W - 2 * MARGIN) / te.x_advance) - NUM_COLS;
@@ -291,9 +292,8 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **ret_error) {
                                 break;
                         r = qr_encode(in->qr_texts[idx], &m);
                         if (r < 0) {
-                                (void) asprintf(ret_error, "failed to encode QR code %zu: %s", idx,
-                                                strerror(-r));
-                                return r;
+                                return reterr_printf(reterr, r, "failed to encode QR code %zu: %s", idx,
+                                                     strerror(-r));
                         }
                         if (single) {
                                 size = PAGE_W - 2 * MARGIN;
@@ -358,7 +358,7 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **ret_error) {
         return 0;
 }
 
-int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **ret_error) {
+int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **reterr) {
         Buffer b = {};
         cairo_surface_t *s;
         cairo_t *cr;
@@ -380,7 +380,7 @@ int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **r
         }
         cr = cairo_create(s);
 
-        r = render(cr, in, ret_error);
+        r = render(cr, in, reterr);
         st = cairo_status(cr);
         cairo_destroy(cr);
         cairo_surface_finish(s);
@@ -394,8 +394,8 @@ int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **r
 
         if (r >= 0 && (st != CAIRO_STATUS_SUCCESS || b.oom)) {
                 r = b.oom || st == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;
-                if (!*ret_error)
-                        (void) asprintf(ret_error, "cairo failed to render the PDF: %s",
+                if (!*reterr)
+                        (void) asprintf(reterr, "cairo failed to render the PDF: %s",
                                         cairo_status_to_string(st));
         }
         if (r < 0) {

@@ -28,5 +28,5 @@ typedef struct EnvPdfInput {
  * rows are always valid UTF-8. Returns 0 or -ENOMEM; *ret is a strv. */
 int env_pdf_text_rows(const char *text, size_t size, size_t cols, char ***ret);
 
-/* Renders the PDF into memory. Returns 0 or -errno (detail in *ret_error). */
-int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **ret_error);
+/* Renders the PDF into memory. Returns 0 or -errno (detail in *reterr). */
+int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **reterr);

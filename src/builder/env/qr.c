@@ -13,6 +13,7 @@
 #include "env/qr.h"
 #include "lib/gzip.h"
 #include "macro.h"
+#include "reterr.h"
 #include "strv.h"
 
 static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -185,14 +186,14 @@ static bool text_is_base32(const char *t) {
         return *t && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=") == strlen(t);
 }
 
-int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_error) {
+int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **reterr) {
         const char *chunk[QR_MAX_CODES] = {};
         const char *single = NULL;
         _cleanup_free_ char *b32 = NULL, *missing = NULL;
         size_t n_chunks = 0, max = 0, total = 0, missing_count = 0;
 
         if (n == 0) {
-                *ret_error = strdup("no QR codes found");
+                *reterr = strdup("no QR codes found");
                 return -ENODATA;
         }
 
@@ -203,12 +204,12 @@ int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_err
                         unsigned idx = (unsigned) (t[0] - '0') * 10 + (unsigned) (t[1] - '0');
 
                         if (!text_is_base32(t + 3)) {
-                                (void) asprintf(ret_error, "QR chunk %02u does not hold base32 text", idx);
-                                return -EINVAL;
+                                return reterr_printf(reterr, -EINVAL,
+                                                     "QR chunk %02u does not hold base32 text", idx);
                         }
                         if (chunk[idx]) {
                                 if (!streq(chunk[idx], t + 3)) {
-                                        (void) asprintf(ret_error,
+                                        (void) asprintf(reterr,
                                                         "two different QR codes claim to be chunk %02u "
                                                         "(scans of different env packages?)",
                                                         idx);
@@ -221,20 +222,20 @@ int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_err
                         max = MAX(max, (size_t) idx);
                 } else if (text_is_base32(t)) {
                         if (single && !streq(single, t)) {
-                                *ret_error = strdup("found more than one unnumbered QR code "
+                                *reterr = strdup("found more than one unnumbered QR code "
                                                     "(scans of different env packages?)");
                                 return -EINVAL;
                         }
                         single = t;
                 } else {
-                        *ret_error = strdup("found a QR code that is not part of an env package "
+                        *reterr = strdup("found a QR code that is not part of an env package "
                                             "(neither base32 nor an \"NN \" chunk)");
                         return -EINVAL;
                 }
         }
 
         if (single && n_chunks > 0) {
-                *ret_error = strdup("found both a single unnumbered QR code and numbered chunks "
+                *reterr = strdup("found both a single unnumbered QR code and numbered chunks "
                                     "(scans of different env packages?)");
                 return -EINVAL;
         }
@@ -260,17 +261,17 @@ int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_err
                 missing_count++;
         }
         if (missing) {
-                (void) asprintf(ret_error, "QR chunk%s %s missing (found %zu chunk%s, highest %02zu)",
-                                missing_count > 1 ? "s" : "", missing, n_chunks, n_chunks > 1 ? "s" : "",
-                                max);
-                return -ENODATA;
+                return reterr_printf(reterr, -ENODATA,
+                                     "QR chunk%s %s missing (found %zu chunk%s, highest %02zu)",
+                                     missing_count > 1 ? "s" : "", missing, n_chunks, n_chunks > 1 ? "s" : "",
+                                     max);
         }
 
         for (size_t i = 0; i < max; i++)
                 if (strlen(chunk[i]) != QR_CHUNK_CHARS) {
-                        (void) asprintf(ret_error, "QR chunk %02zu holds %zu characters, expected %u", i,
-                                        strlen(chunk[i]), QR_CHUNK_CHARS);
-                        return -EINVAL;
+                        return reterr_printf(reterr, -EINVAL,
+                                             "QR chunk %02zu holds %zu characters, expected %u", i,
+                                             strlen(chunk[i]), QR_CHUNK_CHARS);
                 }
 
         b32 = malloc(total + 1);
@@ -302,19 +303,19 @@ int qr_texts_from_data(const void *data, size_t len, char ***ret_texts) {
         return qr_payload_split(b32, ret_texts);
 }
 
-int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size, char **ret_error) {
+int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size, char **reterr) {
         _cleanup_free_ char *b32 = NULL;
         _cleanup_free_ void *gz = NULL;
         size_t gz_size;
         int r;
 
-        r = qr_payload_join(texts, n, &b32, ret_error);
+        r = qr_payload_join(texts, n, &b32, reterr);
         if (r < 0)
                 return r;
 
         r = base32_decode(b32, strlen(b32), &gz, &gz_size);
         if (r < 0) {
-                *ret_error = strdup("the QR payload is not valid base32 (a chunk may be missing or damaged)");
+                *reterr = strdup("the QR payload is not valid base32 (a chunk may be missing or damaged)");
                 return r;
         }
 
@@ -326,14 +327,14 @@ int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size,
                         if (text_is_chunk(texts[i]))
                                 max = MAX(max, (texts[i][0] - '0') * 10 + (texts[i][1] - '0'));
                 if (max >= 0)
-                        (void) asprintf(ret_error, "the QR payload ends early: chunk %02d and later are missing",
+                        (void) asprintf(reterr, "the QR payload ends early: chunk %02d and later are missing",
                                         max + 1);
                 else
-                        *ret_error = strdup("the QR payload ends early (damaged code?)");
+                        *reterr = strdup("the QR payload ends early (damaged code?)");
                 return -ENODATA;
         }
         if (r < 0) {
-                *ret_error = strdup(r == -EFBIG ? "the restored env would be larger than 16 MiB"
+                *reterr = strdup(r == -EFBIG ? "the restored env would be larger than 16 MiB"
                                                 : "the QR payload is not valid gzip data (damaged scan?)");
                 return r;
         }

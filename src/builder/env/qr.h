@@ -7,7 +7,7 @@
  * `split -a 2 -d` numbers them; at most QR_MAX_CODES codes. The text can therefore be restored
  * with `zbarimg --raw ... | sort -n | cut -f2 -d' ' | tr -d '\n' | base32 -d | gunzip`.
  *
- * Functions return 0 or -errno; human-readable detail goes into a ret_error string (caller frees).
+ * Functions return 0 or -errno; human-readable detail goes into a reterr string (caller frees).
  * Nothing here logs above debug.
  */
 #pragma once
@@ -47,15 +47,15 @@ int qr_payload_split(const char *b32, char ***ret_texts);
 
 /* Reassembles the base32 payload from decoded QR texts in any order; identical duplicates are
  * accepted. Errors (-EINVAL, -ENODATA) name the problem, e.g. the missing chunk numbers. */
-int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **ret_error);
+int qr_payload_join(char *const *texts, size_t n, char **ret_b32, char **reterr);
 
 /* Whole pipeline both ways: env bytes -> QR texts, and QR texts -> env bytes (gunzipped). */
 int qr_texts_from_data(const void *data, size_t len, char ***ret_texts);
-int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size, char **ret_error);
+int qr_texts_to_data(char *const *texts, size_t n, void **ret, size_t *ret_size, char **reterr);
 
 /* Finds QR codes in an 8-bit grey image (row stride = width) with zbar. Appends every decoded text
  * to *texts (a strv, may be NULL initially); returns the number found. */
 int qr_scan_gray(const uint8_t *pixels, unsigned width, unsigned height, char ***texts);
 
 /* Loads an image (PNG, or binary PNM: PBM P4, PGM P5, PPM P6) and scans it as above. */
-int qr_scan_file(const char *path, char ***texts, char **ret_error);
+int qr_scan_file(const char *path, char ***texts, char **reterr);

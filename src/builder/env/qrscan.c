@@ -15,6 +15,7 @@
 #include "env/qr.h"
 #include "fileio.h"
 #include "macro.h"
+#include "reterr.h"
 #include "strv.h"
 
 /* An A4 page scanned at 1200 dpi has 139 million pixels; the limits cap memory use. */
@@ -73,18 +74,18 @@ int qr_scan_gray(const uint8_t *pixels, unsigned width, unsigned height, char **
         return r < 0 ? r : found;
 }
 
-static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_w, unsigned *ret_h, char **ret_error) {
+static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_w, unsigned *ret_h, char **reterr) {
         png_image img = { .version = PNG_IMAGE_VERSION };
         _cleanup_free_ uint8_t *buf = NULL;
 
         if (!png_image_begin_read_from_memory(&img, data, size)) {
-                (void) asprintf(ret_error, "not a readable PNG image: %s", img.message);
+                (void) asprintf(reterr, "not a readable PNG image: %s", img.message);
                 png_image_free(&img);
                 return -EBADMSG;
         }
         if (img.width == 0 || img.height == 0 || img.width > SCAN_MAX_SIDE || img.height > SCAN_MAX_SIDE ||
             (unsigned long) img.width * img.height > SCAN_MAX_PIXELS) {
-                (void) asprintf(ret_error, "unsupported image size %ux%u", img.width, img.height);
+                (void) asprintf(reterr, "unsupported image size %ux%u", img.width, img.height);
                 png_image_free(&img);
                 return -EFBIG;
         }
@@ -98,7 +99,7 @@ static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_
         }
         png_color white = { 255, 255, 255 };
         if (!png_image_finish_read(&img, &white, buf, (png_int_32) img.width, NULL)) {
-                (void) asprintf(ret_error, "failed to decode PNG image: %s", img.message);
+                (void) asprintf(reterr, "failed to decode PNG image: %s", img.message);
                 png_image_free(&img);
                 return -EBADMSG;
         }
@@ -138,7 +139,7 @@ static int pnm_number(const uint8_t **p, const uint8_t *end, unsigned *ret) {
 }
 
 static int load_pnm(const uint8_t *data, size_t size, uint8_t **ret, unsigned *ret_w, unsigned *ret_h,
-                    char **ret_error) {
+                    char **reterr) {
         const uint8_t *p = data + 2, *end = data + size;
         _cleanup_free_ uint8_t *buf = NULL;
         unsigned w, h, maxval = 1, channels, bps;
@@ -147,21 +148,20 @@ static int load_pnm(const uint8_t *data, size_t size, uint8_t **ret, unsigned *r
 
         if (pnm_number(&p, end, &w) < 0 || pnm_number(&p, end, &h) < 0 ||
             (kind != '4' && pnm_number(&p, end, &maxval) < 0) || p >= end) {
-                *ret_error = strdup("damaged PNM header");
+                *reterr = strdup("damaged PNM header");
                 return -EBADMSG;
         }
         p++; /* the single white space character before the raster */
         if (w == 0 || h == 0 || w > SCAN_MAX_SIDE || h > SCAN_MAX_SIDE ||
             (unsigned long) w * h > SCAN_MAX_PIXELS || maxval == 0 || maxval > 65535) {
-                (void) asprintf(ret_error, "unsupported PNM image %ux%u, maxval %u", w, h, maxval);
-                return -EFBIG;
+                return reterr_printf(reterr, -EFBIG, "unsupported PNM image %ux%u, maxval %u", w, h, maxval);
         }
 
         channels = kind == '6' ? 3 : 1;
         bps = maxval > 255 ? 2 : 1;
         need = kind == '4' ? (size_t) DIV_ROUND_UP(w, 8) * h : (size_t) w * h * channels * bps;
         if ((size_t) (end - p) < need) {
-                *ret_error = strdup("PNM image data is truncated");
+                *reterr = strdup("PNM image data is truncated");
                 return -EBADMSG;
         }
 
@@ -193,25 +193,23 @@ static int load_pnm(const uint8_t *data, size_t size, uint8_t **ret, unsigned *r
         return 0;
 }
 
-int qr_scan_file(const char *path, char ***texts, char **ret_error) {
+int qr_scan_file(const char *path, char ***texts, char **reterr) {
         _cleanup_free_ char *data = NULL;
         _cleanup_free_ uint8_t *pixels = NULL;
-        unsigned w, h;
+        unsigned w = 0, h = 0;
         size_t size;
         int r;
 
         r = read_input(AT_FDCWD, path, INPUT_FOLLOW, SCAN_MAX_FILE, &data, &size);
-        if (r < 0) {
-                (void) asprintf(ret_error, "cannot read: %s", input_strerror(r));
-                return r;
-        }
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot read: %s", input_strerror(r));
 
         if (size >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
-                r = load_png(data, size, &pixels, &w, &h, ret_error);
+                r = load_png(data, size, &pixels, &w, &h, reterr);
         else if (size >= 3 && data[0] == 'P' && strchr("456", data[1]) && data[1])
-                r = load_pnm((const uint8_t *) data, size, &pixels, &w, &h, ret_error);
+                r = load_pnm((const uint8_t *) data, size, &pixels, &w, &h, reterr);
         else {
-                *ret_error = strdup("unsupported image format (PNG, PBM, PGM or PPM expected; convert a PDF "
+                *reterr = strdup("unsupported image format (PNG, PBM, PGM or PPM expected; convert a PDF "
                                     "with 'pdftoppm -r 200 -png')");
                 return -EMEDIUMTYPE;
         }
