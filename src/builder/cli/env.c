@@ -3,17 +3,16 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/env-verbs.h"
 #include "log.h"
 #include "macro.h"
 #include "cli/verbs.h"
+#include "cleanup.h"
+#include "verb-dispatch.h"
 
-static const struct {
-        const char *name;
-        int (*run)(int argc, char *argv[]);
-        const char *summary;
-} env_verbs[] = {
+static const Verb env_verbs[] = {
         { "create", verb_env_create, "DOMAIN DIR: write a new env.yml with fresh secrets" },
         { "check", verb_env_check, "ENV.YML: validate keys, types, key pairs and OpenPGP keys" },
         { "flatten", verb_env_flatten, "ENV.YML: print the env as shell or systemd variables" },
@@ -25,8 +24,7 @@ static void env_help(void) {
         printf("Usage: %s env COMMAND [OPTIONS] [ARGS...]\n\n"
                "Creates, checks, flattens and packages the appliance's env.yml.\n\nCommands:\n",
                log_program());
-        for (size_t i = 0; i < ELEMENTSOF(env_verbs); i++)
-                printf("  %-10s %s\n", env_verbs[i].name, env_verbs[i].summary);
+        verbs_help(env_verbs, ELEMENTSOF(env_verbs), 10);
         printf("\n'%s env COMMAND --help' describes each command.\n", log_program());
 }
 
@@ -39,12 +37,8 @@ int verb_env(int argc, char *argv[]) {
                 env_help();
                 return 2;
         }
-        for (size_t i = 0; i < ELEMENTSOF(env_verbs); i++)
-                if (streq(argv[1], env_verbs[i].name)) {
-                        optind = 0;
-                        return env_verbs[i].run(argc - 1, argv + 1);
-                }
-        log_error("Unknown env command '%s'.", argv[1]);
-        fprintf(stderr, "Try '%s env --help' for more information.\n", log_program());
-        return 2;
+        _cleanup_free_ char *try = NULL;
+        if (asprintf(&try, "%s env", log_program()) < 0)
+                return log_oom(), 1;
+        return verbs_dispatch(env_verbs, ELEMENTSOF(env_verbs), argc - 1, argv + 1, "env command", try);
 }

@@ -10,12 +10,9 @@
 #include "log.h"
 #include "macro.h"
 #include "cli/verbs.h"
+#include "verb-dispatch.h"
 
-static const struct {
-        const char *name;
-        int (*run)(int argc, char *argv[]);
-        const char *summary;
-} verbs[] = {
+static const Verb verbs[] = {
         { "image", verb_image, "build appliance disk images (raw, qcow2, vmdk)" },
         { "seed", verb_seed, "write or inspect a NoCloud cidata seed ISO" },
         { "env", verb_env, "create, check, flatten and package env.yml" },
@@ -28,8 +25,7 @@ static void help(void) {
                "Builds ready-to-boot ECS appliance images and their NoCloud seeds.\n\n"
                "Commands:\n",
                log_program());
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+        verbs_help(verbs, ELEMENTSOF(verbs), 8);
         printf("\nOptions:\n"
                "  -h --help       show this help\n"
                "     --version    show the version\n"
@@ -72,15 +68,5 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
 
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(argv[optind], verbs[i].name)) {
-                        int idx = optind;
-
-                        optind = 0; /* reinitialise getopt for the verb's own parser */
-                        return verbs[i].run(argc - idx, argv + idx);
-                }
-
-        log_error("Unknown command '%s'.", argv[optind]);
-        fprintf(stderr, "Try '%s --help' for more information.\n", log_program());
-        return 2;
+        return verbs_dispatch(verbs, ELEMENTSOF(verbs), argc - optind, argv + optind, "command", log_program());
 }
