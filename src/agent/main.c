@@ -22,6 +22,7 @@
 #include "prepare-storage.h"
 #include "provision.h"
 #include "strv.h"
+#include "verb-dispatch.h"
 
 static char *arg_root = NULL;
 static char *arg_profile = NULL;
@@ -31,19 +32,60 @@ static char *arg_unit = NULL;
 static bool arg_json = false;
 static bool arg_once = false;
 
+/* The agent every verb works on, set up by run() before the dispatch. */
+static Agent agent;
+
+static int exit_status(int r) {
+        return r < 0 ? 1 : 0;
+}
+
+static int run_prepare_env(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(step_prepare_env(&agent));
+}
+
+static int run_prepare_storage(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(step_prepare_storage(&agent));
+}
+
+static int run_prepare_appliance(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(step_prepare_appliance(&agent));
+}
+
+static int run_appliance(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(step_appliance(&agent));
+}
+
+static int run_status(int argc, char *argv[]);
+static int run_fail(int argc, char *argv[]);
+static int run_env(int argc, char *argv[]);
+
+static int run_insecure_keys(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(insecure_keys_cleanup(&agent));
+}
+
+static const Verb verbs[] = {
+        { "prepare-env", run_prepare_env, "Find the env, validate it, write /run/active-env.yml" },
+        { "prepare-storage", run_prepare_storage, "Mount ecs-data/ecs-volatile, grow the disk, make the layout" },
+        { "prepare-appliance", run_prepare_appliance, "Hostname, ssh keys, extra files, TLS, profile templates" },
+        { "appliance", run_appliance, "Start the services, wait for health, report READY" },
+        { "status", run_status, "Show the env source, the steps, the failed reason, the services" },
+        { "fail", run_fail, "[REASON] Set the failed flag (used by appliance-failed@.service)" },
+        { "env", run_env, "[ROOTS] Print the active env flattened for sh (default: ecs,appliance)" },
+        { "insecure-keys", run_insecure_keys, "Remove the Vagrant insecure keys of users that have their own key" },
+};
+
 static void help(void) {
         printf("%s [OPTIONS...] VERB [ARGS...]\n\n"
                "Configures the appliance at boot, in the order of the administration manual.\n\n"
-               "Verbs:\n"
-               "  prepare-env             Find the env, validate it, write /run/active-env.yml\n"
-               "  prepare-storage         Mount ecs-data/ecs-volatile, grow the disk, make the layout\n"
-               "  prepare-appliance       Hostname, ssh keys, extra files, TLS, profile templates\n"
-               "  appliance               Start the services, wait for health, report READY\n"
-               "  status                  Show the env source, the steps, the failed reason, the services\n"
-               "  fail [REASON]           Set the failed flag (used by appliance-failed@.service)\n"
-               "  env [ROOTS]             Print the active env flattened for sh (default: ecs,appliance)\n"
-               "  insecure-keys           Remove the Vagrant insecure keys of users that have their own key\n\n"
-               "Options:\n"
+               "Verbs:\n",
+               program_invocation_short_name);
+        verbs_help(verbs, ELEMENTSOF(verbs), 23);
+        printf("\nOptions:\n"
                "  -h --help               Show this help\n"
                "     --version            Show the version\n"
                "     --root=DIR           Operate on the system below DIR (tests, offline images)\n"
@@ -55,7 +97,7 @@ static void help(void) {
                "     --unit=UNIT          fail: the unit that failed\n\n"
                "Exit status: 0 success (also standby), 1 failure or refused (failed flag set), 2 usage.\n"
                "Recovery from the failed state: rm /run/appliance_failed; systemctl restart appliance\n",
-               program_invocation_short_name, AGENT_PROFILE, AGENT_EC2_URL);
+               AGENT_PROFILE, AGENT_EC2_URL);
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -205,9 +247,21 @@ static int verb_env(const Agent *a, int argc, char *argv[]) {
         return 0;
 }
 
+static int run_status(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(verb_status(&agent));
+}
+
+static int run_fail(int argc, char *argv[]) {
+        return exit_status(verb_fail(&agent, argc - 1, argv + 1));
+}
+
+static int run_env(int argc, char *argv[]) {
+        return exit_status(verb_env(&agent, argc - 1, argv + 1));
+}
+
 static int run(int argc, char *argv[]) {
         Agent a = {};
-        const char *verb;
         int r;
 
         log_setup("appliance-agent");
@@ -228,33 +282,11 @@ static int run(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to open the root '%s': %m", a.root);
                 return 1;
         }
-        verb = argv[optind];
-        argc -= optind + 1;
-        argv += optind + 1;
-
-        if (streq(verb, "prepare-env"))
-                r = step_prepare_env(&a);
-        else if (streq(verb, "prepare-storage"))
-                r = step_prepare_storage(&a);
-        else if (streq(verb, "prepare-appliance"))
-                r = step_prepare_appliance(&a);
-        else if (streq(verb, "appliance"))
-                r = step_appliance(&a);
-        else if (streq(verb, "status"))
-                r = verb_status(&a);
-        else if (streq(verb, "fail"))
-                r = verb_fail(&a, argc, argv);
-        else if (streq(verb, "env"))
-                r = verb_env(&a, argc, argv);
-        else if (streq(verb, "insecure-keys"))
-                r = insecure_keys_cleanup(&a);
-        else {
-                log_error("Unknown verb '%s'. Try '%s --help'.", verb, program_invocation_short_name);
-                safe_close(a.root_fd);
-                return 2;
-        }
+        agent = a;
+        r = verbs_dispatch(verbs, ELEMENTSOF(verbs), argc - optind, argv + optind, "verb",
+                           program_invocation_short_name);
         safe_close(a.root_fd);
-        return r < 0 ? 1 : 0;
+        return r;
 }
 
 int main(int argc, char *argv[]) {
