@@ -6,7 +6,7 @@
  *
  * When stderr is connected to journald (JOURNAL_STREAM matches stderr) or log_set_prefix_mode(true)
  * was called, each line carries a "<N>" syslog priority prefix that journald turns into a priority.
- * The util layer (src/shared) never logs above debug.
+ * The basic and common layers (src/basic, src/common) never log above debug.
  */
 #pragma once
 

@@ -1,6 +1,6 @@
 /**
  * 'appliance-builder env flatten': prints the env as shell or systemd variable assignments, the
- * way the appliance's services see it (env_flatten() in src/shared/env.h).
+ * way the appliance's services see it (env_flatten() in src/common/env.h).
  */
 #include <getopt.h>
 #include <stdio.h>
