@@ -183,26 +183,6 @@ int agent_write_file(const Agent *a, const char *path, const void *data, size_t 
         return r < 0 ? r : 1;
 }
 
-int agent_replace_symlink(const Agent *a, const char *path) {
-        _cleanup_free_ char *p = NULL, *name = NULL;
-        _cleanup_close_ int dir_fd = -EBADF;
-        struct stat st;
-        int r;
-
-        r = agent_parent(a, path, &p, &dir_fd, &name);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISLNK(st.st_mode))
-                return 0;
-        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
-                return -errno;
-        return 1;
-}
-
 int agent_unlink(const Agent *a, const char *path) {
         _cleanup_free_ char *p = NULL, *name = NULL;
         _cleanup_close_ int dir_fd = -EBADF;

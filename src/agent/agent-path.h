@@ -50,10 +50,6 @@ int agent_read_file(const Agent *a, const char *path, size_t max, char **ret, si
 int agent_write_file(const Agent *a, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
                      gid_t gid);
 int agent_unlink(const Agent *a, const char *path);
-/* Removes path's last component if it is a symlink (never following it; the parents are strict): 1 if
- * one was removed, 0 if there was none or it is no link. For destinations the image itself ships as
- * links (Debian's /etc/nginx/sites-enabled/default), which a rendered file replaces. */
-int agent_replace_symlink(const Agent *a, const char *path);
 bool agent_exists(const Agent *a, const char *path);
 /* Opens path strictly with the open(2) flags. */
 int agent_open(const Agent *a, const char *path, int flags, int *ret_fd);

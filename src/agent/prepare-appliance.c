@@ -184,15 +184,6 @@ static int render_templates(const Agent *a, const Env *env, char **reason) {
                 r = template_render(env, t->src, text, &out, &err);
                 if (r < 0)
                         return asprintf(reason, "template %s", err ?: t->src) < 0 ? log_oom() : r;
-                /* A template replaces what the image has at its destination, a symlink included (it
-                 * is removed, never written through). */
-                r = agent_replace_symlink(a, t->dest);
-                if (r < 0) {
-                        _cleanup_free_ char *why = agent_io_reason(a, t->dest, r);
-                        return reterr_printf(reason, r, "Cannot replace '%s': %s", t->dest, why ?: strerror(-r));
-                }
-                if (r > 0)
-                        log_info("Replaced the symlink '%s' by the rendered template.", t->dest);
                 r = agent_write_text(a, t->dest, out, t->mode, 0, 0, reason);
                 if (r < 0)
                         return r;
