@@ -133,3 +133,40 @@ wait_http() {
 	done
 	log "$url: $code after $((SECONDS - start))s"
 }
+
+# shared_image PROFILE: prints the directory holding the built qcow2 image of PROFILE (disk.qcow2,
+# ecs-data.qcow2, ecs-volatile.qcow2 and the build's other outputs), building it once per build
+# tree and reusing it in every boot test of the run. The image is keyed by the SHA-256 of the
+# builder, the agent, the profiles and the agent's rootfs files, so a rebuilt tool makes a new
+# image. Tests never write to it: boot it through overlay_disk.
+shared_image() {
+	local profile=$1 base="${BUILDDIR:-${TMPDIR:-/var/tmp}}/boot-images" key dir
+	local cache="${APPLIANCE_TEST_CACHE:-/var/tmp/appliance-test-cache}/bootstrap"
+	key=$({
+		sha256sum "$BUILDER" "${AGENT:-/dev/null}"
+		find "$SRCDIR/profiles" "$SRCDIR/src/agent/rootfs" -type f -print0 | sort -z | xargs -0 sha256sum
+		echo "$profile"
+	} | sha256sum | cut -c1-16)
+	dir=$base/$(basename "$profile" .yml)-$key
+	mkdir -p "$base"
+	(
+		exec 9>"$base/.lock"
+		flock 9
+		[ -f "$dir/.complete" ] && exit 0
+		rm -rf "$dir" "$dir.tmp"
+		log "building the shared $profile image (bootstrap cache: $cache)" >&2
+		"$BUILDER" image --profile "$profile" --format qcow2 --cache-dir "$cache" -o "$dir.tmp" \
+			>"$base/build-$key.log" 2>&1 || { tail -n 30 "$base/build-$key.log" >&2; exit 1; }
+		touch "$dir.tmp/.complete"
+		mv "$dir.tmp" "$dir"
+	) || fail "the shared $profile image could not be built"
+	echo "$dir"
+}
+
+# overlay_disk SRC DST [GROW]: a qcow2 overlay of SRC at DST (SRC stays untouched), grown by GROW
+# (a qemu-img size such as 1G) when given.
+overlay_disk() {
+	local src=$1 dst=$2 grow=${3:-}
+	qemu-img create -q -f qcow2 -F qcow2 -b "$(realpath "$src")" "$dst"
+	[ -z "$grow" ] || qemu-img resize -q "$dst" "+$grow"
+}

@@ -8,18 +8,19 @@
 source "$(dirname "$0")/lib.sh"
 boot_require jq cloud-localds
 
-CACHE="${APPLIANCE_TEST_CACHE:-/var/tmp/appliance-test-cache}/bootstrap"
 W=$BOOT_WORK
 GROW=1G
 
-log "building the image (bootstrap cache: $CACHE)"
-"$BUILDER" image --profile minimal --format qcow2 --cache-dir "$CACHE" -o "$W/img" >"$W/build.log" 2>&1 ||
-	{ tail -n 30 "$W/build.log"; fail "image build failed"; }
-disk=$W/img/disk.qcow2
-data=$W/img/ecs-data.qcow2
-volatile=$W/img/ecs-volatile.qcow2
-for f in "$disk" "$data" "$volatile"; do [ -f "$f" ] || fail "the build wrote no $(basename "$f")"; done
-qemu-img resize -q "$disk" "+$GROW"
+img=$(shared_image minimal)
+disk=$W/disk.qcow2
+data=$W/ecs-data.qcow2
+volatile=$W/ecs-volatile.qcow2
+for f in disk ecs-data ecs-volatile; do
+	[ -f "$img/$f.qcow2" ] || fail "the build wrote no $f.qcow2"
+done
+overlay_disk "$img/disk.qcow2" "$disk" "$GROW"
+overlay_disk "$img/ecs-data.qcow2" "$data"
+overlay_disk "$img/ecs-volatile.qcow2" "$volatile"
 disk_bytes=$(qemu-img info --output=json "$disk" | jq '."virtual-size"')
 
 log "making the env and its seed"
