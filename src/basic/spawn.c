@@ -16,6 +16,16 @@
 #include "macro.h"
 #include "spawn.h"
 
+/* In the child: only stdin, stdout and stderr go on. A descriptor the caller inherited (a lock file
+ * of the shell that started us, say) would otherwise shift the numbers the child's children get:
+ * mmdebstrap hands apt a "cat >&N" hook that dash cannot run once N is above 9. */
+static void close_inherited_fds(void) {
+        if (close_range(3, ~0U, 0) == 0)
+                return;
+        for (int fd = 3; fd < 1024; fd++)
+                (void) close(fd);
+}
+
 typedef struct Buffer {
         char *data;
         size_t len, cap;
@@ -130,6 +140,7 @@ int spawn_capture(char *const argv[], const char *stdin_data, size_t stdin_len, 
                         (void) dup2(err[1], STDERR_FILENO);
                 else if ((flags & SPAWN_NULL_STDERR) && null >= 0)
                         (void) dup2(null, STDERR_FILENO);
+                close_inherited_fds();
                 execv(exe, argv);
                 _exit(127);
         }

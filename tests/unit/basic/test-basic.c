@@ -214,6 +214,15 @@ static void test_spawn(void **state) {
         assert_string_equal(out, "out\n");
         assert_string_equal(err, "err\n");
         assert_int_equal(spawn_run(none), -ENOENT);
+
+        /* A descriptor the caller holds without O_CLOEXEC does not reach the child. */
+        char *fd12[] = { (char *) "sh", (char *) "-c", (char *) "test ! -e /proc/$$/fd/12", NULL };
+        int fd = open("/dev/null", O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(dup2(fd, 12), 12);
+        assert_int_equal(spawn_run(fd12), 0);
+        (void) close(12);
+        (void) close(fd);
 }
 
 int main(int argc, char *argv[]) {
