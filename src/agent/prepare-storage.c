@@ -13,7 +13,8 @@
  *     1000 and 472 are container uids, numeric on purpose).
  *  4. Moves, once, with the owning service stopped: the old directory moves onto the (empty) target
  *     and becomes a relative symlink (../data/etc), which resolves the same in the image and under
- *     --root. A non-empty target wins: the old directory is kept as NAME.appliance-old.
+ *     --root. A non-empty target wins: the old directory is kept as NAME.appliance-old. The move is
+ *     crash-safe (move_tree()): a cut at any point leaves a state the next run finishes or redoes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "probe.h"
 #include "reterr.h"
+#include "rm-rf.h"
 #include "spawn.h"
 #include "prepare-storage.h"
 #include "users.h"
@@ -154,32 +156,127 @@ static char *fd_child_path(int dir_fd, const char *name) {
         return asprintf(&p, "/proc/%d/fd/%d/%s", (int) getpid(), dir_fd, name) < 0 ? NULL : p;
 }
 
-/* Moves the contents of src_dir/src into the empty directory target_dir/target (across filesystems:
- * cp -a, then rm -rf, both through fd paths). */
+/* APPLIANCE_AGENT_CUT=POINT ends the agent at once (as a power cut would, without cleanup) when a
+ * move reaches POINT: copied, aside, renamed, linked (the last two across filesystems; renamed also
+ * after the one rename on the same filesystem). Tests use it to prove that the next run
+ * completes or redoes the move from whatever a cut left behind. */
+static void cut_point(const char *point) {
+        const char *e = getenv("APPLIANCE_AGENT_CUT");
+
+        if (e && streq(e, point)) {
+                log_warning("APPLIANCE_AGENT_CUT=%s: stopping here.", point);
+                _exit(137);
+        }
+}
+
+/* Both the directory entries and the file data of the filesystem of the directory fd (O_PATH or
+ * not) reach the disk. */
+static int sync_fs(int dir_fd) {
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        return syncfs(fd) < 0 ? -errno : 0;
+}
+
+/* "NAME.appliance-moved": the old directory once its copy is complete (the commit point of a move),
+ * removed after the link is in place. */
+static char *moved_name(const char *name) {
+        char *p;
+        return asprintf(&p, "%s.appliance-moved", name) < 0 ? NULL : p;
+}
+
+/* ".TARGET.appliance-tmp", next to the target on its filesystem: where a copy is made. */
+static char *tmp_name(const char *tname) {
+        char *p;
+        return asprintf(&p, ".%s.appliance-tmp", tname) < 0 ? NULL : p;
+}
+
+static int remove_at(int dir_fd, const char *name) {
+        _cleanup_free_ char *p = fd_child_path(dir_fd, name);
+        struct stat st;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!p)
+                return -ENOMEM;
+        return rm_rf(p);
+}
+
+/* Moves the directory src_dir/src onto the empty directory target_dir/target, crash-safe:
+ *   same filesystem: one rename over the empty target;
+ *   across filesystems: cp -a to .TARGET.appliance-tmp on the target's filesystem, syncfs, rename
+ *   the source to NAME.appliance-moved (the commit point), rename the copy over the target, syncfs.
+ * A cut before the commit point leaves the source in place and a temporary copy that the next run
+ * removes and makes again; a cut after it is finished by finish_move(). */
 static int move_tree(int src_dir, const char *src, int target_dir, const char *target) {
-        _cleanup_free_ char *from = NULL, *to = NULL, *old = NULL;
+        _cleanup_free_ char *from = NULL, *to = NULL, *tmp = tmp_name(target), *moved = moved_name(src);
         int r;
 
-        if (unlinkat(target_dir, target, AT_REMOVEDIR) >= 0) {
-                if (renameat(src_dir, src, target_dir, target) >= 0)
-                        return 0;
-                r = -errno;
-                if (mkdirat(target_dir, target, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (r != -EXDEV)
-                        return r;
+        if (!tmp || !moved)
+                return -ENOMEM;
+        if (renameat(src_dir, src, target_dir, target) >= 0) {
+                r = sync_fs(target_dir);
+                if (r >= 0)
+                        r = sync_fs(src_dir);
+                if (r >= 0)
+                        cut_point("renamed");
+                return r;
         }
-        old = fd_child_path(src_dir, src);
-        to = fd_child_path(target_dir, target);
-        if (!old || !to || asprintf(&from, "%s/.", old) < 0)
+        if (errno != EXDEV)
+                return -errno;
+
+        r = remove_at(target_dir, tmp);
+        if (r < 0)
+                return r;
+        from = fd_child_path(src_dir, src);
+        to = fd_child_path(target_dir, tmp);
+        if (!from || !to)
                 return -ENOMEM;
         r = spawn_run((char *[]) { (char *) "cp", (char *) "-a", (char *) "--", from, to, NULL });
         if (r != 0)
                 return r < 0 ? r : -EIO;
-        r = spawn_run((char *[]) { (char *) "rm", (char *) "-rf", (char *) "--", old, NULL });
-        if (r != 0)
-                return r < 0 ? r : -EIO;
+        r = sync_fs(target_dir);
+        if (r < 0)
+                return r;
+        cut_point("copied");
+        if (renameat(src_dir, src, src_dir, moved) < 0)
+                return -errno;
+        r = sync_fs(src_dir);
+        if (r < 0)
+                return r;
+        cut_point("aside");
+        if (renameat(target_dir, tmp, target_dir, target) < 0)
+                return -errno;
+        r = sync_fs(target_dir);
+        if (r < 0)
+                return r;
+        cut_point("renamed");
         return 0;
+}
+
+/* After the commit point of a cut move (dir_fd/NAME gone, NAME.appliance-moved there): the complete
+ * copy still at its temporary name goes over the target. Returns 1 if a move was finished. */
+static int finish_move(const AgentLink *l, int dir_fd, const char *name, int tparent, const char *tname,
+                       char **reason) {
+        _cleanup_free_ char *tmp = tmp_name(tname), *moved = moved_name(name);
+        struct stat st;
+        int r;
+
+        if (!tmp || !moved)
+                return log_oom();
+        if (fstatat(dir_fd, moved, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        if (fstatat(tparent, tmp, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                if (renameat(tparent, tmp, tparent, tname) < 0)
+                        return reterr_printf(reason, -errno, "Cannot finish moving '%s' to '%s': %s", l->path,
+                                             l->target, strerror(errno));
+                r = sync_fs(tparent);
+                if (r < 0)
+                        return reterr_printf(reason, r, "Cannot sync '%s': %s", l->target, strerror(-r));
+        }
+        log_info("Finishing the interrupted move of '%s' to '%s'.", l->path, l->target);
+        return 1;
 }
 
 /* The non-empty directory dir_fd/name moves to l->target (service stopped around it), or aside when
@@ -233,12 +330,14 @@ static int relocate_dir(const Agent *a, const AgentLink *l, int dir_fd, const ch
 }
 
 /* Returns 1 if changed. The link is the appliance's exactly, or the step refuses: a link the tree
- * holds with another target is never followed nor silently replaced. */
+ * holds with another target is never followed nor silently replaced. A move that a cut interrupted
+ * is finished (after its commit point) or made again (before it). */
 static int relocate(const Agent *a, const AgentLink *l, char **reason) {
-        _cleanup_free_ char *link = relative_link_target(l->path, l->target), *parent = NULL;
-        _cleanup_close_ int dir_fd = -EBADF;
+        _cleanup_free_ char *link = relative_link_target(l->path, l->target), *parent = NULL, *tname = NULL,
+                           *moved = NULL;
+        _cleanup_close_ int dir_fd = -EBADF, tparent = -EBADF;
         const char *name;
-        int stopped = 0;
+        int stopped = 0, finished = 0;
         struct stat st;
         int r;
 
@@ -247,10 +346,50 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
         r = path_split(l->path, &parent, &name);
         if (r < 0)
                 return log_oom();
+        moved = moved_name(name);
+        if (!moved)
+                return log_oom();
         r = chase_mkdir_p(a->root_fd, parent, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &dir_fd);
         if (r < 0) {
                 _cleanup_free_ char *why = agent_io_reason(a, parent, r);
                 return reterr_printf(reason, r, "Cannot link '%s' to '%s': %s", l->path, link, why ?: strerror(-r));
+        }
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+            fstatat(dir_fd, moved, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int target_fd = -EBADF;
+
+                r = agent_open(a, l->target, O_RDONLY | O_DIRECTORY, &target_fd);
+                if (r >= 0)
+                        r = chase_parent(a->root_fd, l->target, CHASE_NO_SYMLINKS, &tparent, &tname);
+                if (r < 0) {
+                        _cleanup_free_ char *why = agent_io_reason(a, l->target, r);
+                        return reterr_printf(reason, r, "Cannot finish moving '%s' to '%s': %s", l->path, l->target,
+                                             why ?: strerror(-r));
+                }
+                _cleanup_free_ char *tmp = tmp_name(tname);
+                if (!tmp)
+                        return log_oom();
+                r = dir_fd_is_empty(target_fd);
+                if (r < 0)
+                        return reterr_printf(reason, r, "Cannot read '%s': %s", l->target, strerror(-r));
+                if (r > 0 && fstatat(tparent, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        /* No copy anywhere: the old directory is the only one, move it again. */
+                        if (renameat(dir_fd, moved, dir_fd, name) < 0)
+                                return reterr_printf(reason, -errno, "Cannot restore '%s': %s", l->path,
+                                                     strerror(errno));
+                        log_info("Moving '%s' again: its interrupted copy is gone.", l->path);
+                } else {
+                        finished = finish_move(l, dir_fd, name, tparent, tname, reason);
+                        if (finished < 0)
+                                return finished;
+                        const LayoutDir *d = layout_find(l->target);
+                        if (d) {
+                                r = ensure_dir(a, d, reason);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
         }
 
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode)) {
@@ -260,10 +399,18 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
                 if (n < 0)
                         return reterr_printf(reason, -errno, "Cannot read the link '%s': %s", l->path, strerror(errno));
                 cur[n] = 0;
-                if (streq(cur, link) || streq(cur, l->target))
+                if (!streq(cur, link) && !streq(cur, l->target))
+                        return reterr_printf(reason, -ELOOP,
+                                             "'%s' is a symbolic link to '%s', not the appliance's '%s': refused",
+                                             l->path, cur, link);
+                if (fstatat(dir_fd, moved, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return 0;
-                return reterr_printf(reason, -ELOOP, "'%s' is a symbolic link to '%s', not the appliance's '%s': refused",
-                                     l->path, cur, link);
+                r = remove_at(dir_fd, moved);
+                if (r < 0)
+                        return reterr_printf(reason, r, "Cannot remove the moved '%s.appliance-moved': %s", l->path,
+                                             strerror(-r));
+                log_info("Removed the old '%s.appliance-moved' left by an interrupted move.", l->path);
+                return 1;
         } else if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
@@ -283,9 +430,17 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
                 return reterr_printf(reason, -EEXIST, "'%s' exists and is neither a directory nor a symlink", l->path);
 
         r = symlink_atomic_at(dir_fd, link, name);
+        if (r >= 0)
+                r = sync_fs(dir_fd);
         if (r < 0)
                 return reterr_printf(reason, r, "Cannot link '%s' to '%s': %s", l->path, link, strerror(-r));
         log_info("Linked '%s' -> '%s'.", l->path, link);
+        if (fstatat(dir_fd, moved, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                cut_point("linked");
+        r = remove_at(dir_fd, moved);
+        if (r < 0)
+                return reterr_printf(reason, r, "Cannot remove the moved '%s.appliance-moved': %s", l->path,
+                                     strerror(-r));
         if (stopped > 0) {
                 /* Queued, not waited for: the unit is ordered after prepare-storage. */
                 r = agent_systemctl(a, "start-no-block", l->unit);
