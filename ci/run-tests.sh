@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs the whole suite: an ASan+UBSan build with the unit, fuzz-replay and integration tests, the
-# env loader's libFuzzer target for 60 s, then the -Werror build with every test, boot tests
+# Runs the whole suite: an ASan+UBSan build with the unit, fuzz-replay and integration tests, every
+# libFuzzer target for 30 s (ci/fuzz-soak), then the -Werror build with every test, boot tests
 # included (its ctest summary is the last thing printed).
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,24 +21,12 @@ status=0
 echo "== suite under ASan+UBSan (without boot tests)"
 (cd build-asan && ctest --output-on-failure -j "$jobs" -LE boot) || status=1
 
-# --- env loader fuzzing (60 s, libFuzzer; only where clang is installed) ---
+# --- fuzzing: every libFuzzer target for 30 s (ci/fuzz-soak; only where clang is installed) ---
 if command -v clang >/dev/null 2>&1; then
-	echo "== fuzz-env for 60 s (clang, libFuzzer)"
-	if CC=clang cmake -S . -B build-fuzz -DFUZZ=ON -DSANITIZE=ON -DCMAKE_BUILD_TYPE=Debug &&
-		cmake --build build-fuzz -j "$jobs" --target fuzz-env-libfuzzer; then
-		rm -rf build-fuzz/corpus-copy && cp -r tests/fuzz/corpus/env build-fuzz/corpus-copy
-		# libFuzzer reports every new input; keep its log and show the verdict.
-		if (cd build-fuzz && ./fuzz-env-libfuzzer -max_total_time=60 corpus-copy >fuzz-env.log 2>&1); then
-			tail -n 1 build-fuzz/fuzz-env.log
-		else
-			tail -n 60 build-fuzz/fuzz-env.log
-			status=1
-		fi
-	else
-		status=1
-	fi
+	echo "== every fuzz target for 30 s (clang, libFuzzer)"
+	ci/fuzz-soak -s 30 || status=1
 fi
-# --- end of env loader fuzzing ---
+# --- end of fuzzing ---
 
 echo "== whole suite"
 (cd build && ctest --output-on-failure -j "$jobs") || status=1
