@@ -643,7 +643,7 @@ int agent_systemctl(const Agent *a, const char *verb, const char *unit) {
                 return r;
         if (strv_length(argv) == 0)
                 return -EINVAL;
-        if (streq(verb, "is-active"))
+        if (streq(verb, "is-active") || streq(verb, "is-failed"))
                 r = strv_extend(&argv, "--quiet");
         else if (streq(verb, "start-no-block")) {
                 r = strv_extend(&argv, "--no-block");

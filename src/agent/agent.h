@@ -76,7 +76,7 @@ int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *r
 /* Loads and validates /run/active-env.yml (or another file) for the later steps. */
 int agent_load_active_env(const Agent *a, Env **ret);
 
-/* Runs a unit operation ("start", "stop", "is-active", or "start-no-block": queue the start without
+/* Runs a unit operation ("start", "stop", "is-active", "is-failed", or "start-no-block": queue the start without
  * waiting, for units ordered after the calling one) through a->systemctl; returns its exit status. */
 int agent_systemctl(const Agent *a, const char *verb, const char *unit);
 

@@ -8,8 +8,11 @@
  * Health checks (profile "health:"): "tcp:HOST:PORT" (connect), "http://HOST:PORT/PATH" (status
  * 200..399), "exec:/path args" (exit 0); none: the unit must be active. After READY the agent stays
  * (unless --once) and re-checks every 30 s, withdrawing the ready flag while a check fails, until
- * SIGTERM. A service that does not become healthy in its timeout fails the appliance: the failed
- * flag gets the reason, and the maintenance page says so.
+ * SIGTERM. A service that does not become healthy in its timeout, or whose unit fails (systemd's
+ * "failed" state, seen at once rather than at the timeout), fails the appliance: the failed flag
+ * gets the reason, and the maintenance page says so. The ready flag never exists while the failed
+ * flag does: whoever set it (another unit's OnFailure handler, "appliance-agent fail"), the
+ * monitor withdraws ready and leaves the failure page in place.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,11 +29,22 @@
 #include "fileio.h"
 #include "http.h"
 #include "log.h"
+#include "parse-util.h"
 #include "profile.h"
 #include "spawn.h"
 #include "strv.h"
 
 #define MONITOR_INTERVAL_SEC 30
+
+/* $APPLIANCE_MONITOR_SEC (1..3600) overrides the interval (tests). */
+static unsigned monitor_interval(void) {
+        const char *e = getenv("APPLIANCE_MONITOR_SEC");
+        unsigned v;
+
+        if (e && safe_atou(e, &v) >= 0 && v >= 1 && v <= 3600)
+                return v;
+        return MONITOR_INTERVAL_SEC;
+}
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -113,10 +127,12 @@ static void sleep_interruptible(unsigned sec) {
 
 static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
+        bool started = false;
         uint64_t deadline;
         int r;
 
         if (agent_systemctl(a, "is-active", s->unit) != 0) {
+                started = true;
                 log_info("Starting '%s'.", s->unit);
                 /* Queued: the health check below decides, and a unit that happens to be ordered
                  * after appliance.service cannot deadlock the start. */
@@ -135,6 +151,9 @@ static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_re
                 }
                 if (r == -ENOMEM)
                         return r;
+                if (started && agent_systemctl(a, "is-failed", s->unit) == 0)
+                        return asprintf(ret_reason, "Service '%s' failed to start (%s; journalctl -u %s)", s->unit,
+                                        why ?: "check failed", s->unit) < 0 ? -ENOMEM : -EIO;
                 if (now_usec() >= deadline || stop_requested)
                         return asprintf(ret_reason, "Service '%s' did not become healthy within %u s (%s)", s->unit,
                                         s->timeout, why ?: "check failed") < 0 ? -ENOMEM : -ETIMEDOUT;
@@ -197,6 +216,12 @@ int step_appliance(const Agent *a) {
                         return agent_step_fail(a, "appliance", t0, reason ?: "a service failed");
         }
 
+        if (agent_failed_check(a, &reason) == -EBUSY) {
+                /* Set while the services started (another unit failed): never ready over it. */
+                log_error("Not ready: the appliance failed: %s", reason);
+                (void) agent_notifyf("STATUS=Appliance failed: %s", reason);
+                return -EIO;
+        }
         r = set_ready(a, true);
         if (r < 0)
                 return agent_log_io_error(a, "write", AGENT_READY_FLAG, r);
@@ -209,11 +234,20 @@ int step_appliance(const Agent *a) {
                 return 0;
 
         while (!stop_requested) {
+                _cleanup_free_ char *failed = NULL;
                 bool all = true;
 
-                sleep_interruptible(MONITOR_INTERVAL_SEC);
+                sleep_interruptible(monitor_interval());
                 if (stop_requested)
                         break;
+                if (agent_failed_check(a, &failed) == -EBUSY) {
+                        /* The failed flag wins: no ready flag, the failure page stays. */
+                        if (agent_exists(a, AGENT_READY_FLAG))
+                                log_error("The appliance failed while running: %s", failed);
+                        (void) set_ready(a, false);
+                        (void) agent_notifyf("STATUS=Appliance failed");
+                        continue;
+                }
                 for (size_t i = 0; i < p->n_services; i++) {
                         _cleanup_free_ char *why = NULL;
                         bool ok = health_check(a, &p->services[i], &why) == 0;

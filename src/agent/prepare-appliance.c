@@ -13,6 +13,11 @@
  *     certificate for appliance:domain, kept while it still fits (tls.h).
  *  5. The profile's templates, rendered from the env (template.h).
  * Every file is written atomically, owner and mode set before it appears.
+ *
+ * Whatever fails, here or in an earlier step (the failed flag is set), the appliance still answers
+ * https with the maintenance page and the reason: the TLS identity is kept or made self-signed for
+ * the host name, and the templates (the nginx site) are rendered from the placeholder env
+ * (appliance:domain = the host name), one by one, each failure logged and skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +199,57 @@ static int render_templates(const Agent *a, const Env *env, char **reason) {
         return changed;
 }
 
+/* What https needs to answer with the maintenance page in the failed state. Never fails the step. */
+static void setup_maintenance(const Agent *a) {
+        _cleanup_(profile_freep) Profile *p = NULL;
+        _cleanup_(env_freep) Env *env = NULL;
+        _cleanup_free_ char *reason = NULL, *err = NULL, *key = NULL, *cert = NULL;
+        const char *domain;
+        int r;
+
+        r = agent_placeholder_env(a, &env);
+        if (r < 0) {
+                log_error_errno(r, "Maintenance page: cannot make the placeholder env: %m");
+                return;
+        }
+        domain = env_get_string(env, "appliance:domain", NULL);
+        /* Any pair that belongs together does for the maintenance page: a certificate of the env
+         * is never replaced because the appliance failed. */
+        if (agent_read_text(a, "/app/etc/server.key.pem", 1024 * 1024, &key, NULL) < 0 || !key ||
+            agent_read_text(a, "/app/etc/server.cert.pem", 1024 * 1024, &cert, NULL) < 0 || !cert ||
+            tls_check_pair(key, cert, NULL) < 0) {
+                r = setup_tls(a, env, domain, &reason);
+                if (r < 0)
+                        log_error("Maintenance page: no TLS identity: %s", reason ?: strerror(-r));
+        }
+        r = agent_load_profile(a, &p, &err);
+        if (r < 0) {
+                log_error("Maintenance page: %s", err ?: "cannot read the image profile");
+                return;
+        }
+        for (size_t i = 0; i < p->n_templates; i++) {
+                const ProfileTemplate *t = &p->templates[i];
+                _cleanup_free_ char *text = NULL, *out = NULL, *why = NULL;
+
+                r = agent_read_image_file(a, t->src, 16 * 1024 * 1024, &text, NULL);
+                if (r >= 0)
+                        r = template_render(env, t->src, text, &out, &why);
+                if (r >= 0)
+                        r = agent_write_text(a, t->dest, out, t->mode, 0, 0, &why);
+                if (r < 0)
+                        log_warning("Maintenance page: template '%s' not rendered: %s", t->src,
+                                    why ?: strerror(-r));
+                else if (r > 0)
+                        log_info("Maintenance page: rendered '%s' for '%s'.", t->dest, domain);
+        }
+}
+
+static int fail_step(const Agent *a, uint64_t t0, const char *reason) {
+        int r = agent_step_fail(a, "prepare-appliance", t0, reason);
+        setup_maintenance(a);
+        return r;
+}
+
 int step_prepare_appliance(const Agent *a) {
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_free_ char *reason = NULL;
@@ -201,6 +257,12 @@ int step_prepare_appliance(const Agent *a) {
         const char *domain;
         int r, changed = 0;
 
+        if (agent_failed_check(a, NULL) == -EBUSY) {
+                /* An earlier step failed: nothing of the env is applied, but https must show why. */
+                log_notice("The appliance failed: setting up the maintenance page only.");
+                setup_maintenance(a);
+                return 0;
+        }
         r = agent_step_begin(a, "prepare-appliance", &env);
         if (r <= 0)
                 return r;
@@ -210,23 +272,23 @@ int step_prepare_appliance(const Agent *a) {
 
         r = hostname_set(a, domain, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot set the hostname");
+                return fail_step(a, t0, reason ?: "Cannot set the hostname");
         changed |= r;
         r = setup_ssh_keys(a, env, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot install the ssh keys");
+                return fail_step(a, t0, reason ?: "Cannot install the ssh keys");
         changed |= r;
         r = setup_extra_files(a, env, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot write the extra files");
+                return fail_step(a, t0, reason ?: "Cannot write the extra files");
         changed |= r;
         r = setup_tls(a, env, domain, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot set up the TLS certificate");
+                return fail_step(a, t0, reason ?: "Cannot set up the TLS certificate");
         changed |= r;
         r = render_templates(a, env, &reason);
         if (r < 0)
-                return agent_step_fail(a, "prepare-appliance", t0, reason ?: "Cannot render the templates");
+                return fail_step(a, t0, reason ?: "Cannot render the templates");
         changed |= r;
 
         (void) agent_record_step(a, "prepare-appliance", changed ? STEP_CHANGED : STEP_OK,

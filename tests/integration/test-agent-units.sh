@@ -40,7 +40,11 @@ grep -q '^After=.*prepare-env.service' "$UNITS/prepare-storage.service" || fail 
 grep -q '^After=.*prepare-storage.service' "$UNITS/prepare-appliance.service" || fail "order storage -> appliance config"
 grep -q '^After=.*prepare-appliance.service' "$UNITS/appliance.service" || fail "order -> appliance"
 grep -q '^Type=notify' "$UNITS/appliance.service" || fail "appliance is not Type=notify"
-for u in prepare-storage prepare-appliance appliance; do
+# prepare-appliance runs in the failed state too (the maintenance page), after storage whatever
+# its result.
+! grep -q '^ConditionPathExists=.*failed' "$UNITS/prepare-appliance.service" || fail "prepare-appliance: failed condition"
+grep -q '^Wants=prepare-storage.service$' "$UNITS/prepare-appliance.service" || fail "prepare-appliance: no Wants=storage"
+for u in prepare-storage appliance; do
 	grep -q '^ConditionPathExists=|!/run/appliance-failed$' "$UNITS/$u.service" || fail "$u: no failed condition"
 	grep -q '^ConditionPathExists=|!/run/appliance_failed$' "$UNITS/$u.service" || fail "$u: no manual-spelling condition"
 done
@@ -151,11 +155,16 @@ nginx -t -q -c "$T/ng/site-test.conf" || fail "rendered site rejected by nginx -
 cp "$T/profile.saved" "$R/usr/share/appliance/profile.yml"
 agent fail --unit=appliance.service
 
-# 5. The manual's recovery: every step but prepare-env refuses until the flag is removed.
+# 5. The manual's recovery: every step but prepare-env refuses until the flag is removed;
+# prepare-appliance only keeps the maintenance page servable (and keeps the flag).
 agent prepare-env
-for step in prepare-storage prepare-appliance appliance; do
+for step in prepare-storage appliance; do
 	if agent --once "$step" 2>/dev/null; then fail "$step ran while failed"; fi
 done
+record=$(cat "$R/run/appliance/steps/prepare-appliance")
+agent prepare-appliance 2>/dev/null || fail "prepare-appliance (maintenance page) failed while failed"
+[ -e "$R/run/appliance-failed" ] && [ -e "$R/run/appliance_failed" ] || fail "prepare-appliance cleared the flag"
+[ "$(cat "$R/run/appliance/steps/prepare-appliance")" = "$record" ] || fail "prepare-appliance ran its steps while failed"
 rm "$R/run/appliance_failed"
 agent prepare-storage
 [ ! -e "$R/run/appliance-failed" ] || fail "the other flag name was not cleared"

@@ -582,8 +582,12 @@ static void test_failed_flag_recovery(void **state) {
         assert_non_null(strstr(json, "\"failed_reason\": \"database missing\""));
 
         assert_int_equal(step_prepare_storage(&f->agent), -EBUSY);
-        assert_int_equal(step_prepare_appliance(&f->agent), -EBUSY);
+        /* prepare-appliance only sets up what the maintenance page needs. */
+        assert_int_equal(step_prepare_appliance(&f->agent), 0);
+        assert_true(exists_at(f->dir, "/app/etc/server.cert.pem"));
+        assert_int_equal(agent_failed_check(&f->agent, NULL), -EBUSY);
         assert_int_equal(step_appliance(&f->agent), -EBUSY);
+        assert_false(exists_at(f->dir, AGENT_READY_FLAG));
         /* prepare-env still runs while failed. */
         assert_int_equal(step_prepare_env(&f->agent), 0);
 
