@@ -33,6 +33,7 @@
 #include "disk/progress.h"
 #include "disk/sizing.h"
 #include "strv.h"
+#include "target.h"
 #include "cli/verbs.h"
 
 #define TEST_VOLUME_BYTES (1ULL << 30) /* a volume's size when neither profile nor sizing gives one */
@@ -583,6 +584,7 @@ int verb_image(int argc, char *argv[]) {
         ImageVolumeRequest vols[2];
         ScratchDir scratch = {};
         ImagePlan plan;
+        const TargetRelease *target;
         Sizing sz = {};
         bool have_sizing, created = false, cloud = false;
         uint64_t root_size;
@@ -596,6 +598,35 @@ int verb_image(int argc, char *argv[]) {
         r = profile_load(arg_profile, &profile, &err);
         if (r < 0)
                 return log_error("%s", err ?: strerror(-r)), 1;
+
+        /* The release decides the filesystems' features and the systemd the units are written for. */
+        target = target_release_find(profile->distribution, profile->suite);
+        if (!target) {
+                size_t n;
+                const TargetRelease *all = target_releases(&n);
+                _cleanup_strv_free_ char **known = NULL;
+                _cleanup_free_ char *list = NULL;
+
+                for (size_t i = 0; i < n; i++) {
+                        char *k;
+                        if (asprintf(&k, "%s %s", all[i].distribution, all[i].suite) < 0 || strv_consume(&known, k) < 0)
+                                return log_oom(), 1;
+                }
+                list = strv_join(known, ", ");
+                return log_error("%s: distribution '%s', suite '%s': not a target release of the builder (known: %s)",
+                                 profile->path, profile->distribution, profile->suite, strna(list)),
+                       1;
+        }
+        for (size_t i = 0; i < profile->n_files; i++) {
+                const ProfileFile *f = &profile->files[i];
+                if (!unit_path_is_unit(f->path))
+                        continue;
+                err = mfree(err);
+                if (unit_text_check(f->path, f->content, target->systemd, &err) < 0)
+                        return log_error("%s: files: %s (%s %s)", profile->path, strempty_or(err), profile->distribution,
+                                         profile->suite),
+                               1;
+        }
 
         if (arg_env) {
                 err = mfree(err);
@@ -627,6 +658,7 @@ int verb_image(int argc, char *argv[]) {
         if (r < 0)
                 return log_error("%s", strempty_or(err)), 1;
         plan.source_date_epoch = arg_sde ?: (uint64_t) time(NULL);
+        plan.target = target;
 
         if (arg_dry_run) {
                 printf("Profile: %s (%s)\n", profile->name, profile->path);

@@ -184,6 +184,15 @@ void image_plan_print(const ImagePlan *plan, const char *output_dir) {
                                        fs->mountpoint);
                 }
         }
+        if (plan->target) {
+                const TargetRelease *t = plan->target;
+                printf("Filesystems for %s %s (%s %s, Linux %s, e2fsprogs %s):\n", t->distribution, t->suite,
+                       t->distribution, t->version, t->kernel, t->e2fsprogs);
+                printf("  ext4 features: %s\n", t->ext4_features);
+                printf("  inode size: %u\n", t->inode_size);
+                printf("  supported by the release: %s\n", t->ext4_supported);
+                printf("  journal features supported: %s\n", isempty(t->journal_supported) ? "(none)" : t->journal_supported);
+        }
         printf("Outputs in '%s':\n", output_dir);
         for (size_t d = 0; d < plan->n_disks; d++)
                 for (unsigned f = 0; f < ELEMENTSOF(format_ext); f++)
@@ -375,8 +384,10 @@ static char *fd_path(int fd) {
         return p;
 }
 
-static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t content, uint64_t sde, char **reterr) {
-        _cleanup_free_ char *target = fd_path(fd), *ext = NULL, *blocks = NULL, *out = NULL, *label = NULL;
+static int mkfs_one(const ImageFs *fs, const TargetRelease *release, int fd, const char *tree, uint64_t content,
+                    uint64_t sde, char **reterr) {
+        _cleanup_free_ char *target = fd_path(fd), *ext = NULL, *blocks = NULL, *out = NULL, *label = NULL,
+                            *features = NULL, *inode = NULL;
         const char *argv[24];
         size_t k = 0;
         int r;
@@ -387,6 +398,11 @@ static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t conten
                      fs->offset, fs->uuid) < 0 ||
             asprintf(&blocks, "%" PRIu64, fs->size / 4096) < 0 || asprintf(&label, "Writing filesystem '%s'", fs->label) < 0)
                 return -ENOMEM;
+        /* The feature set of the image's release, never the build host's mke2fs.conf defaults:
+         * "none" first clears them. */
+        if (asprintf(&features, "none,%s", release->ext4_features) < 0 ||
+            asprintf(&inode, "%u", release->inode_size) < 0)
+                return -ENOMEM;
 
         argv[k++] = "mke2fs";
         argv[k++] = "-q";
@@ -395,8 +411,10 @@ static int mkfs_one(const ImageFs *fs, int fd, const char *tree, uint64_t conten
         argv[k++] = "ext4";
         argv[k++] = "-b";
         argv[k++] = "4096";
+        argv[k++] = "-O";
+        argv[k++] = features;
         argv[k++] = "-I";
-        argv[k++] = "256";
+        argv[k++] = inode;
         argv[k++] = "-m";
         argv[k++] = fs->from_tree ? "5" : "1";
         argv[k++] = "-L";
@@ -563,6 +581,9 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
         for (size_t i = 0; i < ELEMENTSOF(outs); i++)
                 outs[i].f.fd = outs[i].f.dirfd = -EBADF;
 
+        if (!plan->target)
+                return reterr_printf(reterr, -EINVAL, "the image plan names no target release");
+
         outdir = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (outdir < 0)
                 return reterr_printf(reterr, -errno, "cannot open output directory '%s': %m", output_dir);
@@ -621,7 +642,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         if (fs->disk != d)
                                 continue;
                         t = progress_now_usec();
-                        r = mkfs_one(fs, o->f.fd, fs->from_tree ? root : NULL, usage.bytes, plan->source_date_epoch,
+                        r = mkfs_one(fs, plan->target, o->f.fd, fs->from_tree ? root : NULL, usage.bytes, plan->source_date_epoch,
                                      reterr);
                         image_result_step(res, fs->from_tree ? "mkfs-root" : "mkfs-volume", progress_now_usec() - t);
                 }

@@ -20,6 +20,7 @@
 #include "mbr.h"
 #include "source/tarball.h"
 #include "profile.h"
+#include "target.h"
 
 typedef enum ImageFormat {
         IMAGE_FORMAT_RAW = 1 << 0,
@@ -66,6 +67,7 @@ typedef struct ImagePlan {
         size_t n_disks;         /* disks[0] is the boot disk */
         unsigned formats;
         uint64_t source_date_epoch;
+        const TargetRelease *target; /* the profile's release: ext4 features and inode size */
 } ImagePlan;
 
 typedef struct ImageVolumeRequest {

@@ -33,6 +33,7 @@
 #include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
+#include "target.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
@@ -57,13 +58,24 @@ static const char *apt_root(void) {
 }
 
 /* Adds the lines of entry e that carry one of the wanted suites to *lines. */
-static int emit_entry(const AptEntry *e, char *const *want, char ***lines, bool *found_main, const char *suite) {
+static int emit_entry(const AptEntry *e, char *const *want, char ***lines, bool *found_main, const char *suite,
+                      const char *as) {
         if (!e->deb || !e->enabled || !e->uris || !e->suites)
                 return 0;
 
-        STRV_FOREACH(s, e->suites) {
-                if (!strv_contains(want, *s))
+        STRV_FOREACH(i, e->suites) {
+                _cleanup_free_ char *renamed = NULL;
+                const char *const *s = (const char *const *) i;
+
+                if (!strv_contains(want, *i))
                         continue;
+                /* The sibling's entry stands for the wanted suite: "bookworm-security" becomes
+                 * "trixie-security" (every wanted name starts with the entry's suite). */
+                if (as) {
+                        if (asprintf(&renamed, "%s%s", as, *i + strlen(suite)) < 0)
+                                return -ENOMEM;
+                        s = (const char *const *) &renamed;
+                }
                 STRV_FOREACH(u, e->uris) {
                         _cleanup_free_ char *comps = e->components ? strv_join(e->components, " ") : strdup("main");
                         char *line;
@@ -80,14 +92,15 @@ static int emit_entry(const AptEntry *e, char *const *want, char ***lines, bool 
                         }
                         if (strv_consume(lines, line) < 0)
                                 return -ENOMEM;
-                        if (streq(*s, suite))
+                        if (streq(*i, suite))
                                 *found_main = true;
                 }
         }
         return 0;
 }
 
-static int parse_deb822(const char *text, char *const *want, char ***lines, bool *found, const char *suite) {
+static int parse_deb822(const char *text, char *const *want, char ***lines, bool *found, const char *suite,
+                        const char *as) {
         _cleanup_(apt_entry_clear) AptEntry e = { .enabled = true };
         _cleanup_free_ char *copy = strdup(text);
         char *field = NULL;
@@ -105,7 +118,7 @@ static int parse_deb822(const char *text, char *const *want, char ***lines, bool
                         continue;
                 if (strspn(line, " \t") == strlen(line)) {
                         /* paragraph end */
-                        r = emit_entry(&e, want, lines, found, suite);
+                        r = emit_entry(&e, want, lines, found, suite, as);
                         if (r < 0)
                                 return r;
                         apt_entry_clear(&e);
@@ -148,10 +161,11 @@ static int parse_deb822(const char *text, char *const *want, char ***lines, bool
                                 return -ENOMEM;
                 }
         }
-        return emit_entry(&e, want, lines, found, suite);
+        return emit_entry(&e, want, lines, found, suite, as);
 }
 
-static int parse_one_line(const char *text, char *const *want, char ***lines, bool *found, const char *suite) {
+static int parse_one_line(const char *text, char *const *want, char ***lines, bool *found, const char *suite,
+                          const char *as) {
         _cleanup_free_ char *copy = strdup(text);
         int r;
 
@@ -200,14 +214,16 @@ static int parse_one_line(const char *text, char *const *want, char ***lines, bo
                 for (char **c = rest + 2; *c; c++)
                         if (strv_extend(&e.components, *c) < 0)
                                 return -ENOMEM;
-                r = emit_entry(&e, want, lines, found, suite);
+                r = emit_entry(&e, want, lines, found, suite, as);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int bootstrap_apt_sources(const char *suite, char ***ret_lines) {
+/* The deb lines of every entry that lists suite (or its -updates, -security), written for suite `as`
+ * (NULL: suite itself). */
+static int apt_sources_for(const char *suite, const char *as, char ***ret_lines) {
         _cleanup_strv_free_ char **lines = NULL, **want = NULL, **files = NULL;
         _cleanup_free_ char *dir = NULL, *main_list = NULL;
         bool found = false;
@@ -255,8 +271,8 @@ int bootstrap_apt_sources(const char *suite, char ***ret_lines) {
                         continue;
                 if (r < 0)
                         return log_debug_errno(r, "Failed to read %s: %m", *f);
-                r = endswith(*f, ".sources") ? parse_deb822(text, want, &lines, &found, suite)
-                                             : parse_one_line(text, want, &lines, &found, suite);
+                r = endswith(*f, ".sources") ? parse_deb822(text, want, &lines, &found, suite, as)
+                                             : parse_one_line(text, want, &lines, &found, suite, as);
                 if (r < 0)
                         return r;
         }
@@ -265,6 +281,40 @@ int bootstrap_apt_sources(const char *suite, char ***ret_lines) {
                 return -ENOENT;
         *ret_lines = TAKE_PTR(lines);
         return 0;
+}
+
+int bootstrap_apt_sources(const char *suite, char ***ret_lines) {
+        const TargetRelease *t, *all;
+        size_t n;
+        int r;
+
+        r = apt_sources_for(suite, NULL, ret_lines);
+        if (r != -ENOENT)
+                return r;
+
+        /* A Debian mirror carries every supported release (oldstable, stable, testing): when the
+         * apt configuration lists only another Debian release (a Debian 12 host building Debian 11
+         * or 13), its entries serve for this one. Not so for Ubuntu, whose releases leave the
+         * archive for old-releases at their end of life. */
+        all = target_releases(&n);
+        t = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (streq(all[i].suite, suite))
+                        t = &all[i];
+        if (!t || !streq(t->distribution, "debian"))
+                return -ENOENT;
+        for (size_t i = 0; i < n; i++) {
+                if (&all[i] == t || !streq(all[i].distribution, t->distribution))
+                        continue;
+                r = apt_sources_for(all[i].suite, suite, ret_lines);
+                if (r != -ENOENT) {
+                        if (r >= 0)
+                                log_debug("No apt source lists suite '%s'; using the mirror of '%s'.", suite,
+                                          all[i].suite);
+                        return r;
+                }
+        }
+        return -ENOENT;
 }
 
 int bootstrap_find_mirror(const char *suite, char **ret_uri) {

@@ -108,6 +108,25 @@ static void test_apt_sources(void **state) {
         assert_int_equal(strv_length(lines), 1);
         assert_string_equal(lines[0], "deb [signed-by=/k.gpg] http://ubuntu.invalid/ubuntu noble main universe");
 
+        /* Debian 13 is not listed: bookworm's entries serve for it, suite by suite. */
+        strv_free(lines);
+        lines = NULL;
+        assert_int_equal(bootstrap_apt_sources("trixie", &lines), 0);
+        assert_int_equal(strv_length(lines), 3);
+        assert_string_equal(lines[0], "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                                      "http://mirror.invalid/debian trixie main contrib");
+        assert_string_equal(lines[1], "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                                      "http://mirror.invalid/debian trixie-updates main contrib");
+        assert_string_equal(lines[2], "deb http://security.invalid/debian-security trixie-security main");
+        assert_int_equal(bootstrap_find_mirror("trixie", &uri), 0);
+        assert_string_equal(uri, "http://mirror.invalid/debian");
+        free(uri);
+        uri = NULL;
+        /* A suite the release table does not know is not guessed. */
+        strv_free(lines);
+        lines = NULL;
+        assert_int_equal(bootstrap_apt_sources("sid", &lines), -ENOENT);
+
         strv_free(lines);
         lines = NULL;
         assert_int_equal(bootstrap_apt_sources("xenial", &lines), -ENOENT);
