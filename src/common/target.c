@@ -12,9 +12,12 @@
  *     16 TiB (auto_64-bit_support); from 1.43 on metadata_csum and 64bit replace uninit_bg (e2fsprogs
  *     RelNotes v1.43.0: "Mke2fs will now create file systems with the metadata_csum and 64bit
  *     features enabled by default"); Debian 12's /etc/mke2fs.conf (1.47.0-2) has exactly that
- *     list. Upstream 1.47.0 also turns on metadata_csum_seed and orphan_file (RelNotes v1.47.0);
- *     the builder stays with the 1.43 list on every release from 1.43 on, which all of them
- *     support (orphan_file would need Linux 5.15 and e2fsck 1.47 to check the image elsewhere).
+ *     list. Upstream 1.47.0 also turns on metadata_csum_seed and orphan_file (RelNotes v1.47.0),
+ *     and so does Debian 13's mke2fs.conf (1.47.2, read from the bootstrapped tree). The builder
+ *     stays with the 1.43 list on every release from 1.43 on: all of them support it, and an
+ *     image of a newer release stays readable by the tools that may meet it elsewhere (the GRUB
+ *     core the build host writes, the e2fsck of an older rescue system; orphan_file needs e2fsck
+ *     1.47 and Linux 5.15).
  *   ext4_supported: the features e2fsprogs' e2fsck accepts (lib/ext2fs/ext2fs.h,
  *     EXT2_LIB_FEATURE_*_SUPP of the release's version), intersected with the kernel's: 1.42.13 has
  *     no metadata_csum, inline_data, encrypt, project, csum_seed (all added in 1.43, RelNotes
