@@ -213,8 +213,8 @@ char *agent_public_reason(const Agent *a, const char *reason, const Env *env) {
         return agent_public_line(text);
 }
 
-int agent_set_failed(const Agent *a, const char *reason) {
-        _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL), *text = NULL;
+int agent_set_failed_step(const Agent *a, const char *step, const char *reason) {
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL), *text = NULL, *page = NULL;
         int r;
 
         /* Root only (the manual's "rm /run/appliance_failed" works as before); what the pages and
@@ -228,8 +228,14 @@ int agent_set_failed(const Agent *a, const char *reason) {
         if (r < 0)
                 return r;
         (void) agent_unlink(a, AGENT_READY_FLAG);
-        (void) agent_write_status_page(a, "Appliance Error", pub);
+        if (step && asprintf(&page, "Step %s failed: %s", step, pub) < 0)
+                return -ENOMEM;
+        (void) agent_write_status_page(a, "Appliance Error", page ?: pub);
         return 0;
+}
+
+int agent_set_failed(const Agent *a, const char *reason) {
+        return agent_set_failed_step(a, NULL, reason);
 }
 
 bool agent_standby(const Agent *a) {
@@ -295,6 +301,7 @@ static const char *const step_order[] = { "prepare-env", "prepare-storage", "pre
 typedef struct StatusData {
         char *state;
         char *failed_reason;
+        const char *failed_step;  /* the first step recorded as failed while the flag is set */
         char *env_source;
         char *unconfigured_reason;
         char **notes;             /* AGENT_NOTES_FILE: what the image does not act on */
@@ -404,6 +411,11 @@ static int status_data_load(const Agent *a, StatusData *d) {
         if (r < 0)
                 return r;
 
+        for (size_t i = 0; d->failed_reason && !d->failed_step && i < ELEMENTSOF(step_order); i++) {
+                _cleanup_free_ char *res = d->step_text[i] ? record_get(d->step_text[i], "RESULT") : NULL;
+                if (res && streq(res, "failed"))
+                        d->failed_step = step_order[i];
+        }
         if (d->failed_reason)
                 state = "failed";
         else if (agent_standby(a))
@@ -436,8 +448,9 @@ int agent_status_json(const Agent *a, char **ret) {
         {
                 _cleanup_free_ char *st = json_quote(d.state), *fr = d.failed_reason ? json_quote(d.failed_reason) : NULL,
                                    *es = d.env_source ? json_quote(d.env_source) : NULL;
-                fprintf(f, "{\n  \"state\": %s,\n  \"failed_reason\": %s,\n  \"env_source\": %s,\n", st,
-                        fr ?: "null", es ?: "null");
+                fprintf(f, "{\n  \"state\": %s,\n  \"failed_reason\": %s,\n  \"failed_step\": %s%s%s,\n"
+                        "  \"env_source\": %s,\n", st, fr ?: "null", d.failed_step ? "\"" : "",
+                        d.failed_step ?: "null", d.failed_step ? "\"" : "", es ?: "null");
         }
         fputs("  \"unconfigured_reason\": ", f);
         if (d.unconfigured_reason)
@@ -502,6 +515,8 @@ int agent_status_text(const Agent *a, char **ret) {
         if (d.failed_reason)
                 fprintf(f, "Failed: %s\n  (remove %s to recover, then: systemctl restart appliance)\n",
                         d.failed_reason, AGENT_FAILED_FLAG_MANUAL);
+        if (d.failed_step)
+                fprintf(f, "Failed step: %s\n", d.failed_step);
         if (d.unconfigured_reason)
                 fprintf(f, "Unconfigured: %s\n", d.unconfigured_reason);
         fprintf(f, "Env source: %s\n", d.env_source ?: "none");
@@ -708,8 +723,9 @@ int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *r
         _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL);
 
         log_error("%s failed: %s", step, reason); /* the whole reason: the journal is root's */
-        (void) agent_set_failed(a, reason);
+        /* The record first: the status.json that set_failed() writes names the step. */
         (void) agent_record_step(a, step, STEP_FAILED, pub ?: "failed", now_usec() - t0, NULL);
+        (void) agent_set_failed_step(a, step, reason);
         (void) agent_notifyf("STATUS=Appliance Error: %s", pub ?: "see the journal");
         return -EIO;
 }

@@ -47,6 +47,9 @@ char *agent_public_reason(const Agent *a, const char *reason, const Env *env);
  * -EBUSY if failed (the reason in *ret_reason if not NULL). agent_set_failed() writes both names. */
 int agent_failed_check(const Agent *a, char **ret_reason);
 int agent_set_failed(const Agent *a, const char *reason);
+/* The same with the failing step named on the page ("Step STEP failed: REASON"); record the step
+ * first, so that status.json names it too. */
+int agent_set_failed_step(const Agent *a, const char *step, const char *reason);
 bool agent_standby(const Agent *a);
 bool agent_unconfigured(const Agent *a);
 

@@ -350,14 +350,16 @@ static char *env_source_text(const EnvSource *src) {
 /* The whole reason goes to the journal; the flag, pages, step record and unit status get its
  * public form, without the values of secret keys of env (the one that was refused, if loaded). */
 static int fail_step_env(const Agent *a, uint64_t t0, const char *title, const char *reason, const Env *env) {
-        _cleanup_free_ char *pub = agent_public_reason(a, reason, env);
+        _cleanup_free_ char *pub = agent_public_reason(a, reason, env), *page = NULL;
 
         log_error("%s: %s", title, reason);
         if (!pub)
                 return log_oom();
-        (void) agent_set_failed(a, pub);
-        (void) agent_write_status_page(a, title, pub);
         (void) agent_record_step(a, "prepare-env", STEP_FAILED, pub, now_usec() - t0, NULL);
+        (void) agent_set_failed_step(a, "prepare-env", pub);
+        if (asprintf(&page, "Step prepare-env failed: %s", pub) < 0)
+                return log_oom();
+        (void) agent_write_status_page(a, title, page);
         (void) agent_notifyf("STATUS=%s: %s", title, pub);
         return -EBADMSG;
 }
