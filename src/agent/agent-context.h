@@ -30,6 +30,7 @@
 #define AGENT_STANDBY_FLAG "/run/appliance-standby"
 #define AGENT_UNCONFIGURED_FLAG "/run/appliance-unconfigured"
 #define AGENT_READY_FLAG "/run/appliance-ready"
+#define AGENT_RECOVERY_FLAG "/run/appliance-waiting-for-recovery"
 #define AGENT_STATE_DIR "/run/appliance/steps"
 #define AGENT_WWW_DIR "/run/appliance/www"
 #define AGENT_PROFILE "/usr/share/appliance/profile.yml"

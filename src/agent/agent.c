@@ -247,7 +247,7 @@ bool agent_unconfigured(const Agent *a) {
 }
 
 /* The first line of an agent file, or NULL. */
-static char *agent_read_line(const Agent *a, const char *path) {
+char *agent_read_line(const Agent *a, const char *path) {
         char *text = NULL;
 
         if (agent_read_file(a, path, 64 * 1024, &text, NULL) < 0)
@@ -296,7 +296,10 @@ static char *record_get_public(const char *text, const char *key) {
         return v ? agent_public_line(v) : NULL;
 }
 
-static const char *const step_order[] = { "prepare-env", "prepare-storage", "prepare-appliance", "appliance" };
+/* The boot steps, always listed; then the jobs, listed once they ran. */
+static const char *const step_order[] = { "prepare-env", "prepare-storage", "prepare-appliance", "appliance",
+                                          "backup", "recovery" };
+#define N_BOOT_STEPS 4
 
 typedef struct StatusData {
         char *state;
@@ -304,6 +307,7 @@ typedef struct StatusData {
         const char *failed_step;  /* the first step recorded as failed while the flag is set */
         char *env_source;
         char *unconfigured_reason;
+        char *recovery_reason;    /* AGENT_RECOVERY_FLAG: empty database, a backup to recover */
         char **notes;             /* AGENT_NOTES_FILE: what the image does not act on */
         char *step_text[ELEMENTSOF(step_order)];
         /* /run/appliance/services, one "UNIT\tSTATE\tHEALTH" line per service, split once:
@@ -317,6 +321,7 @@ static void status_data_done(StatusData *d) {
         free(d->failed_reason);
         free(d->env_source);
         free(d->unconfigured_reason);
+        free(d->recovery_reason);
         strv_free(d->notes);
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++)
                 free(d->step_text[i]);
@@ -372,6 +377,8 @@ static int status_data_make_public(StatusData *d) {
                 r = make_public(&d->env_source);
         if (r >= 0)
                 r = make_public(&d->unconfigured_reason);
+        if (r >= 0)
+                r = make_public(&d->recovery_reason);
         for (char **n = d->notes; r >= 0 && n && *n; n++)
                 r = make_public(n);
         for (size_t i = 0; i < d->n_services && r >= 0; i++)
@@ -407,6 +414,7 @@ static int status_data_load(const Agent *a, StatusData *d) {
                         return -ENOMEM;
         }
         d->unconfigured_reason = agent_read_line(a, AGENT_UNCONFIGURED_FLAG);
+        d->recovery_reason = agent_read_line(a, AGENT_RECOVERY_FLAG);
         r = status_data_make_public(d);
         if (r < 0)
                 return r;
@@ -422,6 +430,8 @@ static int status_data_load(const Agent *a, StatusData *d) {
                 state = "standby";
         else if (d->unconfigured_reason)
                 state = "unconfigured";
+        else if (d->recovery_reason)
+                state = "waiting-for-recovery";
         else if (agent_exists(a, AGENT_READY_FLAG))
                 state = "ready";
         else if (!agent_exists(a, AGENT_ACTIVE_ENV))
@@ -457,6 +467,11 @@ int agent_status_json(const Agent *a, char **ret) {
                 json_write_string(f, d.unconfigured_reason);
         else
                 fputs("null", f);
+        fputs(",\n  \"recovery_reason\": ", f);
+        if (d.recovery_reason)
+                json_write_string(f, d.recovery_reason);
+        else
+                fputs("null", f);
         fputs(",\n  \"notes\": [", f);
         STRV_FOREACH(n, d.notes) {
                 fputs(n == d.notes ? "\n    " : ",\n    ", f);
@@ -469,6 +484,8 @@ int agent_status_json(const Agent *a, char **ret) {
                 _cleanup_free_ char *name = json_quote(step_order[i]), *res = NULL, *msg = NULL, *dur = NULL,
                                    *qres = NULL, *qmsg = NULL;
 
+                if (i >= N_BOOT_STEPS && !d.step_text[i])
+                        continue;
                 if (d.step_text[i]) {
                         res = record_get(d.step_text[i], "RESULT");
                         msg = record_get_public(d.step_text[i], "MESSAGE");
@@ -519,12 +536,16 @@ int agent_status_text(const Agent *a, char **ret) {
                 fprintf(f, "Failed step: %s\n", d.failed_step);
         if (d.unconfigured_reason)
                 fprintf(f, "Unconfigured: %s\n", d.unconfigured_reason);
+        if (d.recovery_reason)
+                fprintf(f, "Waiting: %s\n", d.recovery_reason);
         fprintf(f, "Env source: %s\n", d.env_source ?: "none");
         fputs("Steps:\n", f);
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
                 _cleanup_free_ char *res = NULL, *msg = NULL, *dur = NULL;
                 uint64_t us = 0;
 
+                if (i >= N_BOOT_STEPS && !d.step_text[i])
+                        continue;
                 if (d.step_text[i]) {
                         res = record_get(d.step_text[i], "RESULT");
                         msg = record_get_public(d.step_text[i], "MESSAGE");
@@ -666,7 +687,7 @@ int agent_systemctl(const Agent *a, const char *verb, const char *unit) {
         }
         if (r >= 0)
                 r = strv_extend(&argv, verb);
-        if (r >= 0)
+        if (r >= 0 && unit)
                 r = strv_extend(&argv, unit);
         if (r < 0)
                 return r;

@@ -51,6 +51,8 @@ int agent_set_failed(const Agent *a, const char *reason);
  * first, so that status.json names it too. */
 int agent_set_failed_step(const Agent *a, const char *step, const char *reason);
 bool agent_standby(const Agent *a);
+/* The first line of a small file below the root (NULL if absent or on OOM). */
+char *agent_read_line(const Agent *a, const char *path);
 bool agent_unconfigured(const Agent *a);
 
 /* Step records under AGENT_STATE_DIR. */
@@ -79,7 +81,8 @@ int agent_step_fail(const Agent *a, const char *step, uint64_t t0, const char *r
 /* Loads and validates /run/active-env.yml (or another file) for the later steps. */
 int agent_load_active_env(const Agent *a, Env **ret);
 
-/* Runs a unit operation ("start", "stop", "is-active", "is-failed", or "start-no-block": queue the start without
+/* Runs a unit operation (unit NULL: a manager operation such as "daemon-reload"; "start", "stop", "is-active",
+ * "is-failed", or "start-no-block": queue the start without
  * waiting, for units ordered after the calling one) through a->systemctl; returns its exit status. */
 int agent_systemctl(const Agent *a, const char *verb, const char *unit);
 

@@ -25,6 +25,7 @@
 #include "agent.h"
 #include "agent-path.h"
 #include "appliance.h"
+#include "backup.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "http.h"
@@ -222,6 +223,27 @@ int step_appliance(const Agent *a) {
                 (void) agent_notifyf("STATUS=Appliance failed: %s", reason);
                 return -EIO;
         }
+        {
+                /* A new appliance with the old env and an empty database: the manual's disaster
+                 * recovery waits for recover-from-backup.sh rather than starting empty. */
+                _cleanup_free_ char *wait = NULL;
+                r = backup_recovery_wait(a, env, &wait);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r > 0) {
+                        r = agent_write_file(a, AGENT_RECOVERY_FLAG, wait, strlen(wait), 0644, (uid_t) -1, (gid_t) -1);
+                        if (r < 0)
+                                return agent_log_io_error(a, "write", AGENT_RECOVERY_FLAG, r);
+                        (void) agent_record_step(a, "appliance", STEP_STANDBY, wait, now_usec() - t0, NULL);
+                        (void) agent_write_status_page(a, "Appliance Waiting For Recovery", wait);
+                        (void) agent_notifyf("READY=1\nSTATUS=%s", wait);
+                        return 0;
+                }
+                (void) agent_unlink(a, AGENT_RECOVERY_FLAG);
+        }
+        r = backup_timer_start(a);
+        if (r < 0)
+                log_warning("Cannot start appliance-backup.timer.");
         r = set_ready(a, true);
         if (r < 0)
                 return agent_log_io_error(a, "write", AGENT_READY_FLAG, r);

@@ -134,7 +134,13 @@ int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, 
 
 int http_request(const char *method, const char *url, const char *headers, unsigned timeout_ms, size_t max,
                  int *ret_status, char **ret_body, size_t *ret_len) {
-        _cleanup_free_ char *hostport = NULL, *host = NULL, *req = NULL, *buf = NULL;
+        return http_request_body(method, url, headers, NULL, 0, timeout_ms, max, ret_status, ret_body, ret_len);
+}
+
+int http_request_body(const char *method, const char *url, const char *headers, const char *body_out,
+                      size_t body_out_len, unsigned timeout_ms, size_t max, int *ret_status, char **ret_body,
+                      size_t *ret_len) {
+        _cleanup_free_ char *clen = NULL, *hostport = NULL, *host = NULL, *req = NULL, *buf = NULL;
         uint64_t deadline = mono_ms() + timeout_ms;
         _cleanup_close_ int fd = -EBADF;
         const char *rest, *path;
@@ -164,8 +170,13 @@ int http_request(const char *method, const char *url, const char *headers, unsig
         fd = connect_timeout(host, port, deadline);
         if (fd < 0)
                 return fd;
-        if (asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: appliance-agent\r\nConnection: close\r\n%s\r\n",
-                     method, path, hostport, headers ?: "") < 0)
+        if (body_out && memchr(body_out, 0, body_out_len))
+                return -EINVAL;
+        if (body_out && asprintf(&clen, "Content-Length: %zu\r\n", body_out_len) < 0)
+                return -ENOMEM;
+        if (asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: appliance-agent\r\nConnection: close\r\n%s%s\r\n%.*s",
+                     method, path, hostport, headers ?: "", clen ?: "", body_out ? (int) body_out_len : 0,
+                     body_out ?: "") < 0)
                 return -ENOMEM;
         for (size_t done = 0, n = strlen(req); done < n;) {
                 struct pollfd p = { .fd = fd, .events = POLLOUT };

@@ -14,3 +14,7 @@ int http_get(const char *url, unsigned timeout_ms, size_t max, int *ret_status, 
 /* Any method, with extra header lines ("Name: value\r\n" each, or NULL). */
 int http_request(const char *method, const char *url, const char *headers, unsigned timeout_ms, size_t max,
                  int *ret_status, char **ret_body, size_t *ret_len);
+/* The same with a request body (sent with its Content-Length). */
+int http_request_body(const char *method, const char *url, const char *headers, const char *body_out,
+                      size_t body_out_len, unsigned timeout_ms, size_t max, int *ret_status, char **ret_body,
+                      size_t *ret_len);

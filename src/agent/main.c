@@ -17,10 +17,12 @@
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"
+#include "backup.h"
 #include "prepare-appliance.h"
 #include "prepare-env.h"
 #include "prepare-storage.h"
 #include "provision.h"
+#include "sentry.h"
 #include "strv.h"
 #include "verb-dispatch.h"
 
@@ -31,6 +33,9 @@ static char *arg_metadata_url = NULL;
 static char *arg_unit = NULL;
 static bool arg_json = false;
 static bool arg_once = false;
+static bool arg_yes_i_am_sure = false;
+static bool arg_only_restore = false;
+static bool arg_overwrite = false;
 
 /* The agent every verb works on, set up by run() before the dispatch. */
 static Agent agent;
@@ -59,6 +64,32 @@ static int run_appliance(int argc, char *argv[]) {
         return exit_status(step_appliance(&agent));
 }
 
+static int run_backup(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(backup_run(&agent));
+}
+
+static int run_recover(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(backup_recover(&agent, arg_yes_i_am_sure, arg_only_restore, arg_overwrite));
+}
+
+/* service-failed@.service: a failed job (backup, update) as a Sentry error. */
+static int run_alert(int argc, char *argv[]) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        if (argc > 1)
+                msg = strv_join(argv + 1, " ");
+        else if (asprintf(&msg, "Service (%s) failed (journalctl -u %s)", strna(arg_unit), strna(arg_unit)) < 0)
+                msg = NULL;
+        if (!msg)
+                return exit_status(log_oom());
+        log_error("%s", msg);
+        r = sentry_send(&agent, "error", arg_unit ?: "appliance", msg);
+        return exit_status(r < 0 ? r : 0);
+}
+
 static int run_status(int argc, char *argv[]);
 static int run_fail(int argc, char *argv[]);
 static int run_env(int argc, char *argv[]);
@@ -76,6 +107,9 @@ static const Verb verbs[] = {
         { "status", run_status, "Show the env source, the steps, the failed reason, the services" },
         { "fail", run_fail, "[REASON] Set the failed flag (used by appliance-failed@.service)" },
         { "env", run_env, "[ROOTS] Print the active env flattened for sh (default: ecs,appliance)" },
+        { "backup", run_backup, "Dump the database and back up vault and dump with duply (appliance-backup.service)" },
+        { "recover", run_recover, "--yes-i-am-sure [--only-restore] [--overwrite] Restore vault and database from the backup" },
+        { "alert", run_alert, "[MESSAGE] Report a failed service (--unit) to Sentry (service-failed@.service)" },
         { "insecure-keys", run_insecure_keys, "Remove the Vagrant insecure keys of users that have their own key" },
 };
 
@@ -94,7 +128,10 @@ static void help(void) {
                "     --once               appliance: exit after READY instead of monitoring\n"
                "     --systemctl=CMD      Program used to start/stop units (default: systemctl)\n"
                "     --metadata-url=URL   EC2-compatible user-data URL (default %s)\n"
-               "     --unit=UNIT          fail: the unit that failed\n\n"
+               "     --unit=UNIT          fail, alert: the unit that failed\n"
+               "     --yes-i-am-sure      recover: really replace vault and database with the backup's\n"
+               "     --only-restore       recover: restore the files only, leave the database alone\n"
+               "     --overwrite          recover: also over a non-empty vault, dump directory or database\n\n"
                "Exit status: 0 success (also standby), 1 failure or refused (failed flag set), 2 usage.\n"
                "Recovery from the failed state: rm /run/appliance_failed; systemctl restart appliance\n",
                AGENT_PROFILE, AGENT_EC2_URL);
@@ -110,6 +147,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_SYSTEMCTL,
                 ARG_METADATA_URL,
                 ARG_UNIT,
+                ARG_YES_I_AM_SURE,
+                ARG_ONLY_RESTORE,
+                ARG_OVERWRITE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -121,6 +161,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "systemctl", required_argument, NULL, ARG_SYSTEMCTL },
                 { "metadata-url", required_argument, NULL, ARG_METADATA_URL },
                 { "unit", required_argument, NULL, ARG_UNIT },
+                { "yes-i-am-sure", no_argument, NULL, ARG_YES_I_AM_SURE },
+                { "only-restore", no_argument, NULL, ARG_ONLY_RESTORE },
+                { "overwrite", no_argument, NULL, ARG_OVERWRITE },
                 {},
         };
         int c;
@@ -179,6 +222,15 @@ static int parse_argv(int argc, char *argv[]) {
                         if (!arg_unit)
                                 return log_oom();
                         break;
+                case ARG_YES_I_AM_SURE:
+                        arg_yes_i_am_sure = true;
+                        break;
+                case ARG_ONLY_RESTORE:
+                        arg_only_restore = true;
+                        break;
+                case ARG_OVERWRITE:
+                        arg_overwrite = true;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -205,11 +257,14 @@ static int verb_fail(const Agent *a, int argc, char *argv[]) {
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        r = agent_failed_check(a, NULL);
+        r = agent_failed_check(a, &reason);
         if (r == -EBUSY) {
                 log_info("The failed flag is already set.");
+                (void) sentry_send(a, "fatal", arg_unit ?: "appliance", reason ?: "Appliance failed");
                 return 0;
         }
+        free(reason);
+        reason = NULL;
         if (argc > 0)
                 reason = strv_join(argv, " ");
         else if (arg_unit)
@@ -223,6 +278,7 @@ static int verb_fail(const Agent *a, int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the failed flag: %m");
         log_error("Appliance failed: %s", reason);
+        (void) sentry_send(a, "fatal", arg_unit ?: "appliance", reason);
         _cleanup_free_ char *pub = agent_public_reason(a, reason, NULL);
         (void) agent_notifyf("STATUS=Appliance failed: %s", pub ?: "see the journal");
         return 0;

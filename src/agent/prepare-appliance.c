@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "agent-path.h"
+#include "backup.h"
 #include "cleanup.h"
 #include "crypto.h"
 #include "fileio.h"
@@ -255,6 +256,7 @@ int step_prepare_appliance(const Agent *a) {
         _cleanup_free_ char *reason = NULL;
         uint64_t t0 = now_usec();
         const char *domain;
+        bool configured;
         int r, changed = 0;
 
         if (agent_failed_check(a, NULL) == -EBUSY) {
@@ -266,6 +268,7 @@ int step_prepare_appliance(const Agent *a) {
         r = agent_step_begin(a, "prepare-appliance", &env);
         if (r <= 0)
                 return r;
+        configured = r == 1;
         (void) agent_notify("STATUS=Preparing the appliance");
         (void) agent_write_status_page(a, "Appliance Startup", "Starting up");
         domain = env_get_string(env, "appliance:domain", NULL);
@@ -290,6 +293,19 @@ int step_prepare_appliance(const Agent *a) {
         if (r < 0)
                 return fail_step(a, t0, reason ?: "Cannot render the templates");
         changed |= r;
+        if (configured) {
+                /* A backup that cannot be set up is the backup's failure (status, journal), not the
+                 * appliance's: the "backup" line says why, and no profile is left behind. */
+                _cleanup_free_ char *why = NULL;
+                r = backup_prepare(a, env, &why);
+                if (r < 0) {
+                        _cleanup_free_ char *pub = agent_public_reason(a, why, env);
+                        log_error("Cannot set up the backup: %s", why ?: strerror(-r));
+                        (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
+                        (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
+                } else
+                        changed |= r;
+        }
 
         (void) agent_record_step(a, "prepare-appliance", changed ? STEP_CHANGED : STEP_OK,
                                  changed ? "appliance configured" : "appliance configuration unchanged", now_usec() - t0,

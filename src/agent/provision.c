@@ -13,6 +13,7 @@
 #include "log.h"
 #include "hostname.h"
 #include "provision.h"
+#include "sentry.h"
 #include "ssh-keys.h"
 #include "strv.h"
 #include "users.h"
@@ -105,6 +106,8 @@ static const char *const agent_env_keys[] = {
         "appliance:extra:files",
         "appliance:storage:ignore",
         "appliance:storage:grow_root",
+        "appliance:backup",
+        "appliance:sentry:dsn",
 };
 
 /* The env keys a template names: "{{ key" or "{{ key | default }}". */
@@ -203,6 +206,15 @@ int provision_report_env(const Agent *a, const Profile *p, const Env *e, CloudCo
         for (size_t i = 0; i < env_node_size(root); i++) {
                 r = report_node(c, keys, env_node_key(root, i), env_node_item(root, i));
                 if (r < 0)
+                        return log_oom();
+        }
+        {
+                const char *dsn = env_get_string(e, "appliance:sentry:dsn", NULL);
+                _cleanup_(sentry_dsn_done) SentryDsn d = {};
+                _cleanup_free_ char *why = NULL;
+
+                if (!isempty(dsn) && (sentry_dsn_parse(dsn, &d, &why) < 0 || sentry_dsn_servable(&d, &why) < 0) &&
+                    cloud_config_note(c, "env: %s: not served", why ?: "appliance:sentry:dsn") < 0)
                         return log_oom();
         }
         return 0;

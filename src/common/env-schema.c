@@ -154,6 +154,7 @@ static const Field appliance_fields[] = {
                         { "options", F_STRING, false, NULL, NULL },
                         END }, NULL },
                 { "encrypt", F_STRING, true, NULL, rule_pgp_secret },
+                { "oncalendar", F_STRING, false, NULL, rule_one_line },
                 END }, NULL },
         END
 };
