@@ -721,5 +721,5 @@ int backup_recovery_wait(const Agent *a, const Env *env, char **ret_reason) {
 int backup_timer_start(const Agent *a) {
         if (!agent_exists(a, BACKUP_PROFILE_DIR "/conf"))
                 return 0;
-        return agent_systemctl(a, "start", "appliance-backup.timer") == 0 ? 1 : -EIO;
+        return agent_systemctl(a, "start-no-block", "appliance-backup.timer") == 0 ? 1 : -EIO;
 }
