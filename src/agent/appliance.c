@@ -30,6 +30,7 @@
 #include "fileio.h"
 #include "http.h"
 #include "log.h"
+#include "metric.h"
 #include "parse-util.h"
 #include "profile.h"
 #include "spawn.h"
@@ -244,6 +245,8 @@ int step_appliance(const Agent *a) {
         r = backup_timer_start(a);
         if (r < 0)
                 log_warning("Cannot start appliance-backup.timer.");
+        if (metric_start(a, env) < 0)
+                log_warning("Metrics: not every switch of appliance:metric could be served (see above).");
         r = set_ready(a, true);
         if (r < 0)
                 return agent_log_io_error(a, "write", AGENT_READY_FLAG, r);

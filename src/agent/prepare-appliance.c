@@ -35,6 +35,7 @@
 #include "fileio.h"
 #include "hostname.h"
 #include "log.h"
+#include "metric.h"
 #include "prepare-appliance.h"
 #include "profile.h"
 #include "reterr.h"
@@ -305,6 +306,10 @@ int step_prepare_appliance(const Agent *a) {
                         (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
                 } else
                         changed |= r;
+                r = metric_prepare(a, env);
+                if (r < 0)
+                        return agent_step_fail(a, "prepare-appliance", t0, "Cannot write the metric switches");
+                changed |= r;
         }
 
         (void) agent_record_step(a, "prepare-appliance", changed ? STEP_CHANGED : STEP_OK,

@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "hostname.h"
+#include "metric.h"
 #include "provision.h"
 #include "sentry.h"
 #include "ssh-keys.h"
@@ -108,6 +109,7 @@ static const char *const agent_env_keys[] = {
         "appliance:storage:grow_root",
         "appliance:backup",
         "appliance:sentry:dsn",
+        "appliance:metric",
 };
 
 /* The env keys a template names: "{{ key" or "{{ key | default }}". */
@@ -216,6 +218,14 @@ int provision_report_env(const Agent *a, const Profile *p, const Env *e, CloudCo
                 if (!isempty(dsn) && (sentry_dsn_parse(dsn, &d, &why) < 0 || sentry_dsn_servable(&d, &why) < 0) &&
                     cloud_config_note(c, "env: %s: not served", why ?: "appliance:sentry:dsn") < 0)
                         return log_oom();
+        }
+        {
+                _cleanup_(metric_plan_done) MetricPlan mp = {};
+                if (metric_plan_for(a, e, &mp) < 0)
+                        return log_oom();
+                STRV_FOREACH(n, mp.notes)
+                        if (cloud_config_note(c, "%s", *n) < 0)
+                                return log_oom();
         }
         return 0;
 }

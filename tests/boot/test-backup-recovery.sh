@@ -5,9 +5,11 @@
 # (appliance:backup:mount) and that both VMs get; a Sentry DSN points at a listener on the
 # guest's loopback.
 #
-# VM 1: ready; a backup with an empty vault fails, in status and journal, and reaches the
+# VM 1: ready; the metric switches: the exporters and prometheus on 127.0.0.1 only, every target
+#       up, the alert rules loaded, grafana reported as not served; a backup with an empty vault fails, in status and journal, and reaches the
 #       listener as a well-formed Sentry event without the DSN's secret or env secrets; then rows
-#       in the database and files in the vault, the timer (22:30) running, a backup that succeeds.
+#       in the database and files in the vault, the timer (22:30) running, a backup that succeeds,
+#       its backup_last_success served by the node exporter.
 # Host: the backup disk holds duplicity volumes encrypted to the env's backup key (gpg
 #       --list-packets names its key id).
 # VM 2: a fresh appliance with the same env and the backup disk stops in "waiting for recovery";
@@ -30,6 +32,7 @@ sed -i '/^    ignore:/,/^  [a-z]/ s/^\(      [a-z]*\): true$/\1: false/' "$env"
 sed -i 's|^    url: file:///volatile/ecs-backup-test/$|    url: file:///mnt/ecs-backup/\n    mount:\n      type: ext4\n      source: LABEL=ecs-backup\n      target: /mnt/ecs-backup|' "$env"
 DSN_SECRET=5ec7e7dsnpart
 sed -i "s|^  domain: ecs.backup.test$|  domain: ecs.backup.test\n  sentry:\n    dsn: \"http://0a1b2c3d4e5f:$DSN_SECRET@127.0.0.1:9999/3\"|" "$env"
+sed -i "s|^  domain: ecs.backup.test$|  domain: ecs.backup.test\n  metric:\n    exporter: true\n    server: true\n    gui: true|" "$env"
 grep -q 'source: LABEL=ecs-backup' "$env" || fail "could not set appliance:backup:mount"
 "$BUILDER" env check "$env" >"$W/check.log" 2>&1 || { cat "$W/check.log"; fail "the test env does not pass env check"; }
 "$BUILDER" seed --env "$env" --instance-id iid-backup-1 -o "$W/seed1.iso"
@@ -72,6 +75,28 @@ for line in VOLSIZE=25 MAX_FULLBKP_AGE=2M MAX_FULL_BACKUPS=1 "SOURCE='/data'"; d
 done
 g systemctl is-active --quiet appliance-backup.timer || fail "appliance-backup.timer is not running"
 g systemctl show -p TimersCalendar appliance-backup.timer | grep -q '22:30:00' || fail "the timer is not at 22:30"
+
+# Metrics: the exporters and prometheus listen on 127.0.0.1 only, scrape each other, hold the rules.
+fetch() { g "python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' $1"; }
+start=$SECONDS
+until [ "$(g "ss -ltnH '( sport = :9100 or sport = :9187 or sport = :9113 or sport = :9090 )'" | wc -l)" -ge 4 ]; do
+	[ $((SECONDS - start)) -lt 120 ] || fail "the metric ports do not all listen: $(g ss -ltnH)"
+	sleep 3
+done
+g "ss -ltnH '( sport = :9100 or sport = :9187 or sport = :9113 or sport = :9090 )'" | awk '{ print $4 }' >"$W/metric-listen"
+grep -v '^127\.0\.0\.1:' "$W/metric-listen" && fail "a metric port listens beyond the loopback: $(cat "$W/metric-listen")"
+start=$SECONDS
+until fetch http://127.0.0.1:9090/api/v1/targets >"$W/targets.json" 2>/dev/null &&
+	jq -e '[.data.activeTargets[] | select(.health == "up")] | length == 4' "$W/targets.json" >/dev/null; do
+	[ $((SECONDS - start)) -lt 180 ] || fail "prometheus targets not all up: $(jq -c '[.data.activeTargets[] | {job: .labels.job, health, lastError}]' "$W/targets.json" 2>/dev/null)"
+	sleep 5
+done
+fetch http://127.0.0.1:9090/api/v1/rules | jq -e '[.data.groups[].rules[].name] | index("NodeRebootsTooOften") and index("BackupMissed")' >/dev/null ||
+	fail "prometheus has not loaded the alert rules"
+fetch http://127.0.0.1:9187/metrics | grep -q '^pg_up 1' || fail "the postgres exporter does not reach PostgreSQL"
+fetch http://127.0.0.1:9113/metrics | grep -q '^nginx_up 1' || fail "the nginx exporter does not reach nginx"
+g appliance-agent status | grep -q 'appliance:metric:gui: not served: grafana' || fail "status does not report the gui switch"
+log "metrics: 4 targets up on 127.0.0.1, rules loaded, gui reported"
 
 # A Sentry listener on the guest's loopback (python3 comes with duplicity).
 g 'cat >/root/sentry-listener.py' <<'PY'
@@ -131,6 +156,7 @@ g test -s /data/ecs-pgdump/ecs.pgdump.gz || fail "no database dump"
 g findmnt /mnt/ecs-backup >/dev/null && fail "the backup target is still mounted after the backup"
 g grep -q '^backup_last_success 1$' /var/lib/prometheus/node-exporter/appliance-backup.prom ||
 	fail "no backup_last_success metric"
+fetch http://127.0.0.1:9100/metrics | grep -q '^backup_last_success 1' || fail "the node exporter does not serve backup_last_success"
 log "vm1: backup done ($rows1)"
 g systemctl poweroff 2>/dev/null || true
 vm_wait_exit vm1 180
