@@ -11,8 +11,8 @@
  *     has_journal,extent,huge_file,flex_bg,uninit_bg,dir_nlink,extra_isize with 64bit only above
  *     16 TiB (auto_64-bit_support); from 1.43 on metadata_csum and 64bit replace uninit_bg (e2fsprogs
  *     RelNotes v1.43.0: "Mke2fs will now create file systems with the metadata_csum and 64bit
- *     features enabled by default"); Debian 12's /etc/mke2fs.conf (1.47.0-2) has exactly that
- *     list. Upstream 1.47.0 also turns on metadata_csum_seed and orphan_file (RelNotes v1.47.0),
+ *     features enabled by default"); the /etc/mke2fs.conf of Debian 11 (1.46.2-2) and Debian 12
+ *     (1.47.0-2) has exactly that list (read from the bootstrapped trees). Upstream 1.47.0 also turns on metadata_csum_seed and orphan_file (RelNotes v1.47.0),
  *     and so does Debian 13's mke2fs.conf (1.47.2, read from the bootstrapped tree). The builder
  *     stays with the 1.43 list on every release from 1.43 on: all of them support it, and an
  *     image of a newer release stays readable by the tools that may meet it elsewhere (the GRUB

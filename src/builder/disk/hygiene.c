@@ -30,21 +30,47 @@ static const char *const item_names[_HYGIENE_MAX] = {
 };
 
 #define SSH_KEYGEN_UNIT "appliance-ssh-host-keys.service"
+#define SSH_KEYGEN_RSA_UNIT "appliance-ssh-host-key-rsa.service"
 
+/* The Ed25519 and ECDSA keys before sshd starts: generated in milliseconds even on an emulated CPU,
+ * and what every OpenSSH client since 6.5 uses. */
 static const char ssh_keygen_unit[] =
         "# Written by appliance-builder: images carry no SSH host keys, each machine makes its own.\n"
+        "# Ed25519 and ECDSA first (milliseconds); RSA after the boot, see " SSH_KEYGEN_RSA_UNIT ".\n"
         "[Unit]\n"
-        "Description=Generate missing SSH host keys\n"
+        "Description=Generate missing SSH host keys (Ed25519, ECDSA)\n"
         "Before=ssh.service\n"
         "ConditionPathExists=/usr/bin/ssh-keygen\n"
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
         "RemainAfterExit=yes\n"
-        "ExecStart=/usr/bin/ssh-keygen -A\n"
+        "ExecStart=/bin/sh -c 'for t in ed25519 ecdsa; do f=/etc/ssh/ssh_host_$${t}_key; "
+        "[ -s \"$$f\" ] && [ -s \"$$f.pub\" ] && continue; rm -f \"$$f\" \"$$f.pub\"; "
+        "/usr/bin/ssh-keygen -q -N \"\" -t $$t -f \"$$f\" || exit; done'\n"
         "\n"
         "[Install]\n"
         "WantedBy=ssh.service\n";
+
+/* RSA (seconds of CPU on a slow first boot) once the machine is up: after sshd and the appliance
+ * are started, then sshd reloads to offer it too. */
+static const char ssh_keygen_rsa_unit[] =
+        "# Written by appliance-builder: the RSA host key, made after the boot (see " SSH_KEYGEN_UNIT ").\n"
+        "[Unit]\n"
+        "Description=Generate the missing RSA SSH host key\n"
+        "After=ssh.service appliance.service " SSH_KEYGEN_UNIT "\n"
+        "ConditionPathExists=/usr/bin/ssh-keygen\n"
+        "ConditionPathExists=!/etc/ssh/ssh_host_rsa_key.pub\n"
+        "\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        "Nice=10\n"
+        "ExecStartPre=/bin/rm -f /etc/ssh/ssh_host_rsa_key\n"
+        "ExecStart=/usr/bin/ssh-keygen -q -N \"\" -t rsa -f /etc/ssh/ssh_host_rsa_key\n"
+        "ExecStartPost=/bin/systemctl --no-block reload-or-try-restart ssh.service\n"
+        "\n"
+        "[Install]\n"
+        "WantedBy=multi-user.target\n";
 
 const char *hygiene_item_to_string(HygieneItemId id) {
         return id >= 0 && id < _HYGIENE_MAX ? item_names[id] : NULL;
@@ -260,8 +286,16 @@ static int ssh_host_keys(const char *root, HygieneItem *it) {
                               strlen(ssh_keygen_unit), 0644);
         if (r < 0)
                 return r;
-        return rootfs_symlink(root, "/etc/systemd/system/" SSH_KEYGEN_UNIT,
-                              "/etc/systemd/system/ssh.service.wants/" SSH_KEYGEN_UNIT);
+        r = rootfs_symlink(root, "/etc/systemd/system/" SSH_KEYGEN_UNIT,
+                           "/etc/systemd/system/ssh.service.wants/" SSH_KEYGEN_UNIT);
+        if (r < 0)
+                return r;
+        r = rootfs_write_file(root, "/etc/systemd/system/" SSH_KEYGEN_RSA_UNIT, ssh_keygen_rsa_unit,
+                              strlen(ssh_keygen_rsa_unit), 0644);
+        if (r < 0)
+                return r;
+        return rootfs_symlink(root, "/etc/systemd/system/" SSH_KEYGEN_RSA_UNIT,
+                              "/etc/systemd/system/multi-user.target.wants/" SSH_KEYGEN_RSA_UNIT);
 }
 
 static int machine_id(const char *root, HygieneItem *it) {

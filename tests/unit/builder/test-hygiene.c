@@ -126,7 +126,14 @@ static void test_apply(void **state) {
         assert_true(exists(root, "/etc/systemd/system/appliance-ssh-host-keys.service"));
         assert_true(exists(root, "/etc/systemd/system/ssh.service.wants/appliance-ssh-host-keys.service"));
         unit = slurp(root, "/etc/systemd/system/appliance-ssh-host-keys.service");
-        assert_non_null(strstr(unit, "ssh-keygen -A"));
+        /* Ed25519 and ECDSA before sshd, RSA after the boot. */
+        assert_non_null(strstr(unit, "for t in ed25519 ecdsa;"));
+        assert_null(strstr(unit, "-t rsa"));
+        assert_true(exists(root, "/etc/systemd/system/multi-user.target.wants/appliance-ssh-host-key-rsa.service"));
+        free(unit);
+        unit = slurp(root, "/etc/systemd/system/appliance-ssh-host-key-rsa.service");
+        assert_non_null(strstr(unit, "-t rsa -f /etc/ssh/ssh_host_rsa_key"));
+        assert_non_null(strstr(unit, "After=ssh.service appliance.service"));
 
         mid = slurp(root, "/etc/machine-id");
         assert_string_equal(mid, "uninitialized\n");
