@@ -1,6 +1,7 @@
 /**
- * The "appliance" step, run by the one enabled unit (Type=notify): starts the profile's services in
- * order, waits for each health check, then marks the appliance ready and tells systemd (READY=1 and
+ * The "appliance" step, run by the one enabled unit (Type=notify): queues the starts of all the
+ * profile's services at once, in order (systemd runs them in parallel where their units' ordering
+ * allows), waits for each health check in order, then marks the appliance ready and tells systemd (READY=1 and
  * a STATUS= line). Until then nginx serves the maintenance page: the agent keeps
  * /run/appliance/www/503.html and status.json current, and /run/appliance-ready exists only while
  * everything is healthy (the nginx snippet in rootfs answers 503 + Retry-After without it).
@@ -122,26 +123,28 @@ static int set_ready(const Agent *a, bool ready) {
         return r < 0 ? r : 0;
 }
 
-static void sleep_interruptible(unsigned sec) {
-        struct timespec ts = { .tv_sec = sec };
+static void sleep_interruptible_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
         (void) nanosleep(&ts, NULL);
 }
 
-static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_reason) {
+/* Queues the start of a service that is not active yet. 1 if queued, 0 if it already runs. */
+static int start_one(const Agent *a, const ProfileService *s, char **ret_reason) {
+        if (agent_systemctl(a, "is-active", s->unit) == 0)
+                return 0;
+        log_info("Starting '%s'.", s->unit);
+        /* Queued: the health check decides, and a unit that happens to be ordered after
+         * appliance.service cannot deadlock the start. */
+        if (agent_systemctl(a, "start-no-block", s->unit) != 0)
+                return asprintf(ret_reason, "Service '%s' failed to start", s->unit) < 0 ? -ENOMEM : -EIO;
+        return 1;
+}
+
+static int wait_healthy(const Agent *a, const ProfileService *s, bool started, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
-        bool started = false;
         uint64_t deadline;
         int r;
 
-        if (agent_systemctl(a, "is-active", s->unit) != 0) {
-                started = true;
-                log_info("Starting '%s'.", s->unit);
-                /* Queued: the health check below decides, and a unit that happens to be ordered
-                 * after appliance.service cannot deadlock the start. */
-                r = agent_systemctl(a, "start-no-block", s->unit);
-                if (r != 0)
-                        return asprintf(ret_reason, "Service '%s' failed to start", s->unit) < 0 ? -ENOMEM : -EIO;
-        }
         deadline = now_usec() + (uint64_t) s->timeout * 1000000ULL;
         for (;;) {
                 free(why);
@@ -160,7 +163,8 @@ static int start_and_wait(const Agent *a, const ProfileService *s, char **ret_re
                         return asprintf(ret_reason, "Service '%s' did not become healthy within %u s (%s)", s->unit,
                                         s->timeout, why ?: "check failed") < 0 ? -ENOMEM : -ETIMEDOUT;
                 (void) agent_notifyf("STATUS=Waiting for %s (%s)", s->unit, why ?: "starting");
-                sleep_interruptible(1);
+                /* A port or page is probed often; a command (exec:) costs a process each time. */
+                sleep_interruptible_ms(s->health && startswith(s->health, "exec:") ? 1000 : 250);
         }
 }
 
@@ -200,9 +204,23 @@ int step_appliance(const Agent *a) {
                         return log_oom();
         (void) write_services(a, p, states);
 
+        /* All starts are queued at once, in the profile's order: systemd runs them in parallel
+         * where their units allow (appliance-database is ordered after postgresql by its own
+         * After=), and the health checks below are then awaited in order. */
+        _cleanup_free_ bool *started = calloc(p->n_services ?: 1, sizeof(bool));
+        if (!started)
+                return log_oom();
+        for (size_t i = 0; i < p->n_services; i++) {
+                r = start_one(a, &p->services[i], &reason);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return agent_step_fail(a, "appliance", t0, reason ?: "a service failed");
+                started[i] = r > 0;
+        }
         for (size_t i = 0; i < p->n_services; i++) {
                 (void) agent_notifyf("STATUS=Starting %s (%zu/%zu)", p->services[i].unit, i + 1, p->n_services);
-                r = start_and_wait(a, &p->services[i], &reason);
+                r = wait_healthy(a, &p->services[i], started[i], &reason);
                 free(states[i]);
                 states[i] = strdup(r == 0 ? "healthy" : "failed");
                 (void) write_services(a, p, states);
@@ -262,7 +280,7 @@ int step_appliance(const Agent *a) {
                 _cleanup_free_ char *failed = NULL;
                 bool all = true;
 
-                sleep_interruptible(monitor_interval());
+                sleep_interruptible_ms(monitor_interval() * 1000);
                 if (stop_requested)
                         break;
                 if (agent_failed_check(a, &failed) == -EBUSY) {
