@@ -5,7 +5,7 @@ set -eu
 
 packages="
   build-essential cmake pkg-config git clang libclang-rt-14-dev
-  libarchive-dev libcdio-dev libiso9660-dev libyaml-dev libssl-dev libcmocka-dev
+  libarchive-dev libyaml-dev libssl-dev libcmocka-dev
   libguestfs-dev libext2fs-dev libgpgme-dev libcairo2-dev libqrencode-dev libzbar-dev
   libpng-dev zlib1g-dev
   libguestfs-tools guestfish linux-image-amd64 qemu-utils qemu-system-x86

@@ -4,8 +4,8 @@
  * Sources, first match wins (USERDATA_TYPE, the source's type, in brackets):
  *   1. $ENV_YML, a path as the process sees it                          [local]
  *   2. ROOT/app/env.yml                                                 [local]
- *   3. the seed labelled cidata/CIDATA (ISO 9660 through libcdio, or vfat through the agent's own
- *      FAT reader; never mounted), file user-data                       [cidata]
+ *   3. the seed labelled cidata/CIDATA (ISO 9660 or vfat, read by the common seedfs reader; never
+ *      mounted), file user-data                       [cidata]
  *   4. the drive labelled config-2 (ISO 9660 or vfat), openstack/latest/user_data  [config-2]
  *   5. if the profile sets features:ec2_metadata, the EC2-compatible metadata service, 3 s [ec2]
  * Before the env: the profile's users, the cloud-configs baked in the image
@@ -35,7 +35,6 @@
 #include "agent.h"
 #include "agent-path.h"
 #include "chase.h"
-#include "cidata.h"
 #include "cleanup.h"
 #include "env-check.h"
 #include "fileio.h"
@@ -101,14 +100,19 @@ static int drive_read(const Agent *a, const char *const *labels, const char *mem
         if (r < 0)
                 return log_error_errno(r, "Failed to look for a '%s' drive: %m", labels[0]);
 
-        if (t == FS_ISO9660)
-                r = strchr(member, '/') ? iso_read_file(dev, member, ENV_MAX, &text, &len)
-                                        : cidata_iso_read_file(dev, member, &text, &len);
-        else if (t == FS_VFAT) {
+        if (t == FS_ISO9660 || t == FS_VFAT) {
+                _cleanup_(seedfs_freep) SeedFs *fs = NULL;
                 _cleanup_close_ int fd = -EBADF;
+
+                /* ISO names may also be the aliases some seed makers write ("user_data"); FAT
+                 * looks names up case-insensitively anyway. */
                 r = open_input(AT_FDCWD, dev, INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
                 if (r >= 0)
-                        r = fat_read_file(fd, member, ENV_MAX, &text, &len);
+                        r = seedfs_open(fd, &fs);
+                if (r >= 0)
+                        r = seedfs_read_file(fs, member,
+                                             t == FS_ISO9660 && !strchr(member, '/') ? SEEDFS_ALIASES : 0,
+                                             ENV_MAX, &text, &len);
         } else
                 r = -EMEDIUMTYPE;
         if (r < 0) {

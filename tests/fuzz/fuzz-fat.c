@@ -1,37 +1,57 @@
 /**
- * Fuzzes the agent's FAT12/16/32 reader on arbitrary images: cluster chains (loops, out of range),
- * directories (long names, deleted entries, subdirectories, "." and ".."), sizes beyond the image.
- * A file it returns is never larger than the limit asked for.
+ * Fuzzes the common seed reader (seedfs) on arbitrary FAT12/16/32 images: the boot sector, cluster
+ * chains (loops, out of range), directories (long names, deleted entries, subdirectories, "." and
+ * ".."), sizes beyond the image, the label probe. A file it returns is never larger than the limit
+ * asked for.
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fileio.h"
-#include "log.h"
-#include "probe.h"
+#include "seedfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const char *const paths[] = { "user-data", "meta-data", "openstack/latest/meta_data.json",
-                                             "openstack/latest/user_data", "a/b/c/d/e", "../user-data" };
+        static const struct {
+                const char *path;
+                SeedFsFlags flags;
+        } reads[] = {
+                { "user-data", SEEDFS_ALIASES },
+                { "meta-data", 0 },
+                { "openstack/latest/meta_data.json", 0 },
+                { "openstack/latest/user_data", 0 },
+                { "a/b/c/d/e", 0 },
+                { "../user-data", 0 },
+        };
+        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *label = NULL;
+        SeedFsEntry *e = NULL;
+        size_t n = 0;
+        FsType t;
 
         if (size > 4 * 1024 * 1024)
                 return 0;
-        log_set_max_level(LOG_CRIT);
         fd = memfd_create("fuzz-fat", MFD_CLOEXEC);
         if (fd < 0 || loop_write(fd, data, size) < 0)
                 return 0;
-        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        (void) fs_probe_fd(fd, &t, &label);
+        if (seedfs_open(fd, &fs) < 0)
+                return 0;
+        (void) seedfs_label(fs);
+        (void) seedfs_iso_pvd_label(fs);
+        if (seedfs_list_root(fs, &e, &n) >= 0)
+                seedfs_entries_free(e, n);
+        for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
                 _cleanup_free_ char *buf = NULL;
-                size_t n = 0;
+                size_t len = 0;
 
-                if (fat_read_file(fd, paths[i], 64 * 1024, &buf, &n) >= 0 && (n > 64 * 1024 || buf[n] != 0))
+                if (seedfs_read_file(fs, reads[i].path, reads[i].flags, 64 * 1024, &buf, &len) >= 0 &&
+                    (len > 64 * 1024 || buf[len] != 0))
                         abort();
         }
         return 0;

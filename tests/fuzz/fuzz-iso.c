@@ -1,40 +1,58 @@
 /**
- * Fuzzes the ISO 9660 seed readers on arbitrary images: the common layer's root-directory reader
- * (Rock Ridge, Joliet, the upper-case aliases) and the agent's path reader (config-2 drives), and
- * the label probe. Directories that loop, extents beyond the image and huge sizes must give an
- * error, never a read outside the buffer.
+ * Fuzzes the common seed reader (seedfs) on arbitrary ISO 9660 images: the blkid-style probe, the
+ * volume descriptors, the root listing (Rock Ridge with its continuation areas, Joliet, 8.3 names)
+ * and reads by name with the upper-case aliases and by path (config-2 drives). Directories that
+ * loop, extents beyond the image and huge sizes must give an error, never a read outside the
+ * buffer, and a file returned is never larger than the limit asked for.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cidata.h"
 #include "cleanup.h"
 #include "fileio.h"
-#include "log.h"
-#include "probe.h"
+#include "seedfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        static const struct {
+                const char *path;
+                SeedFsFlags flags;
+        } reads[] = {
+                { "user-data", SEEDFS_ALIASES },
+                { "meta-data", 0 },
+                { "openstack/latest/meta_data.json", 0 },
+                { "openstack/latest/user_data", 0 },
+                { "../user-data", 0 },
+        };
+        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *label = NULL, *vol = NULL;
-        char path[64];
+        _cleanup_free_ char *label = NULL;
+        SeedFsEntry *e = NULL;
+        size_t n = 0;
         FsType t;
 
         if (size > 4 * 1024 * 1024)
                 return 0;
-        log_set_max_level(LOG_CRIT);
         fd = memfd_create("fuzz-iso", MFD_CLOEXEC);
         if (fd < 0 || loop_write(fd, data, size) < 0)
                 return 0;
-        (void) snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        (void) probe_fd(fd, &t, &label);
-        (void) cidata_iso_volume_id(path, &vol);
-        (void) cidata_iso_read_file(path, "user-data", &a, NULL);
-        (void) iso_read_file(path, "openstack/latest/meta_data.json", 64 * 1024, &b, NULL);
-        (void) iso_read_file(path, "meta-data", 64 * 1024, &c, NULL);
+        (void) fs_probe_fd(fd, &t, &label);
+        if (seedfs_open(fd, &fs) < 0)
+                return 0;
+        (void) seedfs_label(fs);
+        (void) seedfs_iso_pvd_label(fs);
+        if (seedfs_list_root(fs, &e, &n) >= 0)
+                seedfs_entries_free(e, n);
+        for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+                _cleanup_free_ char *buf = NULL;
+                size_t len = 0;
+
+                if (seedfs_read_file(fs, reads[i].path, reads[i].flags, 64 * 1024, &buf, &len) >= 0 &&
+                    (len > 64 * 1024 || buf[len] != 0))
+                        abort();
+        }
         return 0;
 }

@@ -1,12 +1,10 @@
 /**
- * Seed inspection with libiso9660. The image is opened twice: without extensions (libiso9660 still
- * uses Rock Ridge names there, and shows plain ISO 9660 names when there are none) and with Joliet.
- * The names cloud-init gets are those the Linux isofs driver shows: Rock Ridge if present, else
- * Joliet, else the 8.3 names in lower case without ";1" -- so a seed made without both extensions
- * shows "user_dat" and is not found. The rules checked are those of ds-identify and the NoCloud
- * datasource; each problem starts with the rule's name.
+ * Seed inspection through the common seed reader (seedfs), which shows the names the Linux isofs
+ * driver shows: Rock Ridge if present, else Joliet, else the 8.3 names in lower case without ";1"
+ * -- so a seed made without both extensions shows "user_dat" and is not found. A vfat seed is read
+ * as the kernel's vfat does (names case-insensitive). The rules checked are those of ds-identify
+ * and the NoCloud datasource; each problem starts with the rule's name.
  */
-#include <cdio/iso9660.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,28 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cidata.h"
 #include "chase.h"
 #include "cleanup.h"
 #include "json-util.h"
 #include "macro.h"
 #include "seed/inspect.h"
+#include "seedfs.h"
 #include "seed/userdata.h"
 #include "strv.h"
 #include "yaml-util.h"
-
-static void iso9660_closep(iso9660_t **p) {
-        if (*p)
-                (void) iso9660_close(*p);
-}
-
-static void filelist_freep(CdioList_t **l) {
-        if (*l)
-                iso9660_filelist_free(*l);
-}
 
 _printf_(2, 3) static int add_note(char ***l, const char *fmt, ...) {
         char *s;
@@ -48,17 +37,6 @@ _printf_(2, 3) static int add_note(char ***l, const char *fmt, ...) {
         if (n < 0)
                 return -ENOMEM;
         return strv_consume(l, s);
-}
-
-static char *trim_volume_id(char *v) {
-        size_t l;
-
-        if (!v)
-                return NULL;
-        l = strlen(v);
-        while (l > 0 && v[l - 1] == ' ')
-                v[--l] = 0;
-        return v;
 }
 
 void seed_inspection_done(SeedInspection *i) {
@@ -77,91 +55,38 @@ void seed_inspection_done(SeedInspection *i) {
         *i = (SeedInspection) {};
 }
 
-/* One root directory entry as Linux shows it, with where its data lives. */
-typedef struct Entry {
-        char name[256];
-        lsn_t lsn;
-        uint32_t size;
-} Entry;
-
+/* The root directory as Linux shows it, and the reader its files come from. */
 typedef struct Tree {
-        Entry *entries;
-        size_t n, n_allocated;
-        iso9660_t *iso; /* the handle the entries came from (not owned) */
+        SeedFsEntry *entries;
+        size_t n;
+        SeedFs *fs;
 } Tree;
 
 static void tree_done(Tree *t) {
-        free(t->entries);
+        seedfs_entries_free(t->entries, t->n);
         *t = (Tree) {};
 }
 
-static int tree_read(iso9660_t *iso, bool translate, Tree *ret, bool *ret_rock) {
-        _cleanup_(filelist_freep) CdioList_t *l = NULL;
-        CdioListNode_t *node;
-        Tree t = { .iso = iso };
-        bool rock = false;
-
-        l = iso9660_ifs_readdir(iso, "/");
-        if (!l)
-                return -EIO;
-
-        _CDIO_LIST_FOREACH (node, l) {
-                iso9660_stat_t *st = _cdio_list_node_data(node);
-                Entry *e;
-
-                if (!st || streq(st->filename, ".") || streq(st->filename, "..") || st->filename[0] == 0 ||
-                    st->filename[0] == 1)
-                        continue;
-                if (st->rr.b3_rock == yep)
-                        rock = true;
-                if (st->type != _STAT_FILE)
-                        continue;
-                if (t.n == t.n_allocated) {
-                        /* grown geometrically: a root of 100,000 names is read in about a second */
-                        size_t a = MAX((size_t) 16, t.n_allocated * 2);
-                        e = reallocarray(t.entries, a, sizeof *e);
-                        if (!e)
-                                return tree_done(&t), -ENOMEM;
-                        t.entries = e;
-                        t.n_allocated = a;
-                }
-                e = &t.entries[t.n++];
-                *e = (Entry) { .lsn = st->lsn, .size = st->size };
-                size_t n = strnlen(st->filename, sizeof e->name - 1);
-                memcpy(e->name, st->filename, n);
-                e->name[n] = 0;
-                if (translate && st->rr.b3_rock != yep) {
-                        /* lower case, no ";1", no trailing '.', as isofs with map=normal shows it */
-                        char *semi = strrchr(e->name, ';');
-                        if (semi)
-                                *semi = 0;
-                        n = strlen(e->name);
-                        if (n > 0 && e->name[n - 1] == '.')
-                                e->name[--n] = 0;
-                        for (size_t k = 0; k < n; k++)
-                                e->name[k] = (char) tolower((unsigned char) e->name[k]);
-                }
-        }
-        *ret = t;
-        if (ret_rock)
-                *ret_rock = rock;
-        return 0;
+static bool name_eq(const Tree *t, const char *a, const char *b) {
+        return seedfs_type(t->fs) == FS_VFAT ? strcasecmp(a, b) == 0 : streq(a, b);
 }
 
-static const Entry *tree_find(const Tree *t, const char *name) {
+static const SeedFsEntry *tree_find(const Tree *t, const char *name) {
         for (size_t i = 0; i < t->n; i++)
-                if (streq(t->entries[i].name, name))
+                if (!t->entries[i].directory && name_eq(t, t->entries[i].name, name))
                         return &t->entries[i];
         return NULL;
 }
 
 /* A name that is "the same" file for a human but not for cloud-init: case and '-'/'_' differences,
  * or the 8.3 truncation ("user_dat"). */
-static const Entry *tree_find_alias(const Tree *t, const char *name) {
+static const SeedFsEntry *tree_find_alias(const Tree *t, const char *name) {
         for (size_t i = 0; i < t->n; i++) {
                 const char *a = t->entries[i].name, *b = name;
                 size_t k;
 
+                if (t->entries[i].directory)
+                        continue;
                 for (k = 0; a[k] && b[k]; k++) {
                         char x = (char) tolower((unsigned char) a[k]), y = (char) tolower((unsigned char) b[k]);
                         if (x == '-')
@@ -180,29 +105,8 @@ static const Entry *tree_find_alias(const Tree *t, const char *name) {
         return NULL;
 }
 
-static int tree_read_file(const Tree *t, const Entry *e, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t blocks;
-
-        if (e->size > CIDATA_FILE_MAX)
-                return -EFBIG;
-        blocks = DIV_ROUND_UP((size_t) e->size, (size_t) ISO_BLOCKSIZE);
-        buf = calloc(blocks + 1, ISO_BLOCKSIZE);
-        if (!buf)
-                return -ENOMEM;
-        if (blocks > 0) {
-                long n = iso9660_iso_seek_read(t->iso, buf, e->lsn, (long) blocks);
-                if (n < 0 || (size_t) n < e->size)
-                        return -EIO;
-        }
-        buf[e->size] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = e->size;
-        return 0;
-}
-
 static int check_required(SeedInspection *ins, const Tree *visible, const char *name) {
-        const Entry *alias;
+        const SeedFsEntry *alias;
 
         if (tree_find(visible, name))
                 return 0;
@@ -219,12 +123,11 @@ static int check_required(SeedInspection *ins, const Tree *visible, const char *
 /* Reads a visible file of the seed: 1 and its bytes if it is there and readable, 0 if it is absent
  * or unreadable (the latter noted as a problem), -ENOMEM. */
 static int read_seed_file(SeedInspection *ins, const Tree *visible, const char *name, char **ret, size_t *ret_size) {
-        const Entry *e = tree_find(visible, name);
         int r;
 
-        if (!e)
+        if (!tree_find(visible, name))
                 return 0;
-        r = tree_read_file(visible, e, ret, ret_size);
+        r = seedfs_read_file(visible->fs, name, 0, SEEDFS_FILE_MAX, ret, ret_size);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -301,60 +204,53 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
 }
 
 /* Fills *ins (owned by the caller); returns -errno only when nothing could be judged. */
-static int inspect_into(const char *path, SeedInspection *ins) {
-        _cleanup_(iso9660_closep) iso9660_t *plain = NULL, *ext = NULL;
-        _cleanup_(tree_done) Tree t_plain = {}, t_joliet = {};
-        const Tree *visible;
-        char *v = NULL;
+static int inspect_into(int fd, SeedInspection *ins) {
+        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
+        _cleanup_(tree_done) Tree visible = {};
         int r;
 
-        cidata_quiet_libcdio();
-        plain = iso9660_open_ext(path, ISO_EXTENSION_NONE);
-        if (!plain) {
-                /* Not fatal: the report says what the file is not. */
-                return add_note(&ins->problems, "filesystem: not an ISO 9660 image (cloud-init also accepts a "
-                                                "vfat seed, which this command does not read)");
-        }
-        ins->filesystem = strdup("iso9660");
-        if (!ins->filesystem)
-                return -ENOMEM;
-        if (iso9660_ifs_get_volume_id(plain, &v))
-                ins->pvd_label = trim_volume_id(v);
-
-        r = tree_read(plain, true, &t_plain, &ins->rock_ridge);
+        r = seedfs_open(fd, &fs);
         if (r == -ENOMEM)
                 return r;
+        if (r == -EMEDIUMTYPE)
+                /* Not fatal: the report says what the file is not. */
+                return add_note(&ins->problems, "filesystem: neither ISO 9660 nor vfat; cloud-init reads a "
+                                                "seed from one of them");
         if (r < 0)
-                return add_note(&ins->problems, "filesystem: cannot read the root directory");
-
-        ext = iso9660_open_ext(path, ISO_EXTENSION_ALL);
-        if (ext && iso9660_ifs_get_joliet_level(ext) > 0) {
-                ins->joliet = true;
-                v = NULL;
-                if (iso9660_ifs_get_volume_id(ext, &v))
-                        ins->label = trim_volume_id(v);
-                r = tree_read(ext, false, &t_joliet, NULL);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        ins->joliet = false;
-        }
-        if (!ins->label && ins->pvd_label) {
-                ins->label = strdup(ins->pvd_label);
+                return add_note(&ins->problems, "filesystem: cannot read the volume: %s", strerror(-r));
+        ins->filesystem = strdup(fs_type_to_string(seedfs_type(fs)));
+        if (!ins->filesystem)
+                return -ENOMEM;
+        if (seedfs_label(fs)) {
+                ins->label = strdup(seedfs_label(fs));
                 if (!ins->label)
                         return -ENOMEM;
         }
+        if (seedfs_iso_pvd_label(fs)) {
+                ins->pvd_label = strdup(seedfs_iso_pvd_label(fs));
+                if (!ins->pvd_label)
+                        return -ENOMEM;
+        }
+        ins->rock_ridge = seedfs_iso_rock_ridge(fs);
+        ins->joliet = seedfs_iso_joliet(fs);
 
-        visible = ins->rock_ridge || !ins->joliet ? &t_plain : &t_joliet;
-        ins->files = calloc(visible->n ?: 1, sizeof *ins->files);
+        r = seedfs_list_root(fs, &visible.entries, &visible.n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_note(&ins->problems, "filesystem: cannot read the root directory: %s", strerror(-r));
+        visible.fs = fs;
+
+        ins->files = calloc(visible.n ?: 1, sizeof *ins->files);
         if (!ins->files)
                 return -ENOMEM;
-        for (size_t i = 0; i < visible->n; i++) {
-                ins->files[i].name = strdup(visible->entries[i].name);
-                if (!ins->files[i].name)
+        for (size_t i = 0; i < visible.n; i++) {
+                if (visible.entries[i].directory)
+                        continue;
+                ins->files[ins->n_files].name = strdup(visible.entries[i].name);
+                if (!ins->files[ins->n_files].name)
                         return -ENOMEM;
-                ins->files[i].size = visible->entries[i].size;
-                ins->n_files++;
+                ins->files[ins->n_files++].size = visible.entries[i].size;
         }
 
         /* ds-identify: exactly "cidata" or "CIDATA" (blkid's label, i.e. Joliet's when present). */
@@ -369,7 +265,9 @@ static int inspect_into(const char *path, SeedInspection *ins) {
         if (r < 0)
                 return r;
 
-        if (!ins->rock_ridge && !ins->joliet) {
+        if (seedfs_type(fs) != FS_ISO9660)
+                r = 0;
+        else if (!ins->rock_ridge && !ins->joliet) {
                 r = add_note(&ins->problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
                                             "'user-data' and 'meta-data' cannot exist");
                 if (r < 0)
@@ -380,19 +278,19 @@ static int inspect_into(const char *path, SeedInspection *ins) {
                         return r;
         }
 
-        r = check_required(ins, visible, "user-data");
+        r = check_required(ins, &visible, "user-data");
         if (r >= 0)
-                r = check_required(ins, visible, "meta-data");
+                r = check_required(ins, &visible, "meta-data");
         if (r >= 0)
-                r = check_user_data(ins, visible, "user-data", &ins->has_user_data);
+                r = check_user_data(ins, &visible, "user-data", &ins->has_user_data);
         if (r >= 0) {
                 bool dummy = false;
-                r = check_user_data(ins, visible, "vendor-data", &dummy);
+                r = check_user_data(ins, &visible, "vendor-data", &dummy);
         }
         if (r >= 0)
-                r = check_yaml_file(ins, visible, "meta-data", true);
+                r = check_yaml_file(ins, &visible, "meta-data", true);
         if (r >= 0)
-                r = check_yaml_file(ins, visible, "network-config", false);
+                r = check_yaml_file(ins, &visible, "network-config", false);
         return r < 0 ? r : 0;
 }
 
@@ -401,16 +299,13 @@ int seed_inspect(const char *path, SeedInspection *ret) {
         int r;
 
         _cleanup_close_ int fd = -EBADF;
-        char fd_path[sizeof "/proc/self/fd/" + 12];
 
-        /* A FIFO or a socket would block libcdio forever: only a regular file or a block device is
-         * opened, and libcdio reads that very file through /proc/self/fd. */
+        /* Only a regular file or a block device (a FIFO or a socket would block the reader). */
         r = open_input(AT_FDCWD, path, INPUT_FOLLOW | INPUT_ALLOW_BLOCK, UINT64_MAX, &fd, NULL);
         if (r < 0)
                 return r;
-        snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
 
-        r = inspect_into(fd_path, &ins);
+        r = inspect_into(fd, &ins);
         if (r < 0)
                 return r;
         *ret = ins;

@@ -1,6 +1,6 @@
 /**
- * Unit tests of the seed image code on real files: seed_iso_write(), the cidata_iso_* readers
- * (the agent's path) and seed_inspect(), in a fresh temporary directory per test.
+ * Unit tests of the seed image code on real files: seed_iso_write(), read back through the common
+ * seed reader (the agent's path) and seed_inspect(), in a fresh temporary directory per test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cidata.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "macro.h"
 #include "seed/inspect.h"
 #include "seed/iso.h"
+#include "seedfs.h"
 #include "strv.h"
 
 static const char user_data[] = "#cloud-config\nhostname: unit\n";
@@ -52,6 +53,36 @@ static char *path_in(void **state, const char *name) {
         return p;
 }
 
+/* The agent's way of reading a seed member: the file, the reader, the name or its aliases. */
+static int read_seed(const char *path, const char *name, char **ret, size_t *ret_size) {
+        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = seedfs_open(fd, &fs);
+        if (r < 0)
+                return r;
+        return seedfs_read_file(fs, name, SEEDFS_ALIASES, SEEDFS_FILE_MAX, ret, ret_size);
+}
+
+static int volume_id(const char *path, char **ret) {
+        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = seedfs_open(fd, &fs);
+        if (r < 0)
+                return r;
+        if (!seedfs_label(fs))
+                return -ENODATA;
+        *ret = strdup(seedfs_label(fs));
+        return *ret ? 0 : -ENOMEM;
+}
+
 static void write_default(const char *path, const char *label, time_t epoch) {
         const SeedFile files[] = {
                 { "meta-data", meta_data, strlen(meta_data) },
@@ -70,20 +101,20 @@ static void test_write_read(void **state) {
 
         write_default(iso, NULL, (time_t) -1);
 
-        assert_int_equal(cidata_iso_read_file(iso, "user-data", &buf, &n), 0);
+        assert_int_equal(read_seed(iso, "user-data", &buf, &n), 0);
         assert_int_equal(n, strlen(user_data));
         assert_memory_equal(buf, user_data, n);
         assert_int_equal(buf[n], 0);
         free(buf);
         buf = NULL;
-        assert_int_equal(cidata_iso_read_file(iso, "network-config", &buf, &n), 0);
+        assert_int_equal(read_seed(iso, "network-config", &buf, &n), 0);
         assert_string_equal(buf, net_config);
         free(buf);
         buf = NULL;
-        assert_int_equal(cidata_iso_read_file(iso, "vendor-data", &buf, &n), -ENOENT);
+        assert_int_equal(read_seed(iso, "vendor-data", &buf, &n), -ENOENT);
         assert_null(buf);
 
-        assert_int_equal(cidata_iso_volume_id(iso, &vol), 0);
+        assert_int_equal(volume_id(iso, &vol), 0);
         assert_string_equal(vol, "cidata");
 }
 
@@ -98,15 +129,15 @@ static void test_aliases_and_errors(void **state) {
 
         assert_int_equal(seed_iso_write(iso, "CIDATA", files, ELEMENTSOF(files), 0, 0644, &err), 0);
         /* Proxmox-style upper-case names are found through the alias. */
-        assert_int_equal(cidata_iso_read_file(iso, "user-data", &buf, &n), 0);
+        assert_int_equal(read_seed(iso, "user-data", &buf, &n), 0);
         assert_string_equal(buf, user_data);
 
         assert_int_equal(write_file_atomic(txt, "not an iso\n", 11, 0644), 0);
         free(buf);
         buf = NULL;
-        assert_int_equal(cidata_iso_read_file(txt, "user-data", &buf, &n), -EMEDIUMTYPE);
-        assert_int_equal(cidata_iso_volume_id(txt, &buf), -EMEDIUMTYPE);
-        assert_int_equal(cidata_iso_read_file("/nonexistent/seed.iso", "user-data", &buf, &n), -ENOENT);
+        assert_int_equal(read_seed(txt, "user-data", &buf, &n), -EMEDIUMTYPE);
+        assert_int_equal(volume_id(txt, &buf), -EMEDIUMTYPE);
+        assert_int_equal(read_seed("/nonexistent/seed.iso", "user-data", &buf, &n), -ENOENT);
 }
 
 static void test_reproducible(void **state) {
