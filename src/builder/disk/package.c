@@ -1,10 +1,8 @@
 /**
  * Vagrant boxes (libvirt and VirtualBox), their catalog, and the OVA (package.h). The archives are
- * written with libarchive in the order the importers expect; the OVA's disk is converted anew with
+ * written through lib/archive.h in the order the importers expect; the OVA's disk is converted anew with
  * the vmdk descriptor fields vSphere and AWS VM import check.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +19,7 @@
 #include "escape.h"
 #include "fileio.h"
 #include "json-util.h"
+#include "lib/archive.h"
 #include "log.h"
 #include "macro.h"
 #include "reterr.h"
@@ -36,46 +35,43 @@ typedef struct Member {
         const char *text;
 } Member;
 
-static void archive_entry_freep_(struct archive_entry **e) {
-        if (*e)
-                archive_entry_free(*e);
-}
-
-static int archive_add(struct archive *a, const Member *m, uint64_t mtime, char **reterr) {
-        _cleanup_(archive_entry_freep_) struct archive_entry *e = archive_entry_new();
+static int archive_add(ArWriter *w, const Member *m, uint64_t mtime, char **reterr) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ char *buf = NULL, *err = NULL;
         struct stat st = {};
         ssize_t n;
+        int r;
 
-        if (!e)
-                return -ENOMEM;
         if (m->path) {
                 fd = open(m->path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0 || fstat(fd, &st) < 0)
                         return reterr_printf(reterr, -errno, "cannot read '%s': %m", m->path);
         } else
                 st.st_size = (off_t) strlen(m->text);
-        archive_entry_set_pathname(e, m->name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, st.st_size);
-        archive_entry_set_mtime(e, (time_t) mtime, 0);
-        archive_entry_set_uname(e, "root");
-        archive_entry_set_gname(e, "root");
-        if (archive_write_header(a, e) != ARCHIVE_OK)
-                return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, archive_error_string(a));
+        const ArMember am = {
+                .name = m->name,
+                .size = (uint64_t) st.st_size,
+                .perm = 0644,
+                .mtime = (int64_t) mtime,
+                .uname = "root",
+                .gname = "root",
+        };
+        r = ar_writer_begin(w, &am, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, strna(err));
         if (!m->path) {
-                if (archive_write_data(a, m->text, (size_t) st.st_size) != st.st_size)
-                        return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, archive_error_string(a));
+                if (ar_writer_data(w, m->text, (size_t) st.st_size, &err) < 0)
+                        return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, strna(err));
                 return 0;
         }
         buf = malloc(1 << 20);
         if (!buf)
                 return -ENOMEM;
         while ((n = read(fd, buf, 1 << 20)) > 0)
-                if (archive_write_data(a, buf, (size_t) n) != n)
-                        return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, archive_error_string(a));
+                if (ar_writer_data(w, buf, (size_t) n, &err) < 0)
+                        return reterr_printf(reterr, -EIO, "archive member '%s': %s", m->name, strna(err));
         if (n < 0)
                 return reterr_printf(reterr, -errno, "cannot read '%s': %m", m->path);
         return 0;
@@ -85,7 +81,8 @@ static int archive_add(struct archive *a, const Member *m, uint64_t mtime, char 
 static int write_tar(const PackageInput *in, const char *name, bool ustar, const Member *members, size_t n,
                      char ***written, char **reterr) {
         _cleanup_close_ int dirfd = open(in->output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct archive *a = NULL;
+        _cleanup_(ar_writer_freep) ArWriter *w = NULL;
+        _cleanup_free_ char *err = NULL;
         AtomicFile f;
         int r;
 
@@ -94,18 +91,18 @@ static int write_tar(const PackageInput *in, const char *name, bool ustar, const
         r = atomic_file_open(&f, dirfd, name, output_mode(in->secret));
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot create '%s': %s", name, strerror(-r));
-        a = archive_write_new();
-        if (!a)
-                r = -ENOMEM;
-        else if ((ustar ? archive_write_set_format_ustar(a) : archive_write_set_format_pax_restricted(a)) != ARCHIVE_OK ||
-                 archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_open_fd(a, f.fd) != ARCHIVE_OK)
-                r = reterr_printf(reterr, -EIO, "'%s': %s", name, archive_error_string(a));
+        r = ar_writer_new(ustar ? AR_USTAR : AR_PAX, 0, NULL, &w, &err);
+        if (r >= 0)
+                r = ar_writer_open_fd(w, f.fd, &err);
+        if (r < 0 && r != -ENOMEM)
+                r = reterr_printf(reterr, -EIO, "'%s': %s", name, strna(err));
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = archive_add(a, &members[i], in->mtime, reterr);
-        if (a) {
-                if (archive_write_close(a) != ARCHIVE_OK && r >= 0)
-                        r = reterr_printf(reterr, -EIO, "'%s': %s", name, archive_error_string(a));
-                archive_write_free(a);
+                r = archive_add(w, &members[i], in->mtime, reterr);
+        if (w) {
+                int k = ar_writer_close(w, &err);
+                if (k < 0 && r >= 0)
+                        r = reterr_printf(reterr, -EIO, "'%s': %s", name, strna(err));
+                w = ar_writer_free(w);
         }
         if (r >= 0) {
                 r = atomic_file_commit(&f);

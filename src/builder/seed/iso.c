@@ -1,5 +1,5 @@
 /**
- * The seed ISO writer: libarchive's ISO 9660 format with Rock Ridge and Joliet, written through an
+ * The seed ISO writer: libarchive's ISO 9660 format (through lib/archive.h) with Rock Ridge and Joliet, written through an
  * AtomicFile so that a failed run leaves nothing behind.
  *
  * Reproducibility: libarchive stamps the volume descriptors and the root directory with time() at
@@ -8,8 +8,6 @@
  * makes it return the fixed epoch only while an image is being written, with TZ=UTC in force for
  * that span; outside it, time() is the real clock.
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -20,6 +18,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "lib/archive.h"
 #include "macro.h"
 #include "reterr.h"
 #include "seed/iso.h"
@@ -84,11 +83,6 @@ static bool file_name_valid(const char *n) {
         return true;
 }
 
-static void archive_write_freep(struct archive **a) {
-        if (*a)
-                (void) archive_write_free(*a);
-}
-
 typedef struct TimeOverride {
         char *saved_tz;
         bool had_tz;
@@ -128,36 +122,26 @@ static void time_override_end(TimeOverride *o) {
         *o = (TimeOverride) {};
 }
 
-static int write_entries(struct archive *a, const SeedFile *files, size_t n_files, time_t stamp, char **reterr) {
+static int write_entries(ArWriter *w, const SeedFile *files, size_t n_files, time_t stamp, char **reterr) {
         for (size_t i = 0; i < n_files; i++) {
-                struct archive_entry *e = archive_entry_new();
+                const ArMember m = {
+                        .name = files[i].name,
+                        .size = files[i].size,
+                        .perm = 0644,
+                        .mtime = stamp,
+                        .all_times = true,
+                };
+                _cleanup_free_ char *err = NULL;
                 int r;
 
-                if (!e)
-                        return -ENOMEM;
-                archive_entry_set_pathname(e, files[i].name);
-                archive_entry_set_filetype(e, AE_IFREG);
-                archive_entry_set_perm(e, 0644);
-                archive_entry_set_size(e, (la_int64_t) files[i].size);
-                archive_entry_set_mtime(e, stamp, 0);
-                archive_entry_set_atime(e, stamp, 0);
-                archive_entry_set_ctime(e, stamp, 0);
-                archive_entry_set_uid(e, 0);
-                archive_entry_set_gid(e, 0);
-
-                r = archive_write_header(a, e);
-                archive_entry_free(e);
-                if (r < ARCHIVE_OK) {
-                        reterr_printf(reterr, 0, "cannot add '%s' to the image: %s", files[i].name, archive_error_string(a));
+                r = ar_writer_begin(w, &m, &err);
+                if (r >= 0)
+                        r = ar_writer_data(w, files[i].data, files[i].size, &err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        reterr_printf(reterr, 0, "cannot add '%s' to the image: %s", files[i].name, strna(err));
                         return -EIO;
-                }
-                if (files[i].size > 0) {
-                        la_ssize_t n = archive_write_data(a, files[i].data, files[i].size);
-                        if (n < 0 || (size_t) n != files[i].size) {
-                                reterr_printf(reterr, 0, "cannot add '%s' to the image: %s", files[i].name,
-                                          archive_error_string(a));
-                                return -EIO;
-                        }
                 }
         }
         return 0;
@@ -165,34 +149,31 @@ static int write_entries(struct archive *a, const SeedFile *files, size_t n_file
 
 static int write_iso_fd(int fd, const char *volume_id, const SeedFile *files, size_t n_files, time_t stamp,
                         char **reterr) {
-        _cleanup_(archive_write_freep) struct archive *a = NULL;
-        _cleanup_free_ char *options = NULL;
+        _cleanup_(ar_writer_freep) ArWriter *w = NULL;
+        _cleanup_free_ char *options = NULL, *err = NULL;
         int r;
 
-        a = archive_write_new();
-        if (!a)
-                return -ENOMEM;
-        if (archive_write_set_format_iso9660(a) != ARCHIVE_OK)
-                return reterr_printf(reterr, 0, "ISO 9660 writer unavailable: %s", archive_error_string(a)), -EOPNOTSUPP;
         if (asprintf(&options, "volume-id=%s,rockridge,joliet,!pad", volume_id) < 0)
                 return -ENOMEM;
-        if (archive_write_set_options(a, options) != ARCHIVE_OK)
-                return reterr_printf(reterr, 0, "ISO 9660 writer options '%s': %s", options, archive_error_string(a)),
-                       -EINVAL;
-        if (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(a, fd) != ARCHIVE_OK)
-                return reterr_printf(reterr, 0, "cannot start the image: %s", archive_error_string(a)), -EIO;
+        r = ar_writer_new(AR_ISO9660, 0, options, &w, &err);
+        if (r == -EOPNOTSUPP)
+                return reterr_printf(reterr, r, "ISO 9660 writer unavailable: %s", strna(err));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reterr_printf(reterr, -EINVAL, "ISO 9660 writer options '%s': %s", options, strna(err));
+        r = ar_writer_open_fd(w, fd, &err);
+        if (r < 0)
+                return reterr_printf(reterr, -EIO, "cannot start the image: %s", strna(err));
 
-        r = write_entries(a, files, n_files, stamp, reterr);
+        r = write_entries(w, files, n_files, stamp, reterr);
         if (r < 0)
                 return r;
 
         /* The image is laid out and written here. */
-        if (archive_write_close(a) != ARCHIVE_OK) {
-                int e = archive_errno(a);
-                reterr_printf(reterr, 0, "cannot write the image: %s", archive_error_string(a));
-                return e > 0 ? -e : -EIO;
-        }
+        r = ar_writer_close(w, &err);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot write the image: %s", strna(err));
         return 0;
 }
 

@@ -1,7 +1,6 @@
 /**
  * Writing NoCloud seed images: an ISO 9660 file system with Rock Ridge and Joliet extensions whose
- * root directory holds the given files (user-data, meta-data, ...). The only file that includes
- * <archive.h> for writing ISOs.
+ * root directory holds the given files (user-data, meta-data, ...), written through lib/archive.h.
  */
 #pragma once
 

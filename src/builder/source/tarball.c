@@ -1,9 +1,6 @@
 /**
- * Extracting and completing the root tree (see disk-rootfs.h). The only disk-* file that includes
- * <archive.h>.
+ * Extracting (through lib/archive.h) and completing the root tree (see tarball.h).
  */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +19,7 @@
 #include "source/tarball.h"
 #include "disk/util.h"
 #include "fileio.h"
+#include "lib/archive.h"
 #include "macro.h"
 #include "reterr.h"
 #include "strv.h"
@@ -41,38 +39,24 @@ typedef struct Reader {
         Progress *progress;
 } Reader;
 
-static la_ssize_t reader_read(struct archive *a, void *userdata, const void **ret) {
+static ssize_t reader_read(void *userdata, const void **ret) {
         Reader *rd = userdata;
         ssize_t n = loop_read(rd->fd, rd->buf, READ_BLOCK);
 
-        if (n < 0) {
-                archive_set_error(a, (int) -n, "read error");
-                return -1;
-        }
-        if (n > 0 && sha256_update(rd->md, rd->buf, (size_t) n) < 0) {
-                archive_set_error(a, EIO, "digest error");
-                return -1;
-        }
+        if (n < 0)
+                return n;
+        if (n > 0 && sha256_update(rd->md, rd->buf, (size_t) n) < 0)
+                return -EIO;
         rd->read += (uint64_t) n;
         progress_update(rd->progress, rd->read);
         *ret = rd->buf;
         return n;
 }
 
-static void archive_read_freep(struct archive **a) {
-        if (*a)
-                (void) archive_read_free(*a);
-}
-
-static void archive_write_freep(struct archive **a) {
-        if (*a)
-                (void) archive_write_free(*a);
-}
-
 /* Device nodes a root tree legitimately carries (what mmdebstrap and debootstrap put into /dev):
  * the memory-backed character devices and the terminals. Any other device (a disk, /dev/mem, a
  * block device of the host's numbering) would be a door from the scratch tree into the host. */
-static bool device_ok(struct archive_entry *e) {
+static bool device_ok(bool block, unsigned major, unsigned minor) {
         static const struct {
                 unsigned major, minor;
         } allowed[] = {
@@ -80,78 +64,20 @@ static bool device_ok(struct archive_entry *e) {
                 { 5, 0 }, { 5, 1 }, { 5, 2 },                     /* tty console ptmx */
         };
 
-        if (archive_entry_filetype(e) != AE_IFCHR)
+        if (block)
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
-                if (archive_entry_rdevmajor(e) == allowed[i].major && archive_entry_rdevminor(e) == allowed[i].minor)
+                if (major == allowed[i].major && minor == allowed[i].minor)
                         return true;
         return false;
 }
 
-static int extract_stream(struct archive *in, struct archive *out, const char *tarball, uint64_t *ret_entries,
-                          char **reterr) {
-        _cleanup_free_ char *last = NULL;
-        struct archive_entry *e;
-        uint64_t n = 0;
-        int r;
-
-        while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-                const void *buf;
-                size_t size;
-                la_int64_t off;
-
-                free(last);
-                last = strdup(archive_entry_pathname(e) ?: "?");
-                if (!last)
-                        return -ENOMEM;
-
-                if ((archive_entry_filetype(e) == AE_IFBLK || archive_entry_filetype(e) == AE_IFCHR) && !device_ok(e))
-                        return reterr_printf(reterr, -EPERM, "'%s': entry '%s' is a %s device %u:%u, which a root tree "
-                                             "does not carry: refusing it", tarball, last,
-                                             archive_entry_filetype(e) == AE_IFBLK ? "block" : "character",
-                                             (unsigned) archive_entry_rdevmajor(e), (unsigned) archive_entry_rdevminor(e));
-
-                r = archive_write_header(out, e);
-                if (r < ARCHIVE_WARN)
-                        return reterr_printf(reterr, -EIO, "'%s': cannot extract entry '%s': %s", tarball, last,
-                                       archive_error_string(out) ?: "unknown error");
-                if (archive_entry_size(e) > 0)
-                        while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
-                                if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
-                                        return reterr_printf(reterr, -EIO, "'%s': cannot write entry '%s': %s", tarball,
-                                                       last, archive_error_string(out) ?: "unknown error");
-                        }
-                else
-                        r = ARCHIVE_EOF;
-                if (r != ARCHIVE_EOF)
-                        return reterr_printf(reterr, -EBADMSG, "'%s': corrupt data in entry '%s': %s", tarball, last,
-                                       archive_error_string(in) ?: "unknown error");
-                if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-                        return reterr_printf(reterr, -EIO, "'%s': cannot finish entry '%s': %s", tarball, last,
-                                       archive_error_string(out) ?: "unknown error");
-                n++;
-        }
-        if (r != ARCHIVE_EOF) {
-                if (n == 0)
-                        return reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
-                                       archive_error_string(in) ?: "unknown error");
-                return reterr_printf(reterr, -EBADMSG, "'%s': corrupt archive after entry %" PRIu64 " ('%s'): %s",
-                               tarball, n, strempty_or(last), archive_error_string(in) ?: "unknown error");
-        }
-        if (n == 0)
-                return reterr_printf(reterr, -EBADMSG, "'%s': the archive is empty", tarball);
-        *ret_entries = n;
-        return 0;
-}
-
 int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char **reterr) {
-        _cleanup_(archive_read_freep) struct archive *in = NULL;
-        _cleanup_(archive_write_freep) struct archive *out = NULL;
         _cleanup_(sha256_freep) Sha256 *md = NULL;
         _cleanup_free_ uint8_t *buf = NULL;
         char digest[SHA256_HEX_SIZE];
         _cleanup_close_ int fd = -EBADF, cwd = -EBADF;
-        uint64_t entries = 0;
+        ArExtractInfo info = {};
         struct stat st;
         Progress p;
         Reader rd;
@@ -164,19 +90,8 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
                 return reterr_printf(reterr, -errno, "cannot stat '%s': %s", tarball, strerror(errno));
 
         buf = malloc(READ_BLOCK);
-        in = archive_read_new();
-        out = archive_write_disk_new();
-        if (!buf || !in || !out || sha256_new(&md) < 0)
+        if (!buf || sha256_new(&md) < 0)
                 return -ENOMEM;
-
-        (void) archive_read_support_filter_all(in);
-        (void) archive_read_support_format_tar(in);
-        (void) archive_write_disk_set_options(
-                out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                             ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                             ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-                             ARCHIVE_EXTRACT_UNLINK);
-        /* No archive_write_disk_set_standard_lookup(): owners are the image's numeric ids. */
 
         cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0)
@@ -186,35 +101,28 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
 
         progress_begin(&p, "Extracting root tarball", (uint64_t) st.st_size);
         rd = (Reader) { .fd = fd, .md = md, .buf = buf, .progress = &p };
-        if (archive_read_open(in, &rd, NULL, reader_read, NULL) != ARCHIVE_OK)
-                r = reterr_printf(reterr, -EBADMSG, "'%s': not a readable tar archive: %s", tarball,
-                            archive_error_string(in) ?: "unknown error");
-        else
-                r = extract_stream(in, out, tarball, &entries, reterr);
-        if (r >= 0 && archive_write_close(out) != ARCHIVE_OK)
-                r = reterr_printf(reterr, -EIO, "'%s': cannot finish extraction: %s", tarball,
-                            archive_error_string(out) ?: "unknown error");
+        r = ar_extract_tar(tarball, reader_read, &rd, device_ok, &info, reterr);
         progress_end(&p);
 
         if (fchdir(cwd) < 0 && r >= 0)
                 r = -errno;
-        if (r < 0)
+        if (r < 0) {
+                ar_extract_info_done(&info);
                 return r;
+        }
 
-        if (sha256_final_hex(md, digest) < 0)
+        if (sha256_final_hex(md, digest) < 0) {
+                ar_extract_info_done(&info);
                 return -EIO;
+        }
 
         *ret = (RootfsInfo) {
-                .filter = strdup(archive_filter_name(in, 0) ?: "none"),
-                .format = strdup(archive_format_name(in) ?: "tar"),
-                .entries = entries,
+                .filter = info.filter,
+                .format = info.format,
+                .entries = info.entries,
                 .compressed_bytes = (uint64_t) st.st_size,
         };
         memcpy(ret->sha256, digest, sizeof digest);
-        if (!ret->filter || !ret->format) {
-                rootfs_info_done(ret);
-                return -ENOMEM;
-        }
         return 0;
 }
 
