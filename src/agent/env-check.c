@@ -10,7 +10,7 @@
 #include "log.h"
 #include "reterr.h"
 
-int agent_env_check(const Env *e, bool log_warnings, char **ret_error) {
+int agent_env_check(const Env *e, bool log_warnings, char **reterr) {
         _cleanup_(env_findings_done) EnvFindings f = {};
         const char *first;
         int r;
@@ -25,6 +25,6 @@ int agent_env_check(const Env *e, bool log_warnings, char **ret_error) {
         if (!first)
                 return 0;
         if (f.errors > 1)
-                return reterr_printf(ret_error, -EBADMSG, "%s (and %u more error(s))", first, f.errors - 1);
-        return reterr_printf(ret_error, -EBADMSG, "%s", first);
+                return reterr_printf(reterr, -EBADMSG, "%s (and %u more error(s))", first, f.errors - 1);
+        return reterr_printf(reterr, -EBADMSG, "%s", first);
 }

@@ -9,5 +9,5 @@
 #include "env.h"
 
 /* Returns 0 or -EBADMSG with the first error ("NAME:LINE:COLUMN: key:path: message", and how many
- * more there are) in *ret_error; -ENOMEM. With log_warnings set, logs every warning. */
-int agent_env_check(const Env *e, bool log_warnings, char **ret_error);
+ * more there are) in *reterr; -ENOMEM. With log_warnings set, logs every warning. */
+int agent_env_check(const Env *e, bool log_warnings, char **reterr);

@@ -16,6 +16,7 @@
 #include "chase.h"
 #include "env-internal.h"
 #include "env.h"
+#include "reterr.h"
 #include "fileio.h"
 #include "macro.h"
 #include "strv.h"
@@ -375,7 +376,7 @@ static int mapping_dedup(Env *e, EnvNode *m, size_t first_own) {
 
 /* Applies "<<" merge keys: the merged mappings' pairs come first (a list's earlier mappings take
  * precedence over later ones), then the mapping's own pairs, which override them. */
-static int mapping_finish(Env *e, EnvNode *m, char **ret_error) {
+static int mapping_finish(Env *e, EnvNode *m, char **reterr) {
         size_t n_own = m->n_items;
         int r;
 
@@ -394,7 +395,7 @@ static int mapping_finish(Env *e, EnvNode *m, char **ret_error) {
                 for (size_t s = nsrc; s > 0; s--) {
                         const EnvNode *src = v->type == ENV_NODE_SEQUENCE ? v->items[s - 1] : v;
                         if (src->type != ENV_NODE_MAPPING) {
-                                *ret_error = xasprintf("%s:%u:%u: merge key '<<' needs a mapping or a list of mappings",
+                                (void) reterr_printf(reterr, 0, "%s:%u:%u: merge key '<<' needs a mapping or a list of mappings",
                                                        e->name, m->keys[i].line, m->keys[i].column);
                                 r = -EBADMSG;
                                 goto fail;
@@ -402,7 +403,7 @@ static int mapping_finish(Env *e, EnvNode *m, char **ret_error) {
                         /* Bounded by what the merges produce in the whole document, not per
                          * mapping: thousands of mappings each merging a large one are a bomb too. */
                         if (src->n_items > ENV_MAX_MERGED - e->n_merged) {
-                                *ret_error = xasprintf("%s:%u:%u: merge keys expand to more than %u keys in the document",
+                                (void) reterr_printf(reterr, 0, "%s:%u:%u: merge keys expand to more than %u keys in the document",
                                                        e->name, m->keys[i].line, m->keys[i].column, ENV_MAX_MERGED);
                                 r = -E2BIG;
                                 goto fail;
@@ -510,7 +511,7 @@ static EnvNode *loader_find_anchor(Loader *l, const char *name) {
 }
 
 /* Adds a finished node to the collection on top of the stack, or makes it the root. */
-static int loader_add(Loader *l, EnvNode *n, char **ret_error) {
+static int loader_add(Loader *l, EnvNode *n, char **reterr) {
         Env *e = l->env;
 
         if (l->n_stack == 0) {
@@ -523,7 +524,7 @@ static int loader_add(Loader *l, EnvNode *n, char **ret_error) {
 
         if (!f->have_key) {
                 if (n->type == ENV_NODE_SEQUENCE || n->type == ENV_NODE_MAPPING) {
-                        *ret_error = xasprintf("%s:%u:%u: mapping keys must be scalars", e->name, n->line,
+                        (void) reterr_printf(reterr, 0, "%s:%u:%u: mapping keys must be scalars", e->name, n->line,
                                                n->column);
                         return -EBADMSG;
                 }
@@ -549,7 +550,7 @@ static int loader_add(Loader *l, EnvNode *n, char **ret_error) {
         return 0;
 }
 
-static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char **ret_error) {
+static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char **reterr) {
         Env *e = l->env;
         const char *tag = (const char *) ev->data.scalar.tag;
         const char *v = (const char *) ev->data.scalar.value;
@@ -557,7 +558,7 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
         EnvNode *node;
 
         if (memchr(v, 0, n)) {
-                *ret_error = xasprintf("%s:%zu:%zu: NUL character in scalar", e->name,
+                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: NUL character in scalar", e->name,
                                        ev->start_mark.line + 1, ev->start_mark.column + 1);
                 return -EILSEQ;
         }
@@ -569,7 +570,7 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
 
         if (tag && !streq(tag, "!")) {
                 if (!startswith(tag, YAML_TAG_PREFIX)) {
-                        *ret_error = xasprintf("%s:%zu:%zu: unsupported tag '%s'", e->name,
+                        (void) reterr_printf(reterr, 0, "%s:%zu:%zu: unsupported tag '%s'", e->name,
                                                ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
                         return -EBADMSG;
                 }
@@ -595,7 +596,7 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
         else if (streq(t, "float") && (env_scalar_is_float(v, n) || env_scalar_is_int(v, n)))
                 kind = ENV_SCALAR_FLOAT;
         else {
-                *ret_error = xasprintf("%s:%zu:%zu: value does not match its tag '%s'", e->name,
+                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: value does not match its tag '%s'", e->name,
                                        ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
                 return -EBADMSG;
         }
@@ -603,7 +604,7 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
         /* Converting a number is quadratic in its length; Python (>= 3.11, the original's PyYAML)
          * refuses integers of more than 4300 digits the same way. */
         if (!is_null && (kind == ENV_SCALAR_INT || kind == ENV_SCALAR_FLOAT) && n > ENV_MAX_NUMBER_LEN) {
-                *ret_error = xasprintf("%s:%zu:%zu: a number of %zu characters (at most %u; quote it to make it a string)",
+                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: a number of %zu characters (at most %u; quote it to make it a string)",
                                        e->name, ev->start_mark.line + 1, ev->start_mark.column + 1, n,
                                        ENV_MAX_NUMBER_LEN);
                 return -E2BIG;
@@ -648,7 +649,7 @@ static char *format_yaml_error(const yaml_parser_t *p, const char *name, const c
         return xasprintf("%s:%zu:%zu: %s", name, line, column, strna(p->problem));
 }
 
-static int check_header(const char *name, const char *buf, size_t len, char **ret_error) {
+static int check_header(const char *name, const char *buf, size_t len, char **reterr) {
         size_t l = strlen(ENV_HEADER);
         const char *nl = memchr(buf, '\n', len);
         size_t first = nl ? (size_t) (nl - buf) : len;
@@ -661,7 +662,7 @@ static int check_header(const char *name, const char *buf, size_t len, char **re
                 if (ok)
                         return 0;
         }
-        *ret_error = xasprintf("%s:1:1: the first line must be '" ENV_HEADER "'", name);
+        (void) reterr_printf(reterr, 0, "%s:1:1: the first line must be '" ENV_HEADER "'", name);
         return -EBADMSG;
 }
 
@@ -688,7 +689,7 @@ static int scan_non_ascii(Env *e) {
         return 0;
 }
 
-static int env_parse(Env *e, char **ret_error) {
+static int env_parse(Env *e, char **reterr) {
         _cleanup_(loader_done) Loader l = { .env = e };
         yaml_parser_t p;
         unsigned documents = 0;
@@ -703,7 +704,7 @@ static int env_parse(Env *e, char **ret_error) {
                 EnvNode *n = NULL;
 
                 if (!yaml_parser_parse(&p, &ev)) {
-                        *ret_error = format_yaml_error(&p, e->name, e->text, e->len);
+                        *reterr = format_yaml_error(&p, e->name, e->text, e->len);
                         r = p.error == YAML_MEMORY_ERROR ? -ENOMEM : -EBADMSG;
                         break;
                 }
@@ -714,7 +715,7 @@ static int env_parse(Env *e, char **ret_error) {
                         break;
                 case YAML_DOCUMENT_START_EVENT:
                         if (++documents > 1) {
-                                *ret_error = xasprintf("%s:%zu:%zu: expected a single document, found another one",
+                                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: expected a single document, found another one",
                                                        e->name, ev.start_mark.line + 1, ev.start_mark.column + 1);
                                 r = -EBADMSG;
                         }
@@ -722,20 +723,20 @@ static int env_parse(Env *e, char **ret_error) {
                 case YAML_ALIAS_EVENT:
                         n = loader_find_anchor(&l, (const char *) ev.data.alias.anchor);
                         if (!n) {
-                                *ret_error = xasprintf("%s:%zu:%zu: undefined alias '%s'", e->name,
+                                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: undefined alias '%s'", e->name,
                                                        ev.start_mark.line + 1, ev.start_mark.column + 1,
                                                        (const char *) ev.data.alias.anchor);
                                 r = -EBADMSG;
                                 break;
                         }
-                        r = loader_add(&l, n, ret_error);
+                        r = loader_add(&l, n, reterr);
                         break;
                 case YAML_SCALAR_EVENT:
-                        r = loader_scalar(&l, &ev, &n, ret_error);
+                        r = loader_scalar(&l, &ev, &n, reterr);
                         if (r >= 0 && ev.data.scalar.anchor)
                                 r = loader_register_anchor(&l, (const char *) ev.data.scalar.anchor, n);
                         if (r >= 0)
-                                r = loader_add(&l, n, ret_error);
+                                r = loader_add(&l, n, reterr);
                         break;
                 case YAML_SEQUENCE_START_EVENT:
                 case YAML_MAPPING_START_EVENT: {
@@ -744,13 +745,13 @@ static int env_parse(Env *e, char **ret_error) {
                         const char *anchor = (const char *) (seq ? ev.data.sequence_start.anchor
                                                                  : ev.data.mapping_start.anchor);
                         if (tag && !streq(tag, "!") && !streq(tag, seq ? YAML_TAG_PREFIX "seq" : YAML_TAG_PREFIX "map")) {
-                                *ret_error = xasprintf("%s:%zu:%zu: unsupported tag '%s'", e->name,
+                                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: unsupported tag '%s'", e->name,
                                                        ev.start_mark.line + 1, ev.start_mark.column + 1, tag);
                                 r = -EBADMSG;
                                 break;
                         }
                         if (l.n_stack >= ENV_MAX_DEPTH) {
-                                *ret_error = xasprintf("%s:%zu:%zu: nested deeper than %u levels", e->name,
+                                (void) reterr_printf(reterr, 0, "%s:%zu:%zu: nested deeper than %u levels", e->name,
                                                        ev.start_mark.line + 1, ev.start_mark.column + 1, ENV_MAX_DEPTH);
                                 r = -EBADMSG;
                                 break;
@@ -778,12 +779,12 @@ static int env_parse(Env *e, char **ret_error) {
                         free(f.key.name);
                         n = f.node;
                         if (n->type == ENV_NODE_MAPPING)
-                                r = mapping_finish(e, n, ret_error);
+                                r = mapping_finish(e, n, reterr);
                         /* registered only now: an alias inside its own anchor is an undefined alias */
                         if (r >= 0 && anchor)
                                 r = loader_register_anchor(&l, anchor, n);
                         if (r >= 0)
-                                r = loader_add(&l, n, ret_error);
+                                r = loader_add(&l, n, reterr);
                         break;
                 }
                 default:
@@ -798,23 +799,23 @@ static int env_parse(Env *e, char **ret_error) {
                 return r;
 
         if (!e->root || e->root->type == ENV_NODE_NULL) {
-                *ret_error = xasprintf("%s:1:1: no settings: the document is empty", e->name);
+                (void) reterr_printf(reterr, 0, "%s:1:1: no settings: the document is empty", e->name);
                 return -ENODATA;
         }
         if (e->root->type != ENV_NODE_MAPPING) {
-                *ret_error = xasprintf("%s:%u:%u: the document must be a mapping of keys to values", e->name,
+                (void) reterr_printf(reterr, 0, "%s:%u:%u: the document must be a mapping of keys to values", e->name,
                                        e->root->line, e->root->column);
                 return -EBADMSG;
         }
         return 0;
 }
 
-int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **ret_error) {
-        return env_load_buffer_flags(name, buf, len, 0, ret, ret_error);
+int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **reterr) {
+        return env_load_buffer_flags(name, buf, len, 0, ret, reterr);
 }
 
 int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoadFlags flags, Env **ret,
-                          char **ret_error) {
+                          char **reterr) {
         _cleanup_(env_freep) Env *e = NULL;
         _cleanup_free_ char *error = NULL;
         int r;
@@ -857,8 +858,8 @@ int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoad
                         r = scan_non_ascii(e);
         }
         if (r < 0) {
-                if (ret_error)
-                        *ret_error = TAKE_PTR(error);
+                if (reterr)
+                        *reterr = TAKE_PTR(error);
                 return r;
         }
         if (!e->warnings) {
@@ -870,19 +871,18 @@ int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoad
         return 0;
 }
 
-int env_load_file(const char *path, Env **ret, char **ret_error) {
+int env_load_file(const char *path, Env **ret, char **reterr) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         int r;
 
         r = read_input(AT_FDCWD, path, INPUT_FOLLOW, ENV_MAX_SIZE + 1, &buf, &len);
         if (r < 0) {
-                if (ret_error)
-                        *ret_error = r == -EFBIG ? xasprintf("%s: too large (more than %u bytes)", path, ENV_MAX_SIZE)
-                                                 : xasprintf("%s: %s", path, input_strerror(r));
-                return r;
+                if (r == -EFBIG)
+                        return reterr_printf(reterr, r, "%s: too large (more than %u bytes)", path, ENV_MAX_SIZE);
+                return reterr_printf(reterr, r, "%s: %s", path, input_strerror(r));
         }
-        return env_load_buffer(path, buf, len, ret, ret_error);
+        return env_load_buffer(path, buf, len, ret, reterr);
 }
 
 const char *env_text(const Env *e, size_t *ret_len) {

@@ -75,19 +75,19 @@ typedef enum EnvFlattenFormat {
         _ENV_FLATTEN_FORMAT_INVALID = -EINVAL,
 } EnvFlattenFormat;
 
-/* Loading. On failure *ret is untouched and, if ret_error is not NULL, *ret_error gets a newly
+/* Loading. On failure *ret is untouched and, if reterr is not NULL, *reterr gets a newly
  * allocated "name:line:column: message" (1-based line and column). Returns 0, -ENOMEM, -EBADMSG
  * (not YAML / not a mapping / bad header), -ENODATA (empty), -EILSEQ (NUL bytes), -EFBIG (too
  * large) or the -errno of reading the file. The first line must be "#cloud-config" (trailing
  * spaces and a CR are tolerated). The root must be a mapping. */
-int env_load_file(const char *path, Env **ret, char **ret_error);
-int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **ret_error);
+int env_load_file(const char *path, Env **ret, char **reterr);
+int env_load_buffer(const char *name, const char *buf, size_t len, Env **ret, char **reterr);
 
 typedef enum EnvLoadFlags {
         ENV_LOAD_NO_HEADER = 1 << 0,    /* do not require "#cloud-config" (YAML fragments, e.g. --extra) */
 } EnvLoadFlags;
 int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoadFlags flags, Env **ret,
-                          char **ret_error);
+                          char **reterr);
 
 Env *env_free(Env *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Env *, env_free);
