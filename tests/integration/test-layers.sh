@@ -1,6 +1,7 @@
 #!/bin/bash
 # The architecture's arrows, from the #include lines of src/: layers point down only (basic <- common
-# <- {builder, agent}; builder and agent never include each other), there is no include cycle among
+# <- {builder, agent}; builder and agent never include each other; no builder folder but cli/
+# includes cli/), there is no include cycle among
 # modules (a module is a .c and its .h, NAME-internal.h belongs to NAME), and each external library's headers are included by its
 # wrapper alone. Prints every violation and fails if there is one. SRC=DIR checks another tree.
 set -euo pipefail
@@ -86,6 +87,9 @@ for f in sorted(files):
             tl = layer(target)
             if tl != lay and lay in BELOW and tl in LAYERS and tl not in BELOW[lay]:
                 errors.append(f"{where}: {lay} includes {tl} (\"{name}\" is src/{target})")
+            # Inside the builder, the verbs sit on top: no capability folder includes cli/.
+            if lay == "builder" and target.startswith("builder/cli/") and not f.startswith("builder/cli/"):
+                errors.append(f"{where}: builder logic includes the command line (\"{name}\" is src/{target})")
             a, b = module(f), module(target)
             if a != b:
                 edges.setdefault(a, set()).add(b)

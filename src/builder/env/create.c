@@ -1,5 +1,5 @@
 /**
- * 'appliance-builder env create DOMAIN DIR': writes DIR/env.yml from the env template with fresh
+ * Creating an env (the verb is cli/env-create.c): writes DIR/env.yml from the env template with fresh
  * secrets. The template is text with @@NAME@@ placeholders (profiles/env-template.yml); it is
  * filled in as text so its comments survive. A placeholder alone on a line (after indentation or
  * a comment prefix) takes a multi-line value, each line getting that prefix. --extra splices the
@@ -7,7 +7,6 @@
  * before it is written (atomically, mode 0600).
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,17 +18,17 @@
 #include "cleanup.h"
 #include "crypto.h"
 #include "env/check.h"
+#include "env/create.h"
 #include "env/gpg.h"
 #include "env-internal.h"
-#include "cli/env-verbs.h"
 #include "env.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "random-util.h"
+#include "reterr.h"
 #include "strv.h"
 
-#define DEFAULT_TEMPLATE PROJECT_SOURCE_DIR "/profiles/env-template.yml"
 #define SECRET_BYTES 39         /* as the original: 52 base64 characters */
 #define DKIM_BITS 2048
 #define TXT_CHUNK 250           /* DNS character-strings hold at most 255 bytes */
@@ -38,27 +37,6 @@ typedef struct Placeholder {
         const char *name;
         char *value;
 } Placeholder;
-
-static bool domain_valid(const char *d) {
-        size_t label = 0;
-        if (isempty(d) || strlen(d) > 253 || d[0] == '.' || endswith(d, "."))
-                return false;
-        for (const char *p = d; *p; p++) {
-                if (*p == '.') {
-                        if (label == 0 || p[-1] == '-')
-                                return false;
-                        label = 0;
-                        continue;
-                }
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
-                        return false;
-                if (label == 0 && *p == '-')
-                        return false;
-                if (++label > 63)
-                        return false;
-        }
-        return true;
-}
 
 static int make_secret(char **ret) {
         unsigned char buf[SECRET_BYTES];
@@ -98,9 +76,9 @@ static void strip_trailing_newlines(char *s) {
                 s[--l] = 0;
 }
 
-/* Fills in the placeholders. Returns -EBADMSG with *ret_error for a bad template. */
+/* Fills in the placeholders. Returns -EBADMSG with *reterr for a bad template. */
 static int substitute(const char *tmpl_name, const char *tmpl, const Placeholder *ph, size_t n_ph, char **ret,
-                      char **ret_error) {
+                      char **reterr) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0;
         unsigned lineno = 0;
@@ -130,19 +108,16 @@ static int substitute(const char *tmpl_name, const char *tmpl, const Placeholder
                                     strneq(open + 2, ph[i].name, (size_t) (close - open - 2)))
                                         x = &ph[i];
                         if (!x) {
-                                if (asprintf(ret_error, "%s:%u:%zu: unknown placeholder '%.*s'", tmpl_name, lineno,
-                                             (size_t) (open - line) + 1, (int) (close - open + 2), open) < 0)
-                                        *ret_error = NULL;
-                                r = -EBADMSG;
+                                r = reterr_printf(reterr, -EBADMSG, "%s:%u:%zu: unknown placeholder '%.*s'", tmpl_name,
+                                                  lineno, (size_t) (open - line) + 1, (int) (close - open + 2), open);
                                 break;
                         }
                         bool alone = open == line + prefix && strspn(close + 2, " \t\r") == (size_t) (end - close - 2);
                         if (strchr(x->value, '\n')) {
                                 if (!alone) {
-                                        if (asprintf(ret_error, "%s:%u:%zu: placeholder '@@%s@@' takes several lines and must stand alone on its line",
-                                                     tmpl_name, lineno, (size_t) (open - line) + 1, x->name) < 0)
-                                                *ret_error = NULL;
-                                        r = -EBADMSG;
+                                        r = reterr_printf(reterr, -EBADMSG,
+                                                          "%s:%u:%zu: placeholder '@@%s@@' takes several lines and must stand alone on its line",
+                                                          tmpl_name, lineno, (size_t) (open - line) + 1, x->name);
                                         break;
                                 }
                                 /* each line gets the placeholder's prefix; empty lines get it without trailing blanks */
@@ -394,7 +369,7 @@ static int insertion_compare(const void *a, const void *b) {
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int merge_extra(const char *text, const Env *out, const Env *extra, char **ret, char **ret_error) {
+static int merge_extra(const char *text, const Env *out, const Env *extra, char **ret, char **reterr) {
         Splicer s = { .extra_name = env_name(extra) };
         char *buf = NULL;
         size_t size = 0;
@@ -430,7 +405,7 @@ static int merge_extra(const char *text, const Env *out, const Env *extra, char 
         free(s.ins);
         if (r < 0) {
                 free(buf);
-                *ret_error = s.error;
+                *reterr = s.error;
                 return r;
         }
         free(s.error);
@@ -438,74 +413,19 @@ static int merge_extra(const char *text, const Env *out, const Env *extra, char 
         return 0;
 }
 
-/* ---- the verb ---- */
+/* ---- creating the env ---- */
 
-static void create_help(void) {
-        printf("Usage: %s env create DOMAIN DIR [--template FILE] [--extra FILE] [--force]\n\n"
-               "Writes DIR/env.yml (mode 0600) for the appliance at DOMAIN from the env template,\n"
-               "with fresh secrets: the Django secrets, a DKIM key (its DNS records are in the header\n"
-               "comment) and the OpenPGP keys ecs_backup, ecs_mediaserver and ecs_authority.\n\n"
-               "Options:\n"
-               "  -t, --template FILE  template with @@NAME@@ placeholders\n"
-               "                       (default: %s)\n"
-               "  -e, --extra FILE     YAML mapping merged into the result (ssh_authorized_keys,\n"
-               "                       appliance: sentry, metric, git, extra: files, update; ecs: git)\n"
-               "  -f, --force          replace an existing DIR/env.yml\n"
-               "  -h, --help           show this help\n\n"
-               "Exit status:\n"
-               "  0  written\n"
-               "  1  failure (bad template or extra file, key generation, the result fails\n"
-               "     'env check', DIR/env.yml exists); nothing is written\n"
-               "  2  usage error (including an invalid DOMAIN)\n",
-               log_program(), DEFAULT_TEMPLATE);
-}
+int env_create(const EnvCreateOptions *o) {
+        const char *domain = o->domain, *dir = o->dir, *template_path = o->template_path ?: ENV_CREATE_DEFAULT_TEMPLATE,
+                   *extra_path = o->extra_path;
+        int r = 0;
 
-int verb_env_create(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "template", required_argument, NULL, 't' },
-                { "extra", required_argument, NULL, 'e' },
-                { "force", no_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        const char *template_path = DEFAULT_TEMPLATE, *extra_path = NULL;
-        bool force = false;
-        int c, r;
-
-        while ((c = getopt_long(argc, argv, "t:e:fh", options, NULL)) >= 0)
-                switch (c) {
-                case 't':
-                        template_path = optarg;
-                        break;
-                case 'e':
-                        extra_path = optarg;
-                        break;
-                case 'f':
-                        force = true;
-                        break;
-                case 'h':
-                        create_help();
-                        return 0;
-                default:
-                        fprintf(stderr, "Try '%s env create --help' for more information.\n", log_program());
-                        return 2;
-                }
-        if (argc - optind != 2) {
-                log_error("Expected two arguments: DOMAIN and DIR.");
-                fprintf(stderr, "Try '%s env create --help' for more information.\n", log_program());
-                return 2;
-        }
-        const char *domain = argv[optind], *dir = argv[optind + 1];
-        if (!domain_valid(domain)) {
-                log_error("'%s' is not a valid domain name.", domain);
-                return 2;
-        }
         _cleanup_free_ char *target = NULL;
         if (asprintf(&target, "%s/env.yml", dir) < 0)
-                return log_oom(), 1;
-        if (!force && path_exists(target)) {
+                return log_oom();
+        if (!o->force && path_exists(target)) {
                 log_error("'%s' exists already; use --force to replace it (its secrets are lost).", target);
-                return 1;
+                return -EEXIST;
         }
 
         /* inputs first: nothing is generated for a bad template or extra file */
@@ -514,11 +434,11 @@ int verb_env_create(int argc, char *argv[]) {
         r = read_input(AT_FDCWD, template_path, INPUT_FOLLOW, 0, &tmpl, &tmpl_len);
         if (r < 0) {
                 log_error_errno(r, "Failed to read template '%s': %s", template_path, input_strerror(r));
-                return 1;
+                return r;
         }
         if (strlen(tmpl) != tmpl_len) {
                 log_error("%s: NUL byte in the template.", template_path);
-                return 1;
+                return -EBADMSG;
         }
         _cleanup_(env_freep) Env *extra = NULL;
         if (extra_path) {
@@ -527,12 +447,12 @@ int verb_env_create(int argc, char *argv[]) {
                 r = read_input(AT_FDCWD, extra_path, INPUT_FOLLOW, 0, &eb, &el);
                 if (r < 0) {
                         log_error_errno(r, "Failed to read '%s': %s", extra_path, input_strerror(r));
-                        return 1;
+                        return r;
                 }
                 r = env_load_buffer_flags(extra_path, eb, el, ENV_LOAD_NO_HEADER, &extra, &error);
                 if (r < 0) {
                         log_error("%s", error ?: strerror(-r));
-                        return 1;
+                        return r;
                 }
         }
 
@@ -566,7 +486,7 @@ int verb_env_create(int argc, char *argv[]) {
                 if (dsn && strpbrk(dsn, "'\\\n\r")) {
                         log_error("%s: appliance:sentry:dsn must not contain quotes, backslashes or line breaks.",
                                   extra_path);
-                        return 1;
+                        return -EINVAL;
                 }
                 if (dsn) {
                         if (asprintf(&ph[11].value, "SENTRY_DSN = '%s'", dsn) < 0)
@@ -618,7 +538,7 @@ int verb_env_create(int argc, char *argv[]) {
                 free(ph[i].value);
         }
         if (r < 0)
-                return 1;
+                return r;
 
         _cleanup_(env_freep) Env *out = NULL;
         free(error);
@@ -626,13 +546,13 @@ int verb_env_create(int argc, char *argv[]) {
         r = env_load_buffer(template_path, text, strlen(text), &out, &error);
         if (r < 0) {
                 log_error("The filled-in template is not a valid env: %s", error ?: strerror(-r));
-                return 1;
+                return r;
         }
         if (extra) {
                 r = merge_extra(text, out, extra, &merged, &error);
                 if (r < 0) {
                         log_error("Cannot merge '%s': %s", extra_path, error ?: strerror(-r));
-                        return 1;
+                        return r;
                 }
                 out = env_free(out);
                 free(error);
@@ -640,7 +560,7 @@ int verb_env_create(int argc, char *argv[]) {
                 r = env_load_buffer(target, merged, strlen(merged), &out, &error);
                 if (r < 0) {
                         log_error("Merging '%s' gave an invalid env: %s", extra_path, error ?: strerror(-r));
-                        return 1;
+                        return r;
                 }
                 explicit_bzero(text, strlen(text));
                 free(text);
@@ -650,23 +570,23 @@ int verb_env_create(int argc, char *argv[]) {
         _cleanup_(env_findings_done) EnvFindings res = {};
         r = env_check(out, &res);
         if (r < 0)
-                return 1;
+                return r;
         env_findings_log(&res);
         if (res.errors > 0) {
                 log_error("The new env does not pass the checks (%u error(s)); nothing written.", res.errors);
-                return 1;
+                return -EINVAL;
         }
 
         r = mkdir_p(dir, 0700);
         if (r < 0) {
                 log_error_errno(r, "Failed to create '%s': %m", dir);
-                return 1;
+                return r;
         }
         r = write_file_atomic(target, text, strlen(text), 0600);
         explicit_bzero(text, strlen(text));
         if (r < 0) {
                 log_error_errno(r, "Failed to write '%s': %m", target);
-                return 1;
+                return r;
         }
         log_info("Wrote '%s'.", target);
         return 0;

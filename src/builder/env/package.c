@@ -1,5 +1,6 @@
 /**
- * 'appliance-builder env package' and 'env unpack-qr': the operator's offline copies of env.yml.
+ * The operator's offline copies of env.yml (the verbs 'env package' and 'env unpack-qr' are
+ * cli/env-package.c).
  *
  * package writes, into one directory and all or nothing:
  *   env.yml.pdf     the env text, its QR codes (env-qr.h) and restore instructions (env-pdf.h);
@@ -10,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +23,9 @@
 #include "crypto.h"
 #include "env/bundle.h"
 #include "env/gpg.h"
+#include "env/package.h"
 #include "env/pdf.h"
 #include "env/qr.h"
-#include "cli/env-verbs.h"
 #include "env.h"
 #include "fileio.h"
 #include "log.h"
@@ -37,87 +37,9 @@
 #include "seed/iso.h"
 #include "strv.h"
 
-#define PDF_NAME "env.yml.pdf"
-#define ISO_NAME "env-cidata.iso"
+#define PDF_NAME ENV_PACKAGE_PDF_NAME
+#define ISO_NAME ENV_PACKAGE_ISO_NAME
 #define ISO_MAX_SIZE (1024U * 1024U * 1024U)
-
-static const char *arg_output_dir = NULL;
-static const char *arg_gpg_recipients = NULL;
-static const char *arg_output_file = NULL;
-static const char *arg_meta_data = NULL;
-
-static int package_help(void) {
-        printf("Usage: %s env package [OPTIONS] ENV.YML\n\n"
-               "Packages an env file for safe keeping and for attaching to a virtual machine:\n"
-               "  " PDF_NAME "     printable: the env text, then QR codes of the gzip -9 env in base32\n"
-               "                  (level M; one code if it fits, else 2100-character chunks\n"
-               "                  \"NN \" numbered from 00, four per A4 page, at most 100 codes),\n"
-               "                  then how to restore it ('env unpack-qr' or zbarimg)\n"
-               "  " ISO_NAME "  NoCloud seed (volume cidata): user-data = the env, meta-data\n"
-               "                  (instance-id iid-cloud-default, local-hostname = appliance:domain),\n"
-               "                  and " PDF_NAME "\n"
-               "  DOMAIN.env.YYYY-mm-dd_HH.MM.tar.gz.gpg\n"
-               "                  with --gpg-recipients: tar.gz of env.yml, " PDF_NAME " and " ISO_NAME
-               ",\n"
-               "                  encrypted to all keys in FILE (binary OpenPGP, for gpg --decrypt)\n"
-               "All outputs have mode 0600 and are written all or nothing: after a failure none of\n"
-               "them is written and files of an earlier run stay as they were. SOURCE_DATE_EPOCH,\n"
-               "if set, fixes the time used for dates and the file name.\n\n"
-               "Options:\n"
-               "  -h --help                 show this help\n"
-               "  -o --output=DIR           write into DIR (default: the directory of ENV.YML;\n"
-               "                            DIR is created if its parent exists)\n"
-               "     --gpg-recipients=FILE  OpenPGP public keys (armoured or binary, concatenated)\n"
-               "     --meta-data=FILE       the seed's meta-data (default: meta-data.custom next to\n"
-               "                            ENV.YML if it exists, else the one described above)\n\n"
-               "Exit status: 0 success; 1 failure: ENV.YML unreadable, empty, not YAML, without the\n"
-               "'#cloud-config' first line, not a mapping, appliance:domain missing or not a host name,\n"
-               "too large for 100 QR codes, a key in FILE unusable, a seed cloud-init would reject\n"
-               "(e.g. bad meta-data), or an output not writable;\n"
-               "2 usage error.\n",
-               log_program());
-        return 0;
-}
-
-static int package_parse_argv(int argc, char *argv[]) {
-        enum { ARG_GPG_RECIPIENTS = 0x100, ARG_META_DATA };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "output", required_argument, NULL, 'o' },
-                { "gpg-recipients", required_argument, NULL, ARG_GPG_RECIPIENTS },
-                { "meta-data", required_argument, NULL, ARG_META_DATA },
-                {},
-        };
-        int c;
-
-        arg_output_dir = arg_gpg_recipients = arg_meta_data = NULL;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return package_help();
-                case 'o':
-                        if (isempty(optarg))
-                                return log_error("--output= needs a directory."), -EINVAL;
-                        arg_output_dir = optarg;
-                        break;
-                case ARG_GPG_RECIPIENTS:
-                        if (isempty(optarg))
-                                return log_error("--gpg-recipients= needs a file."), -EINVAL;
-                        arg_gpg_recipients = optarg;
-                        break;
-                case ARG_META_DATA:
-                        if (isempty(optarg))
-                                return log_error("--meta-data= needs a file."), -EINVAL;
-                        arg_meta_data = optarg;
-                        break;
-                default:
-                        return -EINVAL;
-                }
-
-        if (optind + 1 != argc)
-                return log_error("Expected exactly one ENV.YML argument."), -EINVAL;
-        return 1;
-}
 
 /* Builds the seed ISO through the seed writer in a private temporary directory and returns its
  * bytes, so that it can go into the archive and be committed together with the other outputs. */
@@ -257,9 +179,9 @@ static int package_time(time_t *ret, bool *ret_fixed) {
 
 /* The seed's meta-data: --meta-data=FILE, else "meta-data.custom" next to the env (as the original
  * env-package.sh did), else instance-id iid-cloud-default and local-hostname = the domain. */
-static int load_meta_data(const char *env_path, const char *domain, char **ret) {
+static int load_meta_data(const char *env_path, const char *meta_data, const char *domain, char **ret) {
         _cleanup_free_ char *dir = NULL, *custom = NULL, *text = NULL;
-        const char *path = arg_meta_data, *base;
+        const char *path = meta_data, *base;
         size_t size;
         int r;
 
@@ -291,7 +213,8 @@ static int load_meta_data(const char *env_path, const char *domain, char **ret) 
         return 0;
 }
 
-static int run_package(const char *env_path) {
+int env_package(const char *env_path, const EnvPackageOptions *o) {
+        const char *arg_output_dir = o->output_dir, *arg_gpg_recipients = o->gpg_recipients;
         _cleanup_(env_freep) Env *env = NULL;
         _cleanup_free_ char *err = NULL, *dir = NULL, *meta = NULL, *iso = NULL, *gpg_name = NULL;
         _cleanup_free_ void *pdf = NULL, *tgz = NULL, *gpg = NULL;
@@ -365,7 +288,7 @@ static int run_package(const char *env_path) {
                 return log_error_errno(r, "Failed to render the PDF: %s", err ?: strerror(-r));
 
         /* 3. The seed ISO. */
-        r = load_meta_data(env_path, domain, &meta);
+        r = load_meta_data(env_path, o->meta_data, domain, &meta);
         if (r < 0)
                 return r;
         const SeedFile seed[] = {
@@ -442,63 +365,7 @@ static int run_package(const char *env_path) {
         return 0;
 }
 
-int verb_env_package(int argc, char *argv[]) {
-        int r;
-
-        r = package_parse_argv(argc, argv);
-        if (r < 0) {
-                fprintf(stderr, "Try '%s env package --help' for more information.\n", log_program());
-                return 2;
-        }
-        if (r == 0)
-                return 0;
-
-        return run_package(argv[optind]) < 0 ? 1 : 0;
-}
-
-static int unpack_help(void) {
-        printf("Usage: %s env unpack-qr [OPTIONS] IMAGE...\n\n"
-               "Restores an env file byte for byte from scans of the QR code pages that 'env package'\n"
-               "printed, in any order (duplicates are fine). Images: PNG, or binary PBM/PGM/PPM (as\n"
-               "'pdftoppm -r 200 [-png] env.yml.pdf scan' writes them). Missing chunks are named.\n\n"
-               "Options:\n"
-               "  -h --help           show this help\n"
-               "  -o --output=FILE    write the env to FILE (atomically, mode 0600) instead of stdout\n\n"
-               "Exit status: 0 success; 1 failure: an image unreadable or of an unknown format, no QR\n"
-               "code found, chunks missing or inconsistent, damaged data, or the output not writable\n"
-               "(nothing is written then); 2 usage error.\n",
-               log_program());
-        return 0;
-}
-
-static int unpack_parse_argv(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "output", required_argument, NULL, 'o' },
-                {},
-        };
-        int c;
-
-        arg_output_file = NULL;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return unpack_help();
-                case 'o':
-                        if (isempty(optarg))
-                                return log_error("--output= needs a file name."), -EINVAL;
-                        arg_output_file = optarg;
-                        break;
-                default:
-                        return -EINVAL;
-                }
-
-        if (optind >= argc)
-                return log_error("Expected at least one IMAGE argument."), -EINVAL;
-        return 1;
-}
-
-static int run_unpack(char **images) {
+int env_unpack_qr(char **images, const char *arg_output_file) {
         _cleanup_strv_free_ char **texts = NULL;
         _cleanup_free_ char *err = NULL;
         _cleanup_free_ void *data = NULL;
@@ -550,18 +417,4 @@ static int run_unpack(char **images) {
 
         log_info("Restored %zu bytes from %zu QR code(s).", size, strv_length(texts));
         return 0;
-}
-
-int verb_env_unpack_qr(int argc, char *argv[]) {
-        int r;
-
-        r = unpack_parse_argv(argc, argv);
-        if (r < 0) {
-                fprintf(stderr, "Try '%s env unpack-qr --help' for more information.\n", log_program());
-                return 2;
-        }
-        if (r == 0)
-                return 0;
-
-        return run_unpack(argv + optind) < 0 ? 1 : 0;
 }
