@@ -1,6 +1,5 @@
 /**
- * Unit tests of the agent: MBR growth arithmetic, templates, key and host name
- * checks, and each step run against a fresh temporary root (env activation, bad envs and the failed
+ * Unit tests of the agent's steps: key and link checks, and each step run against a fresh temporary root (env activation, bad envs and the failed
  * flag, recovery, standby, storage layout and moves, host configuration, services and health).
  */
 #include <stdarg.h>
@@ -28,196 +27,20 @@
 #include "cleanup.h"
 #include "env-check.h"
 #include "fileio.h"
-#include "growpart.h"
 #include "hostname.h"
-#include "http.h"
 #include "prepare-appliance.h"
 #include "prepare-env.h"
 #include "prepare-storage.h"
 #include "spawn.h"
 #include "ssh-keys.h"
-#include "template.h"
 
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGp3mBq0mIu1I6SuUBN7xQJ0ZpjU8Qbhk2Xh4m1QpIzb one@example"
 #define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx9T1jxX2u3bX9tqQWb1h5pVnC3Jb0tA0Nq2RrX0c9a two@example"
 
-/* ---- MBR arithmetic ---- */
-
-static void mbr_set(uint8_t s[512], unsigned partno, uint8_t type, uint32_t start, uint32_t size) {
-        uint8_t *e = s + 446 + 16 * (partno - 1);
-        e[4] = type;
-        for (int i = 0; i < 4; i++) {
-                e[8 + i] = (uint8_t) (start >> (8 * i));
-                e[12 + i] = (uint8_t) (size >> (8 * i));
-        }
-        s[510] = 0x55;
-        s[511] = 0xAA;
-}
-
-static void test_mbr_plan(void **state) {
-        uint8_t s[512] = {};
-        GrowPlan p;
-        (void) state;
-
-        /* No signature: not an MBR. */
-        assert_int_equal(mbr_plan_grow(s, 1, 1 << 21, 512, &p), -EMEDIUMTYPE);
-
-        /* p1 data at 2048 (64 MiB), p2 root last (100 MiB) on a 300 MiB disk: p2 grows to the end. */
-        mbr_set(s, 1, 0x83, 2048, 131072);
-        mbr_set(s, 2, 0x83, 133120, 204800);
-        assert_int_equal(mbr_last_partition(s), 2);
-        assert_int_equal(mbr_plan_grow(s, 2, 614400, 512, &p), 1);
-        assert_int_equal(p.start, 133120);
-        assert_int_equal(p.old_size, 204800);
-        assert_int_equal(p.new_size, 614400 - 133120);
-        mbr_apply_plan(s, &p);
-        assert_int_equal(mbr_plan_grow(s, 2, 614400, 512, &p), 0);   /* idempotent */
-
-        /* p1 cannot pass p2. */
-        assert_int_equal(mbr_plan_grow(s, 1, 614400, 512, &p), 0);
-
-        /* A disk end that is not 1 MiB aligned: the end is rounded down. */
-        mbr_set(s, 2, 0x83, 133120, 204800);
-        assert_int_equal(mbr_plan_grow(s, 2, 614400 + 1000, 512, &p), 1);
-        assert_int_equal((p.start + p.new_size) % 2048, 0);
-        assert_true(p.start + p.new_size <= 614400 + 1000);
-
-        /* Less than 1 MiB to gain: nothing to do. */
-        assert_int_equal(mbr_plan_grow(s, 2, 133120 + 204800 + 1000, 512, &p), 0);
-
-        /* The table claims more than the disk has. */
-        assert_int_equal(mbr_plan_grow(s, 2, 200000, 512, &p), -ERANGE);
-
-        /* 4 KiB logical sectors. */
-        uint8_t s4[512] = {};
-        mbr_set(s4, 1, 0x83, 256, 25600);
-        assert_int_equal(mbr_plan_grow(s4, 1, 76800, 4096, &p), 1);
-        assert_int_equal(p.new_size, 76800 - 256);
-
-        /* 2 TiB limit of 32-bit sector counts. */
-        uint8_t big[512] = {};
-        mbr_set(big, 1, 0x83, 2048, 1000000);
-        assert_int_equal(mbr_plan_grow(big, 1, 8ULL << 30, 512, &p), 1);
-        assert_true(p.new_size <= UINT32_MAX);
-
-        /* Missing partition; GPT protective MBR. */
-        assert_int_equal(mbr_plan_grow(big, 3, 8ULL << 30, 512, &p), -ENOENT);
-        uint8_t gpt[512] = {};
-        mbr_set(gpt, 1, 0xEE, 1, UINT32_MAX);
-        assert_int_equal(mbr_plan_grow(gpt, 1, 1 << 21, 512, &p), -EPROTOTYPE);
-        assert_int_equal(mbr_last_partition(gpt), -EPROTOTYPE);
-}
-
-
-static void put64(uint8_t *p, uint64_t v) {
-        for (int i = 0; i < 8; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-        for (int i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void test_gpt_plan(void **state) {
-        uint8_t hdr[512] = {}, *entries = calloc(128, 128);
-        uint64_t disk = 409600;   /* 200 MiB */
-        Gpt g = {};
-        GrowPlan p;
-        (void) state;
-
-        assert_int_equal(crc32_ieee("123456789", 9), 0xCBF43926U);
-
-        /* Entry 0 (p1) last on the disk, entry 13 (p14) first. */
-        memset(entries, 0xAA, 16);
-        put64(entries + 32, 12288);
-        put64(entries + 40, 12288 + 204800 - 1);
-        memset(entries + 13 * 128, 0xBB, 16);
-        put64(entries + 13 * 128 + 32, 2048);
-        put64(entries + 13 * 128 + 40, 10239);
-        memcpy(hdr, "EFI PART", 8);
-        put32(hdr + 8, 0x00010000);
-        put32(hdr + 12, 92);
-        put64(hdr + 24, 1);
-        put64(hdr + 32, disk - 1);
-        put64(hdr + 40, 34);
-        put64(hdr + 48, disk - 34);
-        put64(hdr + 72, 2);
-        put32(hdr + 80, 128);
-        put32(hdr + 84, 128);
-        put32(hdr + 88, crc32_ieee(entries, 128 * 128));
-        put32(hdr + 16, crc32_ieee(hdr, 92));
-
-        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), 0);
-        assert_int_equal(gpt_last_partition(&g), 1);
-        /* A disk that p1 already fills (less than 1 MiB to gain): nothing to grow. */
-        assert_int_equal(gpt_plan_grow(&g, 1, 12288 + 204800 + 34 + 100, 512, &p), 0);
-        /* The disk doubled: p1 ends at the last 1 MiB boundary before the backup table. */
-        assert_int_equal(gpt_plan_grow(&g, 1, 2 * disk, 512, &p), 1);
-        assert_int_equal(p.start, 12288);
-        assert_int_equal((p.start + p.new_size) % 2048, 0);
-        assert_true(p.start + p.new_size - 1 <= 2 * disk - 34);
-        assert_true(2 * disk - 34 - (p.start + p.new_size - 1) < 2048);
-        /* p14 is not the last partition. */
-        assert_int_equal(gpt_plan_grow(&g, 14, 2 * disk, 512, &p), -ERANGE);
-        gpt_done(&g);
-
-        /* Corruption is refused. */
-        hdr[50] ^= 1;
-        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), -EBADMSG);
-        hdr[50] ^= 1;
-        entries[100] ^= 1;
-        assert_int_equal(gpt_parse(hdr, entries, 128 * 128, &g), -EBADMSG);
-        free(entries);
-}
-
 /* The keys every profile has (the agent reads the builder's profile with the builder's parser). */
 #define PROFILE_HEAD "distribution: debian\nsuite: bookworm\npackages: [udev]\n"
 
-/* ---- templates, checks ---- */
-
-static Env *load_env(const char *text) {
-        Env *e = NULL;
-        _cleanup_free_ char *err = NULL;
-        int r = env_load_buffer("env.yml", text, strlen(text), &e, &err);
-        if (r < 0)
-                fail_msg("env_load_buffer: %d %s", r, err ?: "");
-        return e;
-}
-
-static void test_template(void **state) {
-        _cleanup_(env_freep) Env *e = load_env("#cloud-config\nappliance:\n  domain: a.example.org\n  flag: true\n"
-                                               "  empty:\n  list: [1, 2]\n  yes: yes\n  hex: 0x10\n  octal: 0777\n"
-                                               "  float: 1.50\n  quoted: \"0777\"\n  block: |\n    line\n");
-        static const struct {
-                const char *in, *out, *error;
-        } rows[] = {
-                { "server_name {{ appliance:domain }};", "server_name a.example.org;", NULL },
-                { "{{appliance:domain}}{{ appliance:flag }}", "a.example.orgtrue", NULL },
-                { "{{ appliance:yes }} {{ appliance:hex }} {{ appliance:octal }} {{ appliance:float }}", "true 16 511 1.5", NULL },
-                { "{{ appliance:quoted }}|{{ appliance:block }}|", "0777|line|", NULL },
-                { "x={{ appliance:missing | fallback value }}.", "x=fallback value.", NULL },
-                { "x={{ appliance:empty }}.", "x=.", NULL },
-                { "\\{{ literal }}", "{{ literal }}", NULL },
-                { "no placeholders\n", "no placeholders\n", NULL },
-                { "a\n{{ appliance:nope }}", NULL, "t.conf:2: no such env key 'appliance:nope'" },
-                { "{{ appliance:list }}", NULL, "t.conf:1: cannot insert a list or mapping 'appliance:list'" },
-                { "{{ appliance:domain ", NULL, "t.conf:1: unterminated '{{'" },
-        };
-        (void) state;
-
-        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
-                _cleanup_free_ char *out = NULL, *err = NULL;
-                int r = template_render(e, "t.conf", rows[i].in, &out, &err);
-                if (rows[i].out) {
-                        assert_int_equal(r, 0);
-                        assert_string_equal(out, rows[i].out);
-                } else {
-                        assert_int_equal(r, -EBADMSG);
-                        assert_string_equal(err, rows[i].error);
-                }
-        }
-}
+/* ---- checks ---- */
 
 static void test_checks(void **state) {
         (void) state;
@@ -228,30 +51,11 @@ static void test_checks(void **state) {
                             *l2 = relative_link_target("/var/lib/postgresql", "/data/postgresql");
         assert_string_equal(l1, "../data/etc");
         assert_string_equal(l2, "../../data/postgresql");
-}
 
-
-static void test_http_json(void **state) {
-        _cleanup_free_ char *host = NULL, *v6 = NULL, *q = NULL;
-        unsigned port = 0;
-        (void) state;
-
-        assert_int_equal(split_host_port("127.0.0.1:5432", &host, &port), 0);
-        assert_string_equal(host, "127.0.0.1");
-        assert_int_equal(port, 5432);
-        assert_int_equal(split_host_port("[::1]:80", &v6, &port), 0);
-        assert_string_equal(v6, "::1");
-        assert_int_equal(port, 80);
-        assert_int_equal(split_host_port("127.0.0.1", &host, &port), -EINVAL);
-        assert_int_equal(split_host_port("127.0.0.1:0", &host, &port), -EINVAL);
-        assert_int_equal(split_host_port("127.0.0.1:70000", &host, &port), -EINVAL);
-        /* Names are not resolved (no NSS in the static agent). */
-        assert_int_equal(tcp_check("example.org:80", 100), -EADDRNOTAVAIL);
-        assert_int_equal(http_get("https://127.0.0.1/", 100, 10, &(int) { 0 }, NULL, NULL), -EPROTONOSUPPORT);
-
-        q = json_quote("a\"b\\c\nd\x01");
+        _cleanup_free_ char *q = json_quote("a\"b\\c\nd\x01");
         assert_string_equal(q, "\"a\\\"b\\\\c\\nd\\u0001\"");
 }
+
 
 /* ---- steps against a temporary root ---- */
 
@@ -775,12 +579,8 @@ static void test_appliance_services(void **state) {
 
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_mbr_plan),
-                cmocka_unit_test(test_gpt_plan),
                 
-                cmocka_unit_test(test_template),
                 cmocka_unit_test(test_checks),
-                cmocka_unit_test(test_http_json),
                 cmocka_unit_test_setup_teardown(test_env_local_and_idempotent, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_as_written, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_env_bad, setup_root, teardown_root),
