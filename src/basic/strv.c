@@ -2,6 +2,8 @@
  * String vectors.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +102,17 @@ static int cmp_str(const void *a, const void *b) {
 
 void strv_sort(char **l) {
         qsort(l, strv_length(l), sizeof(char *), cmp_str);
+}
+
+int strv_extendf(char ***l, const char *fmt, ...) {
+        char *s;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
 }

@@ -23,6 +23,7 @@
 #include "env-internal.h"
 #include "env.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "random-util.h"
@@ -177,28 +178,8 @@ static void emit_scalar(FILE *f, const EnvNode *n) {
                 fputs(s, f);    /* a resolved bool/int/float: its plain text means the same */
                 return;
         }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\x%02x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        fputc('"', f);
+        /* A JSON string is a YAML double-quoted scalar with the same value. */
+        json_write_string(f, s);
 }
 
 static void emit_key(FILE *f, const char *k) {

@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +24,6 @@
 #include "seed/userdata.h"
 #include "strv.h"
 #include "yaml-util.h"
-
-_printf_(2, 3) static int add_note(char ***l, const char *fmt, ...) {
-        char *s;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-        return strv_consume(l, s);
-}
 
 void seed_inspection_done(SeedInspection *i) {
         if (!i)
@@ -112,11 +98,11 @@ static int check_required(SeedInspection *ins, const Tree *visible, const char *
                 return 0;
         alias = tree_find_alias(visible, name);
         if (alias)
-                return add_note(&ins->problems,
+                return strv_extendf(&ins->problems,
                                 "%s: not found under that exact name; the root has '%s', which cloud-init does "
                                 "not look for (Rock Ridge or Joliet names are needed)",
                                 name, alias->name);
-        return add_note(&ins->problems, "%s: missing from the root directory; NoCloud needs both user-data and "
+        return strv_extendf(&ins->problems, "%s: missing from the root directory; NoCloud needs both user-data and "
                                         "meta-data", name);
 }
 
@@ -131,7 +117,7 @@ static int read_seed_file(SeedInspection *ins, const Tree *visible, const char *
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return add_note(&ins->problems, "%s: cannot be read: %s", name, strerror(-r));
+                return strv_extendf(&ins->problems, "%s: cannot be read: %s", name, strerror(-r));
         return 1;
 }
 
@@ -153,7 +139,7 @@ static int check_user_data(SeedInspection *ins, const Tree *visible, const char 
                 ins->user_data_inner = r >= 0 ? inner : ins->user_data_type;
         }
         if (r < 0)
-                return add_note(&ins->problems, "%s", err ?: "user-data: invalid");
+                return strv_extendf(&ins->problems, "%s", err ?: "user-data: invalid");
         return 0;
 }
 
@@ -169,7 +155,7 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return add_note(&ins->problems, "%s", err ?: "invalid YAML");
+                return strv_extendf(&ins->problems, "%s", err ?: "invalid YAML");
         if (!meta) {
                 /* network-config: cloud-init's NoCloud renders versions 1 and 2 only */
                 _cleanup_free_ char *version = NULL;
@@ -181,7 +167,7 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
                 if (r < 0)
                         return r;
                 if (r > 0 && !(version && (streq(version, "1") || streq(version, "2"))))
-                        return add_note(&ins->problems, "network-config: version '%s': NoCloud reads versions 1 and 2 only",
+                        return strv_extendf(&ins->problems, "network-config: version '%s': NoCloud reads versions 1 and 2 only",
                                         version ?: "(not a scalar)");
                 return 0;
         }
@@ -192,7 +178,7 @@ static int check_yaml_file(SeedInspection *ins, const Tree *visible, const char 
         if (r == 0 || isempty(ins->instance_id)) {
                 free(ins->instance_id);
                 ins->instance_id = NULL;
-                r = add_note(&ins->warnings,
+                r = strv_extendf(&ins->warnings,
                              "meta-data: no instance-id; cloud-init falls back to 'nocloud' and will treat every "
                              "seed as the same instance");
                 if (r < 0)
@@ -214,10 +200,10 @@ static int inspect_into(int fd, SeedInspection *ins) {
                 return r;
         if (r == -EMEDIUMTYPE)
                 /* Not fatal: the report says what the file is not. */
-                return add_note(&ins->problems, "filesystem: neither ISO 9660 nor vfat; cloud-init reads a "
+                return strv_extendf(&ins->problems, "filesystem: neither ISO 9660 nor vfat; cloud-init reads a "
                                                 "seed from one of them");
         if (r < 0)
-                return add_note(&ins->problems, "filesystem: cannot read the volume: %s", strerror(-r));
+                return strv_extendf(&ins->problems, "filesystem: cannot read the volume: %s", strerror(-r));
         ins->filesystem = strdup(fs_type_to_string(seedfs_type(fs)));
         if (!ins->filesystem)
                 return -ENOMEM;
@@ -238,7 +224,7 @@ static int inspect_into(int fd, SeedInspection *ins) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return add_note(&ins->problems, "filesystem: cannot read the root directory: %s", strerror(-r));
+                return strv_extendf(&ins->problems, "filesystem: cannot read the root directory: %s", strerror(-r));
         visible.fs = fs;
 
         ins->files = calloc(visible.n ?: 1, sizeof *ins->files);
@@ -255,9 +241,9 @@ static int inspect_into(int fd, SeedInspection *ins) {
 
         /* ds-identify: exactly "cidata" or "CIDATA" (blkid's label, i.e. Joliet's when present). */
         if (isempty(ins->label))
-                r = add_note(&ins->problems, "label: the volume has no label; NoCloud looks for 'cidata' or 'CIDATA'");
+                r = strv_extendf(&ins->problems, "label: the volume has no label; NoCloud looks for 'cidata' or 'CIDATA'");
         else if (!streq(ins->label, "cidata") && !streq(ins->label, "CIDATA"))
-                r = add_note(&ins->problems,
+                r = strv_extendf(&ins->problems,
                              "label: volume id is '%s'; ds-identify only finds 'cidata' or 'CIDATA' (exact case)",
                              ins->label);
         else
@@ -268,12 +254,12 @@ static int inspect_into(int fd, SeedInspection *ins) {
         if (seedfs_type(fs) != FS_ISO9660)
                 r = 0;
         else if (!ins->rock_ridge && !ins->joliet) {
-                r = add_note(&ins->problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
+                r = strv_extendf(&ins->problems, "names: neither Rock Ridge nor Joliet; Linux shows only 8.3 names, so "
                                             "'user-data' and 'meta-data' cannot exist");
                 if (r < 0)
                         return r;
         } else if (!ins->joliet) {
-                r = add_note(&ins->warnings, "names: no Joliet tree; Windows guests (cloudbase-init) see 8.3 names");
+                r = strv_extendf(&ins->warnings, "names: no Joliet tree; Windows guests (cloudbase-init) see 8.3 names");
                 if (r < 0)
                         return r;
         }
