@@ -22,7 +22,7 @@
 #include "cleanup.h"
 #include "macro.h"
 #include "probe.h"
-#include "rm-rf.h"
+#include "../tmpdir.h"
 
 static int setup_root(void **state) {
         Fixture *f = fixture_new("test-probe");
@@ -38,26 +38,14 @@ static int teardown_root(void **state) {
         return fixture_free(*state);
 }
 
-static void sh(const char *fmt, ...) _printf_(1, 2);
-static void sh(const char *fmt, ...) {
-        _cleanup_free_ char *cmd = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        assert_true(vasprintf(&cmd, fmt, ap) > 0);
-        va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("failed: %s", cmd);
-}
-
 /* ROOT/dev/NAME: a FAT image labelled label, listed in ROOT/sys/class/block. */
 static void fat_device(const Fixture *f, const char *name, const char *label) {
-        sh("mkfs.vfat -C -n %s %s/dev/%s 1024 >/dev/null && mkdir -p %s/sys/class/block/%s", label, f->dir, name, f->dir,
+        sh_ok("mkfs.vfat -C -n %s %s/dev/%s 1024 >/dev/null && mkdir -p %s/sys/class/block/%s", label, f->dir, name, f->dir,
            name);
 }
 
 static bool have_tools(void) {
-        return system("command -v mkfs.vfat >/dev/null && command -v genisoimage >/dev/null") == 0;
+        return have_tool("mkfs.vfat") && have_tool("genisoimage");
 }
 
 static void test_scan(void **state) {
@@ -70,8 +58,8 @@ static void test_scan(void **state) {
         /* skipped: loop and ram devices, a FIFO, an ext-less empty file */
         fat_device(f, "loop0", "CIDATA");
         fat_device(f, "ram0", "CIDATA");
-        sh("mkfifo %s/dev/sda && mkdir %s/sys/class/block/sda", f->dir, f->dir);
-        sh("truncate -s 1M %s/dev/sdb && mkdir %s/sys/class/block/sdb", f->dir, f->dir);
+        sh_ok("mkfifo %s/dev/sda && mkdir %s/sys/class/block/sda", f->dir, f->dir);
+        sh_ok("truncate -s 1M %s/dev/sdb && mkdir %s/sys/class/block/sdb", f->dir, f->dir);
         assert_int_equal(probe_find_label(&f->agent, (const char *const[]) { "cidata", "CIDATA", NULL }, &path, &t),
                          -ENOENT);
 
@@ -94,7 +82,7 @@ static void test_by_label(void **state) {
 
         if (!have_tools())
                 skip();
-        sh("mkdir -p %s/tree && echo x > %s/tree/user_data && genisoimage -quiet -V config-2 -J -r -o %s/dev/sr0 "
+        sh_ok("mkdir -p %s/tree && echo x > %s/tree/user_data && genisoimage -quiet -V config-2 -J -r -o %s/dev/sr0 "
            "%s/tree 2>/dev/null && ln -s ../../sr0 %s/dev/disk/by-label/config-2",
            f->dir, f->dir, f->dir, f->dir, f->dir);
         assert_int_equal(probe_find_label(&f->agent, (const char *const[]) { "config-2", NULL }, &path, &t), 0);
@@ -103,7 +91,7 @@ static void test_by_label(void **state) {
 
         /* A link out of the root leads below it: the host's image next to the root is not found. */
         assert_true(asprintf(&outside, "%s.outside", f->dir) > 0);
-        sh("mkfs.vfat -C -n HOSTSEED %s 1024 >/dev/null && ln -s ../../../../../../..%s %s/dev/disk/by-label/HOSTSEED && "
+        sh_ok("mkfs.vfat -C -n HOSTSEED %s 1024 >/dev/null && ln -s ../../../../../../..%s %s/dev/disk/by-label/HOSTSEED && "
            "ln -s %s %s/dev/disk/by-label/hostseed",
            outside, outside, f->dir, outside, f->dir);
         free(path);

@@ -24,34 +24,11 @@
 #include "seed/iso.h"
 #include "seedfs.h"
 #include "strv.h"
+#include "../tmpdir.h"
 
 static const char user_data[] = "#cloud-config\nhostname: unit\n";
 static const char meta_data[] = "instance-id: iid-unit\nlocal-hostname: unit.example.org\n";
 static const char net_config[] = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n";
-
-static int setup(void **state) {
-        char *d = strdup("/tmp/test-seed-iso.XXXXXX");
-        if (!d || !mkdtemp(d))
-                return -1;
-        *state = d;
-        return 0;
-}
-
-static int teardown(void **state) {
-        char *d = *state;
-        _cleanup_free_ char *cmd = NULL;
-
-        if (asprintf(&cmd, "rm -rf '%s'", d) > 0)
-                (void) system(cmd);
-        free(d);
-        return 0;
-}
-
-static char *path_in(void **state, const char *name) {
-        char *p;
-        assert_true(asprintf(&p, "%s/%s", (char *) *state, name) > 0);
-        return p;
-}
 
 /* The agent's way of reading a seed member: the file, the reader, the name or its aliases. */
 static int read_seed(const char *path, const char *name, char **ret, size_t *ret_size) {
@@ -96,7 +73,7 @@ static void write_default(const char *path, const char *label, time_t epoch) {
 }
 
 static void test_write_read(void **state) {
-        _cleanup_free_ char *iso = path_in(state, "seed.iso"), *buf = NULL, *vol = NULL;
+        _cleanup_free_ char *iso = tmpdir_path(state, "seed.iso"), *buf = NULL, *vol = NULL;
         size_t n = 0;
 
         write_default(iso, NULL, (time_t) -1);
@@ -119,7 +96,7 @@ static void test_write_read(void **state) {
 }
 
 static void test_aliases_and_errors(void **state) {
-        _cleanup_free_ char *iso = path_in(state, "upper.iso"), *txt = path_in(state, "plain.txt"),
+        _cleanup_free_ char *iso = tmpdir_path(state, "upper.iso"), *txt = tmpdir_path(state, "plain.txt"),
                             *buf = NULL, *err = NULL;
         const SeedFile files[] = {
                 { "META_DATA", meta_data, strlen(meta_data) },
@@ -141,7 +118,7 @@ static void test_aliases_and_errors(void **state) {
 }
 
 static void test_reproducible(void **state) {
-        _cleanup_free_ char *a = path_in(state, "a.iso"), *b = path_in(state, "b.iso"), *c = path_in(state, "c.iso");
+        _cleanup_free_ char *a = tmpdir_path(state, "a.iso"), *b = tmpdir_path(state, "b.iso"), *c = tmpdir_path(state, "c.iso");
         _cleanup_free_ char *da = NULL, *db = NULL, *dc = NULL;
         size_t na, nb, nc;
         time_t before = time(NULL);
@@ -165,7 +142,7 @@ static void test_reproducible(void **state) {
 }
 
 static void test_write_failures(void **state) {
-        _cleanup_free_ char *iso = path_in(state, "x.iso"), *err = NULL;
+        _cleanup_free_ char *iso = tmpdir_path(state, "x.iso"), *err = NULL;
         const SeedFile dup[] = { { "user-data", "a", 1 }, { "user-data", "b", 1 } };
         const SeedFile slash[] = { { "a/b", "a", 1 } };
         const SeedFile ok[] = { { "user-data", "a", 1 } };
@@ -178,13 +155,13 @@ static void test_write_failures(void **state) {
         assert_int_equal(seed_iso_write(iso, "waytoolongforjoliet", ok, 1, 0, 0644, &err), -EINVAL);
         assert_int_equal(stat(iso, &st), -1);
 
-        _cleanup_free_ char *missing = path_in(state, "no/such/dir/x.iso");
+        _cleanup_free_ char *missing = tmpdir_path(state, "no/such/dir/x.iso");
         assert_int_equal(seed_iso_write(missing, NULL, ok, 1, 0, 0644, &err), -ENOENT);
         assert_non_null(strstr(err, "cannot create"));
 }
 
 static void test_inspect(void **state) {
-        _cleanup_free_ char *iso = path_in(state, "seed.iso"), *bad = path_in(state, "bad.iso");
+        _cleanup_free_ char *iso = tmpdir_path(state, "seed.iso"), *bad = tmpdir_path(state, "bad.iso");
         _cleanup_(seed_inspection_done) SeedInspection ins = {}, ins2 = {};
 
         write_default(iso, NULL, 1700000000);
@@ -219,11 +196,11 @@ static void test_inspect(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_aliases_and_errors, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reproducible, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_write_failures, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_read, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_aliases_and_errors, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_reproducible, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_write_failures, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_inspect, tmpdir_setup, tmpdir_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

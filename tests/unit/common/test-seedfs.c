@@ -21,55 +21,16 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "macro.h"
-#include "rm-rf.h"
 #include "seedfs.h"
+#include "../tmpdir.h"
 
 static const char user_data[] = "#cloud-config\nhostname: unit\n";
 static const char meta_data[] = "instance-id: iid-unit\n";
 
-static int setup(void **state) {
-        char *d = strdup("/tmp/test-seedfs.XXXXXX");
-        if (!d || !mkdtemp(d))
-                return -1;
-        *state = d;
-        return 0;
-}
-
-static int teardown(void **state) {
-        char *d = *state;
-        (void) rm_rf(d);
-        free(d);
-        return 0;
-}
-
-static char *path_in(void **state, const char *name) {
-        char *p;
-        assert_true(asprintf(&p, "%s/%s", (char *) *state, name) > 0);
-        return p;
-}
-
-static bool have(const char *tool) {
-        _cleanup_free_ char *cmd = NULL;
-        assert_true(asprintf(&cmd, "command -v %s >/dev/null 2>&1", tool) > 0);
-        return system(cmd) == 0;
-}
-
-static void run(const char *fmt, ...) _printf_(1, 2);
-static void run(const char *fmt, ...) {
-        _cleanup_free_ char *cmd = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        assert_true(vasprintf(&cmd, fmt, ap) > 0);
-        va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("failed: %s", cmd);
-}
-
 /* A seed directory with user-data and meta-data, and an ISO of it made with mkisofs options. */
 static char *make_iso(void **state, const char *name, const char *opts) {
-        _cleanup_free_ char *dir = path_in(state, "tree");
-        char *iso = path_in(state, name);
+        _cleanup_free_ char *dir = tmpdir_path(state, "tree");
+        char *iso = tmpdir_path(state, name);
         _cleanup_free_ char *ud = NULL, *md = NULL;
 
         (void) mkdir(dir, 0755);
@@ -77,7 +38,7 @@ static char *make_iso(void **state, const char *name, const char *opts) {
         assert_true(asprintf(&md, "%s/meta-data", dir) > 0);
         assert_int_equal(write_file_atomic(ud, user_data, strlen(user_data), 0644), 0);
         assert_int_equal(write_file_atomic(md, meta_data, strlen(meta_data), 0644), 0);
-        run("genisoimage -quiet -o '%s' -V cidata %s '%s' 2>/dev/null", iso, opts, dir);
+        sh_ok("genisoimage -quiet -o '%s' -V cidata %s '%s' 2>/dev/null", iso, opts, dir);
         return iso;
 }
 
@@ -113,7 +74,7 @@ static void test_iso_rock_joliet(void **state) {
         size_t n = 0;
         FsType t;
 
-        if (!have("genisoimage"))
+        if (!have_tool("genisoimage"))
                 skip();
         iso = make_iso(state, "rj.iso", "-J -r");
         fs = open_fs(iso, &fd);
@@ -148,7 +109,7 @@ static void test_iso_joliet_only_and_plain(void **state) {
         _cleanup_(seedfs_freep) SeedFs *j = NULL, *p = NULL;
         size_t n;
 
-        if (!have("genisoimage"))
+        if (!have_tool("genisoimage"))
                 skip();
         joliet = make_iso(state, "j.iso", "-J");
         j = open_fs(joliet, &fd1);
@@ -173,17 +134,17 @@ static void test_iso_joliet_only_and_plain(void **state) {
 }
 
 static void test_iso_subdirectory_and_aliases(void **state) {
-        _cleanup_free_ char *dir = path_in(state, "c2"), *iso = path_in(state, "c2.iso"), *buf = NULL;
+        _cleanup_free_ char *dir = tmpdir_path(state, "c2"), *iso = tmpdir_path(state, "c2.iso"), *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         size_t n;
 
-        if (!have("xorriso"))
+        if (!have_tool("xorriso"))
                 skip();
-        run("mkdir -p '%s/openstack/latest' && printf 'c2\\n' > '%s/openstack/latest/user_data' && "
+        sh_ok("mkdir -p '%s/openstack/latest' && printf 'c2\\n' > '%s/openstack/latest/user_data' && "
             "printf 'up\\n' > '%s/USER_DATA'",
             dir, dir, dir);
-        run("xorriso -as mkisofs -quiet -V config-2 -J -R -o '%s' '%s' 2>/dev/null", iso, dir);
+        sh_ok("xorriso -as mkisofs -quiet -V config-2 -J -R -o '%s' '%s' 2>/dev/null", iso, dir);
         fs = open_fs(iso, &fd);
         assert_string_equal(seedfs_label(fs), "config-2");
         assert_int_equal(seedfs_read_file(fs, "openstack/latest/user_data", 0, SEEDFS_FILE_MAX, &buf, &n), 0);
@@ -199,17 +160,17 @@ static void test_iso_subdirectory_and_aliases(void **state) {
 }
 
 static void test_fat(void **state) {
-        _cleanup_free_ char *img = path_in(state, "fat.img"), *ud = path_in(state, "ud"), *buf = NULL,
+        _cleanup_free_ char *img = tmpdir_path(state, "fat.img"), *ud = tmpdir_path(state, "ud"), *buf = NULL,
                             *label = NULL;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         size_t n;
         FsType t;
 
-        if (!have("mkfs.vfat") || !have("mcopy"))
+        if (!have_tool("mkfs.vfat") || !have_tool("mcopy"))
                 skip();
         assert_int_equal(write_file_atomic(ud, user_data, strlen(user_data), 0644), 0);
-        run("mkfs.vfat -C -n CIDATA '%s' 2048 >/dev/null && mmd -i '%s' ::sub && mcopy -i '%s' '%s' ::user-data && "
+        sh_ok("mkfs.vfat -C -n CIDATA '%s' 2048 >/dev/null && mmd -i '%s' ::sub && mcopy -i '%s' '%s' ::user-data && "
             "mcopy -i '%s' '%s' ::sub/meta-data",
             img, img, img, ud, img, ud);
         fs = open_fs(img, &fd);
@@ -327,7 +288,7 @@ static void craft_iso(const char *path, uint32_t file_size, const uint8_t *extra
 }
 
 static void test_crafted_names(void **state) {
-        _cleanup_free_ char *iso = path_in(state, "names.iso"), *buf = NULL;
+        _cleanup_free_ char *iso = tmpdir_path(state, "names.iso"), *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         SeedFsEntry *e = NULL;
@@ -350,7 +311,7 @@ static void test_crafted_names(void **state) {
 }
 
 static void test_crafted_sizes_and_loops(void **state) {
-        _cleanup_free_ char *huge = path_in(state, "huge.iso"), *loop = path_in(state, "loop.iso"), *buf = NULL;
+        _cleanup_free_ char *huge = tmpdir_path(state, "huge.iso"), *loop = tmpdir_path(state, "loop.iso"), *buf = NULL;
         _cleanup_close_ int fd1 = -EBADF, fd2 = -EBADF;
         _cleanup_(seedfs_freep) SeedFs *h = NULL, *l = NULL;
         size_t n;
@@ -376,13 +337,13 @@ static void test_crafted_sizes_and_loops(void **state) {
 }
 
 static void test_truncated_and_not_a_seed(void **state) {
-        _cleanup_free_ char *iso = NULL, *txt = path_in(state, "plain.txt"), *label = NULL, *buf = NULL;
+        _cleanup_free_ char *iso = NULL, *txt = tmpdir_path(state, "plain.txt"), *label = NULL, *buf = NULL;
         _cleanup_close_ int fd = -EBADF, tfd = -EBADF;
         _cleanup_(seedfs_freep) SeedFs *fs = NULL;
         size_t n;
         FsType t;
 
-        iso = path_in(state, "cut.iso");
+        iso = tmpdir_path(state, "cut.iso");
         craft_iso(iso, sizeof user_data - 1, NULL, 0, false);
         /* the data sector is gone: the directory still reads, the file does not */
         assert_int_equal(truncate(iso, 19 * S), 0);
@@ -410,13 +371,13 @@ static void test_truncated_and_not_a_seed(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_iso_rock_joliet, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_iso_joliet_only_and_plain, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_iso_subdirectory_and_aliases, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_fat, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_crafted_names, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_crafted_sizes_and_loops, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_truncated_and_not_a_seed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_iso_rock_joliet, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_iso_joliet_only_and_plain, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_iso_subdirectory_and_aliases, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_fat, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_crafted_names, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_crafted_sizes_and_loops, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_truncated_and_not_a_seed, tmpdir_setup, tmpdir_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
