@@ -31,3 +31,8 @@ int verbs_dispatch(const Verb *verbs, size_t n, int argc, char *argv[], const ch
         optind = 0;     /* reinitialise getopt for the verb's own parser */
         return v->run(argc, argv);
 }
+
+int verb_usage(const char *verb) {
+        fprintf(stderr, "Try '%s%s%s --help' for more information.\n", log_program(), verb ? " " : "", verb ?: "");
+        return 2;
+}

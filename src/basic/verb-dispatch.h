@@ -20,3 +20,7 @@ const Verb *verbs_find(const Verb *verbs, size_t n, const char *name);
  * exit status; an unknown verb is logged ("Unknown WHAT 'NAME'.", with "Try 'PROGRAM --help'")
  * and is 2. what is e.g. "command" or "env command", try_program e.g. "appliance-builder env". */
 int verbs_dispatch(const Verb *verbs, size_t n, int argc, char *argv[], const char *what, const char *try_program);
+
+/* After a usage error of verb (NULL: the program itself): prints "Try 'PROGRAM VERB --help' for
+ * more information." on stderr and returns 2, the usage exit status. */
+int verb_usage(const char *verb);

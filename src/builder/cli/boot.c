@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "verb-dispatch.h"
 #include "vm/accel.h"
 #include "chase.h"
 #include "cleanup.h"
@@ -203,11 +204,8 @@ static int run(int argc, char *argv[]) {
         int r;
 
         r = parse_argv(argc, argv);
-        if (r <= 0) {
-                if (r < 0)
-                        fprintf(stderr, "Try '%s boot --help' for more information.\n", log_program());
-                return r < 0 ? 2 : 0;
-        }
+        if (r <= 0)
+                return r < 0 ? verb_usage("boot") : 0;
 
         r = find_executable("qemu-system-x86_64", &exe);
         if (r < 0) {

@@ -9,6 +9,7 @@
 #include "cli/env-verbs.h"
 #include "env/check.h"
 #include "log.h"
+#include "verb-dispatch.h"
 
 static void check_help(void) {
         printf("Usage: %s env check ENV.YML\n\n"
@@ -39,13 +40,11 @@ int verb_env_check(int argc, char *argv[]) {
                         check_help();
                         return 0;
                 default:
-                        fprintf(stderr, "Try '%s env check --help' for more information.\n", log_program());
-                        return 2;
+                        return verb_usage("env check");
                 }
         if (argc - optind != 1) {
                 log_error("Expected exactly one argument: the env.yml file.");
-                fprintf(stderr, "Try '%s env check --help' for more information.\n", log_program());
-                return 2;
+                return verb_usage("env check");
         }
 
         _cleanup_(env_findings_done) EnvFindings f = {};

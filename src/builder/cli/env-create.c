@@ -8,6 +8,7 @@
 #include "env-schema.h"
 #include "env/create.h"
 #include "log.h"
+#include "verb-dispatch.h"
 
 static void create_help(void) {
         printf("Usage: %s env create DOMAIN DIR [--template FILE] [--extra FILE] [--force]\n\n"
@@ -55,13 +56,11 @@ int verb_env_create(int argc, char *argv[]) {
                         create_help();
                         return 0;
                 default:
-                        fprintf(stderr, "Try '%s env create --help' for more information.\n", log_program());
-                        return 2;
+                        return verb_usage("env create");
                 }
         if (argc - optind != 2) {
                 log_error("Expected two arguments: DOMAIN and DIR.");
-                fprintf(stderr, "Try '%s env create --help' for more information.\n", log_program());
-                return 2;
+                return verb_usage("env create");
         }
         o.domain = argv[optind];
         o.dir = argv[optind + 1];

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "strv.h"
+#include "verb-dispatch.h"
 
 static void flatten_help(void) {
         printf("Usage: %s env flatten ENV.YML [--roots ecs,appliance] [--format sh|systemd]\n\n"
@@ -67,13 +68,11 @@ int verb_env_flatten(int argc, char *argv[]) {
                         flatten_help();
                         return 0;
                 default:
-                        fprintf(stderr, "Try '%s env flatten --help' for more information.\n", log_program());
-                        return 2;
+                        return verb_usage("env flatten");
                 }
         if (argc - optind != 1) {
                 log_error("Expected exactly one argument: the env.yml file.");
-                fprintf(stderr, "Try '%s env flatten --help' for more information.\n", log_program());
-                return 2;
+                return verb_usage("env flatten");
         }
 
         _cleanup_(env_freep) Env *e = NULL;

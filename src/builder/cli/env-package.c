@@ -9,6 +9,7 @@
 #include "env/package.h"
 #include "log.h"
 #include "macro.h"
+#include "verb-dispatch.h"
 
 #define PDF_NAME ENV_PACKAGE_PDF_NAME
 #define ISO_NAME ENV_PACKAGE_ISO_NAME
@@ -92,8 +93,7 @@ int verb_env_package(int argc, char *argv[]) {
 
         r = package_parse_argv(argc, argv, &o);
         if (r < 0) {
-                fprintf(stderr, "Try '%s env package --help' for more information.\n", log_program());
-                return 2;
+                return verb_usage("env package");
         }
         if (r == 0)
                 return 0;
@@ -149,8 +149,7 @@ int verb_env_unpack_qr(int argc, char *argv[]) {
 
         r = unpack_parse_argv(argc, argv, &output);
         if (r < 0) {
-                fprintf(stderr, "Try '%s env unpack-qr --help' for more information.\n", log_program());
-                return 2;
+                return verb_usage("env unpack-qr");
         }
         if (r == 0)
                 return 0;

@@ -59,8 +59,7 @@ int main(int argc, char *argv[]) {
                         log_set_max_level(LOG_DEBUG);
                         break;
                 default:
-                        fprintf(stderr, "Try '%s --help' for more information.\n", log_program());
-                        return 2;
+                        return verb_usage(NULL);
                 }
 
         if (optind >= argc) {

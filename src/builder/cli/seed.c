@@ -24,6 +24,7 @@
 #include "seed/userdata.h"
 #include "strv.h"
 #include "cli/verbs.h"
+#include "verb-dispatch.h"
 #include "yaml-util.h"
 
 #define SEED_INPUT_MAX (16U * 1024U * 1024U)
@@ -64,7 +65,7 @@ static void help(void) {
 }
 
 static void usage_hint(void) {
-        fprintf(stderr, "Try '%s seed --help' for more information.\n", log_program());
+        (void) verb_usage("seed");
 }
 
 void seed_args_done(SeedArgs *a) {

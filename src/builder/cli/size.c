@@ -11,6 +11,7 @@
 #include "parse-util.h"
 #include "disk/sizing.h"
 #include "cli/verbs.h"
+#include "verb-dispatch.h"
 
 static unsigned arg_studies = 0;
 static bool arg_studies_set = false;
@@ -93,11 +94,8 @@ int verb_size(int argc, char *argv[]) {
         int r;
 
         r = parse_argv(argc, argv);
-        if (r <= 0) {
-                if (r < 0)
-                        fprintf(stderr, "Try '%s size --help' for more information.\n", log_program());
-                return r < 0 ? 2 : 0;
-        }
+        if (r <= 0)
+                return r < 0 ? verb_usage("size") : 0;
 
         r = sizing_compute(arg_studies, arg_years, &s);
         if (r < 0)
