@@ -6,6 +6,8 @@
 # reference, size and capacity; the vmdk descriptor for vSphere/AWS; qemu-img check), the vagrant
 # user baked for the agent, SHA256SUMS, and 0600 for everything made from disks carrying an env.
 set -euo pipefail
+# guestfish reads the box's disk under TCG, as the builder does (KVM is refused here).
+export LIBGUESTFS_BACKEND_SETTINGS="${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}"
 
 : "${BUILDER:?}" "${SRCDIR:?}"
 for t in qemu-img python3 jq tar guestfish; do
