@@ -104,7 +104,10 @@ wait_ssh "$SSH" root 120
 	fail "the data did not survive the reboot"
 for step in prepare-storage prepare-appliance; do
 	res=$(step_result "$SSH" "$step")
-	[ "$res" = ok ] || fail "$step was redone on the second boot (result '$res')"
+	if [ "$res" != ok ]; then
+		vm_ssh "$SSH" root journalctl -b -u "$step" --no-pager | tail -n 40 || true
+		fail "$step was redone on the second boot (result '$res')"
+	fi
 done
 
 # --- an env with a YAML error; recovery as the manual says ------------------------------------------
