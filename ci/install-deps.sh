@@ -12,7 +12,7 @@ packages="
   mmdebstrap debian-archive-keyring cloud-image-utils genisoimage xorriso
   extlinux syslinux-common mtools dosfstools e2fsprogs fdisk util-linux
   gnupg zbar-tools poppler-utils dash curl openssl systemd hyperfine time
-  ca-certificates file jq
+  ca-certificates file jq help2man lintian dpkg-dev
   nginx-light openssh-client python3 python3-yaml
   prometheus
   grub-pc-bin grub-common

@@ -799,7 +799,7 @@ const char *profile_dir(void) {
         if (path_exists(PROJECT_SOURCE_DIR "/profiles"))
                 return PROJECT_SOURCE_DIR "/profiles";
 #endif
-        return "/usr/share/appliance-builder/profiles";
+        return APPLIANCE_DATADIR "/profiles";
 }
 
 int profile_load(const char *name_or_path, Profile **ret, char **reterr) {

@@ -17,14 +17,16 @@ image_mirror() {
         return 1
 }
 
-# Prints the path of the cached rootfs tarball, building it first if needed.
-image_test_rootfs() {
+# Prints the path of a cached bookworm tarball made by mmdebstrap with VARIANT and INCLUDE (a
+# comma-separated package list), building it first if needed.
+image_cached_tarball() {
+        local variant=$1 include=$2
         local cache="${APPLIANCE_TEST_CACHE:-/var/tmp/appliance-test-cache}"
-        local include="linux-image-cloud-amd64,systemd-sysv,udev,e2fsprogs,openssh-server,ifupdown,isc-dhcp-client"
-        local mirror key out tmp
+        local mirror key out tmp name=rootfs
         mirror=$(image_mirror) || { echo "no apt mirror configured" >&2; return 1; }
-        key=$(printf 'bookworm\nminbase\n%s\n%s\n' "$include" "$mirror" | sha256sum | cut -c1-16)
-        out="$cache/rootfs-bookworm-$key.tar"
+        key=$(printf 'bookworm\n%s\n%s\n%s\n' "$variant" "$include" "$mirror" | sha256sum | cut -c1-16)
+        [ "$variant" = minbase ] || name="$variant"
+        out="$cache/$name-bookworm-$key.tar"
         tmp="$cache/.building-$key.tar"
         if [ ! -s "$out" ]; then
                 mkdir -p "$cache" || return 1
@@ -34,9 +36,15 @@ image_test_rootfs() {
                         flock 9
                         [ -s "$out" ] && exit 0
                         # mmdebstrap picks the output format from the extension: keep ".tar" last.
-                        mmdebstrap --quiet --variant=minbase --include="$include" bookworm "$tmp" "$mirror" >&2 &&
-                                mv "$tmp" "$out"
+                        mmdebstrap --quiet --variant="$variant" ${include:+--include="$include"} bookworm "$tmp" \
+                                "$mirror" >&2 && mv "$tmp" "$out"
                 ) || { rm -rf "$tmp"; return 1; }
         fi
         echo "$out"
+}
+
+# Prints the path of the cached rootfs tarball of the image tests, building it first if needed.
+image_test_rootfs() {
+        image_cached_tarball minbase \
+                "linux-image-cloud-amd64,systemd-sysv,udev,e2fsprogs,openssh-server,ifupdown,isc-dhcp-client"
 }

@@ -27,7 +27,7 @@ static void create_help(void) {
                "  1  failure (bad template or extra file, key generation, the result fails\n"
                "     'env check', DIR/env.yml exists); nothing is written\n"
                "  2  usage error (including an invalid DOMAIN)\n",
-               log_program(), ENV_CREATE_DEFAULT_TEMPLATE);
+               log_program(), env_create_default_template());
 }
 
 int verb_env_create(int argc, char *argv[]) {
@@ -38,7 +38,7 @@ int verb_env_create(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        EnvCreateOptions o = { .template_path = ENV_CREATE_DEFAULT_TEMPLATE };
+        EnvCreateOptions o = { .template_path = env_create_default_template() };
         int c;
 
         while ((c = getopt_long(argc, argv, "t:e:fh", options, NULL)) >= 0)

@@ -73,8 +73,10 @@ static void help(void) {
                "                             (the image gets the vagrant user with the insecure keys), ova:\n"
                "                             an OVF appliance for VMware, VirtualBox and AWS import\n"
                "  -o --output DIR            output directory (created if missing)\n"
-               "     --agent PATH            the appliance-agent binary (default: next to this program)\n"
-               "     --agent-rootfs DIR      tree copied over / (default: the agent's rootfs/ in the source)\n"
+               "     --agent PATH            the appliance-agent binary (default: next to this program, else\n"
+               "                             " APPLIANCE_LIBEXECDIR "/appliance-agent)\n"
+               "     --agent-rootfs DIR      tree copied over / (default: the agent's rootfs/ in the source,\n"
+               "                             else " APPLIANCE_DATADIR "/agent-rootfs)\n"
                "     --cache-dir DIR         bootstrap cache (default: see 'bootstrap')\n"
                "     --source-date-epoch N   timestamps (default: $SOURCE_DATE_EPOCH, else now)\n"
                "     --dry-run               print the plan and exit\n"
@@ -180,20 +182,22 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* The agent next to this program (a build tree), else the installed one. */
 static char *default_agent(void) {
         _cleanup_free_ char *self = realpath("/proc/self/exe", NULL), *dir = NULL;
         const char *base;
         char *p;
 
-        if (!self || path_split(self, &dir, &base) < 0)
-                return NULL;
-        if (asprintf(&p, "%s/appliance-agent", dir) < 0)
-                return NULL;
-        if (access(p, X_OK) < 0) {
+        if (self && path_split(self, &dir, &base) >= 0) {
+                if (asprintf(&p, "%s/appliance-agent", dir) < 0)
+                        return NULL;
+                if (access(p, X_OK) >= 0)
+                        return p;
                 free(p);
-                return NULL;
         }
-        return p;
+        if (access(APPLIANCE_LIBEXECDIR "/appliance-agent", X_OK) < 0)
+                return NULL;
+        return strdup(APPLIANCE_LIBEXECDIR "/appliance-agent");
 }
 
 /* The env tool (appliance-env, built next to the agent) and the env template of the profiles
@@ -284,7 +288,7 @@ static const char *default_agent_rootfs(void) {
 #ifdef PROJECT_SOURCE_DIR
                 PROJECT_SOURCE_DIR "/src/agent/rootfs",
 #endif
-                "/usr/share/appliance-builder/agent-rootfs",
+                APPLIANCE_DATADIR "/agent-rootfs",
         };
         for (size_t i = 0; i < ELEMENTSOF(candidates); i++)
                 if (access(candidates[i], F_OK) >= 0)
@@ -680,8 +684,8 @@ int verb_image(int argc, char *argv[]) {
         else
                 agent = default_agent();
         if (!agent)
-                return log_error("The appliance-agent binary was not found next to '%s': pass --agent PATH.",
-                                 log_program()),
+                return log_error("The appliance-agent binary was found neither next to '%s' nor in '%s': "
+                                 "pass --agent PATH.", log_program(), APPLIANCE_LIBEXECDIR),
                        1;
         if (access(agent, R_OK) < 0)
                 return log_error_errno(errno, "Cannot read agent '%s': %m", agent), 1;

@@ -64,6 +64,9 @@ static int check_pgp(Checker *c) {
                 _cleanup_(env_gpg_home_freep) EnvGpgHome *h = NULL;
                 _cleanup_free_ char *error = NULL;
                 EnvGpgKeyInfo info = {};
+                r = env_gpg_dlopen(&error);
+                if (r < 0)
+                        return log_error_errno(r, "%s holds an OpenPGP key: %s", keys[i].path, error);
                 r = env_gpg_home_new(&h);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up a temporary GnuPG home: %m");

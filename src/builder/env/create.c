@@ -26,6 +26,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "profile.h"
 #include "random-util.h"
 #include "reterr.h"
 #include "strv.h"
@@ -396,8 +397,15 @@ static int merge_extra(const char *text, const Env *out, const Env *extra, char 
 
 /* ---- creating the env ---- */
 
+const char *env_create_default_template(void) {
+        static char path[PATH_MAX];
+        if (!path[0])
+                (void) snprintf(path, sizeof path, "%s/env-template.yml", profile_dir());
+        return path;
+}
+
 int env_create(const EnvCreateOptions *o) {
-        const char *domain = o->domain, *dir = o->dir, *template_path = o->template_path ?: ENV_CREATE_DEFAULT_TEMPLATE,
+        const char *domain = o->domain, *dir = o->dir, *template_path = o->template_path ?: env_create_default_template(),
                    *extra_path = o->extra_path;
         int r = 0;
 
@@ -412,6 +420,9 @@ int env_create(const EnvCreateOptions *o) {
         /* inputs first: nothing is generated for a bad template or extra file */
         _cleanup_free_ char *tmpl = NULL, *error = NULL;
         size_t tmpl_len = 0;
+        r = env_gpg_dlopen(&error);
+        if (r < 0)
+                return log_error_errno(r, "env create makes OpenPGP keys: %s", error);
         r = read_input(AT_FDCWD, template_path, INPUT_FOLLOW, 0, &tmpl, &tmpl_len);
         if (r < 0) {
                 log_error_errno(r, "Failed to read template '%s': %s", template_path, input_strerror(r));

@@ -7,12 +7,14 @@
 
 #include <stdbool.h>
 
-#define ENV_CREATE_DEFAULT_TEMPLATE PROJECT_SOURCE_DIR "/profiles/env-template.yml"
+/* The env template of the profiles directory (profile_dir(): the source tree's, or the installed
+ * one). */
+const char *env_create_default_template(void);
 
 typedef struct EnvCreateOptions {
         const char *domain; /* valid (domain_valid()) */
         const char *dir;
-        const char *template_path; /* NULL: ENV_CREATE_DEFAULT_TEMPLATE */
+        const char *template_path; /* NULL: env_create_default_template() */
         const char *extra_path;    /* NULL: none */
         bool force;                /* replace an existing DIR/env.yml */
 } EnvCreateOptions;

@@ -26,6 +26,9 @@ typedef struct EnvGpgKeyInfo {
         bool protected_key;     /* NEEDSWORK: not detectable through GPGME; always false */
 } EnvGpgKeyInfo;
 
+/* Loads GPGME (dlopen; appliance-env links it statically); -ENOPKG with a message naming the
+ * package. Every function below calls it; a caller that wants the message calls it first. */
+int env_gpg_dlopen(char **reterr);
 int env_gpg_home_new(EnvGpgHome **ret);
 EnvGpgHome *env_gpg_home_free(EnvGpgHome *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EnvGpgHome *, env_gpg_home_free);

@@ -228,6 +228,13 @@ int env_package(const char *env_path, const EnvPackageOptions *o) {
         time_t now;
         int r;
 
+        /* The libraries only this command needs, before anything is read or written. */
+        r = env_pdf_dlopen(&err);
+        if (r >= 0 && arg_gpg_recipients)
+                r = env_gpg_dlopen(&err);
+        if (r < 0)
+                return log_error_errno(r, "env package: %s", err ?: strerror(-r));
+
         /* 1. Validate the input and take its exact bytes. */
         r = env_load_file(env_path, &env, &err);
         if (r < 0) {
@@ -372,6 +379,9 @@ int env_unpack_qr(char **images, const char *arg_output_file) {
         size_t size;
         int r;
 
+        r = qr_scan_dlopen(&err);
+        if (r < 0)
+                return log_error_errno(r, "env unpack-qr: %s", err ?: strerror(-r));
         STRV_FOREACH(i, images)
                 if (arg_output_file) {
                         r = path_same_file(arg_output_file, *i);

@@ -12,11 +12,42 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "dlopen-util.h"
 #include "env/pdf.h"
 #include "env/qr.h"
 #include "macro.h"
 #include "reterr.h"
 #include "strv.h"
+
+#define CAIRO_SYMBOLS(X) \
+        X(cairo_create) X(cairo_debug_reset_static_data) X(cairo_destroy) X(cairo_fill) \
+        X(cairo_font_extents) X(cairo_image_surface_create) X(cairo_image_surface_get_data) \
+        X(cairo_image_surface_get_stride) X(cairo_line_to) X(cairo_mask_surface) X(cairo_move_to) \
+        X(cairo_pdf_surface_create_for_stream) X(cairo_pdf_surface_set_metadata) X(cairo_rectangle) \
+        X(cairo_restore) X(cairo_save) X(cairo_scale) X(cairo_select_font_face) X(cairo_set_font_size) \
+        X(cairo_set_line_width) X(cairo_set_source_rgb) X(cairo_show_page) X(cairo_show_text) \
+        X(cairo_status) X(cairo_status_to_string) X(cairo_stroke) X(cairo_surface_destroy) \
+        X(cairo_surface_finish) X(cairo_surface_flush) X(cairo_surface_mark_dirty) \
+        X(cairo_surface_status) X(cairo_text_extents) X(cairo_translate)
+CAIRO_SYMBOLS(DLSYM_DECLARE)
+
+#define FONTCONFIG_SYMBOLS(X) \
+        X(FcFini)
+FONTCONFIG_SYMBOLS(DLSYM_DECLARE)
+
+/* cairo and fontconfig are loaded on first use: only 'env package' needs them. */
+static void *cairo_dl = NULL, *fontconfig_dl = NULL;
+
+int env_pdf_dlopen(char **reterr) {
+        int r = dlopen_symbols(&cairo_dl, "libcairo.so.2", "libcairo2", reterr, CAIRO_SYMBOLS(DLSYM_ARG) NULL);
+        if (r < 0)
+                return r;
+        r = dlopen_symbols(&fontconfig_dl, "libfontconfig.so.1", "libfontconfig1", reterr,
+                           FONTCONFIG_SYMBOLS(DLSYM_ARG) NULL);
+        if (r < 0)
+                return r;
+        return qr_encode_dlopen(reterr);
+}
 
 /* A4 in PostScript points. */
 #define PAGE_W 595.2756
@@ -154,22 +185,22 @@ static void draw_header(cairo_t *cr, const char *title, unsigned page, unsigned 
         char buf[64];
         cairo_text_extents_t ext;
 
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-        cairo_set_font_size(cr, 10);
-        cairo_move_to(cr, MARGIN, MARGIN);
-        cairo_show_text(cr, title);
+        sym_cairo_set_source_rgb(cr, 0, 0, 0);
+        sym_cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+        sym_cairo_set_font_size(cr, 10);
+        sym_cairo_move_to(cr, MARGIN, MARGIN);
+        sym_cairo_show_text(cr, title);
 
         (void) snprintf(buf, sizeof buf, "page %u of %u", page, pages);
-        cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_text_extents(cr, buf, &ext);
-        cairo_move_to(cr, PAGE_W - MARGIN - ext.x_advance, MARGIN);
-        cairo_show_text(cr, buf);
+        sym_cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        sym_cairo_text_extents(cr, buf, &ext);
+        sym_cairo_move_to(cr, PAGE_W - MARGIN - ext.x_advance, MARGIN);
+        sym_cairo_show_text(cr, buf);
 
-        cairo_set_line_width(cr, 0.5);
-        cairo_move_to(cr, MARGIN, MARGIN + 6);
-        cairo_line_to(cr, PAGE_W - MARGIN, MARGIN + 6);
-        cairo_stroke(cr);
+        sym_cairo_set_line_width(cr, 0.5);
+        sym_cairo_move_to(cr, MARGIN, MARGIN + 6);
+        sym_cairo_line_to(cr, PAGE_W - MARGIN, MARGIN + 6);
+        sym_cairo_stroke(cr);
 }
 
 /* Draws a QR code as a 1-bit image with PX_PER_MODULE pixels per module. Renderers scale it down
@@ -179,17 +210,17 @@ static void draw_header(cairo_t *cr, const char *title, unsigned page, unsigned 
 #define PX_PER_MODULE 8
 static int draw_qr(cairo_t *cr, const QrMatrix *m, double x, double y, double size) {
         unsigned side = (m->width + 2 * QR_QUIET) * PX_PER_MODULE;
-        cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_A1, (int) side, (int) side);
+        cairo_surface_t *img = sym_cairo_image_surface_create(CAIRO_FORMAT_A1, (int) side, (int) side);
         int stride;
         uint8_t *px;
 
-        if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
-                cairo_surface_destroy(img);
+        if (sym_cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+                sym_cairo_surface_destroy(img);
                 return -ENOMEM;
         }
-        cairo_surface_flush(img);
-        stride = cairo_image_surface_get_stride(img);
-        px = cairo_image_surface_get_data(img);
+        sym_cairo_surface_flush(img);
+        stride = sym_cairo_image_surface_get_stride(img);
+        px = sym_cairo_image_surface_get_data(img);
         memset(px, 0, (size_t) stride * side);
         for (unsigned yy = 0; yy < side; yy++) {
                 uint32_t *row = (uint32_t *) (px + (size_t) yy * (size_t) stride);
@@ -210,28 +241,28 @@ static int draw_qr(cairo_t *cr, const QrMatrix *m, double x, double y, double si
 #endif
                 }
         }
-        cairo_surface_mark_dirty(img);
+        sym_cairo_surface_mark_dirty(img);
 
-        cairo_save(cr);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_rectangle(cr, x, y, size, size);
-        cairo_fill(cr);
-        cairo_translate(cr, x, y);
-        cairo_scale(cr, size / side, size / side);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_mask_surface(cr, img, 0, 0);
-        cairo_restore(cr);
-        cairo_surface_destroy(img);
+        sym_cairo_save(cr);
+        sym_cairo_set_source_rgb(cr, 1, 1, 1);
+        sym_cairo_rectangle(cr, x, y, size, size);
+        sym_cairo_fill(cr);
+        sym_cairo_translate(cr, x, y);
+        sym_cairo_scale(cr, size / side, size / side);
+        sym_cairo_set_source_rgb(cr, 0, 0, 0);
+        sym_cairo_mask_surface(cr, img, 0, 0);
+        sym_cairo_restore(cr);
+        sym_cairo_surface_destroy(img);
         return 0;
 }
 
 static void draw_lines(cairo_t *cr, const char *font, double size, double lead, double x, double y,
                        const char *const *lines) {
-        cairo_select_font_face(cr, font, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_set_font_size(cr, size);
+        sym_cairo_select_font_face(cr, font, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        sym_cairo_set_font_size(cr, size);
         for (const char *const *l = lines; *l; l++) {
-                cairo_move_to(cr, x, y);
-                cairo_show_text(cr, *l);
+                sym_cairo_move_to(cr, x, y);
+                sym_cairo_show_text(cr, *l);
                 y += lead;
         }
 }
@@ -245,10 +276,10 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **reterr) {
         bool single = n_qr == 1;
         int r;
 
-        cairo_select_font_face(cr, FONT_MONO, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-        cairo_set_font_size(cr, TEXT_SIZE);
-        cairo_font_extents(cr, &fe);
-        cairo_text_extents(cr, "0", &te);
+        sym_cairo_select_font_face(cr, FONT_MONO, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        sym_cairo_set_font_size(cr, TEXT_SIZE);
+        sym_cairo_font_extents(cr, &fe);
+        sym_cairo_text_extents(cr, "0", &te);
         if (te.x_advance <= 0) {
                 *reterr = strdup("the monospace font has no usable glyph metrics");
                 return -EINVAL;
@@ -275,7 +306,7 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **reterr) {
                 memcpy(slice, rows + first, k * sizeof(char *));
                 draw_header(cr, in->title, ++page, pages);
                 draw_lines(cr, FONT_MONO, TEXT_SIZE, TEXT_LEAD, MARGIN, MARGIN + HEADER_H, (const char *const *) slice);
-                cairo_show_page(cr);
+                sym_cairo_show_page(cr);
         }
 
         /* 2. The QR codes. */
@@ -311,13 +342,13 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **reterr) {
                         r = draw_qr(cr, m, x, y, size);
                         if (r < 0)
                                 return r;
-                        cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-                        cairo_set_font_size(cr, 11);
-                        cairo_text_extents(cr, label, &te);
-                        cairo_move_to(cr, x + (size - te.x_advance) / 2, y + size + 14);
-                        cairo_show_text(cr, label);
+                        sym_cairo_select_font_face(cr, FONT_SANS, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+                        sym_cairo_set_font_size(cr, 11);
+                        sym_cairo_text_extents(cr, label, &te);
+                        sym_cairo_move_to(cr, x + (size - te.x_advance) / 2, y + size + 14);
+                        sym_cairo_show_text(cr, label);
                 }
-                cairo_show_page(cr);
+                sym_cairo_show_page(cr);
         }
 
         /* 3. How to restore. */
@@ -352,7 +383,7 @@ static int render(cairo_t *cr, const EnvPdfInput *in, char **reterr) {
 
                 draw_header(cr, in->title, ++page, pages);
                 draw_lines(cr, FONT_MONO, 9, 13, MARGIN, MARGIN + HEADER_H, lines);
-                cairo_show_page(cr);
+                sym_cairo_show_page(cr);
         }
 
         return 0;
@@ -365,38 +396,41 @@ int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **r
         cairo_status_t st;
         int r;
 
-        s = cairo_pdf_surface_create_for_stream(buffer_write, &b, PAGE_W, PAGE_H);
-        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, in->title);
-        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "appliance-builder env package");
+        r = env_pdf_dlopen(reterr);
+        if (r < 0)
+                return r;
+        s = sym_cairo_pdf_surface_create_for_stream(buffer_write, &b, PAGE_W, PAGE_H);
+        sym_cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, in->title);
+        sym_cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "appliance-builder env package");
         if (in->creation != (time_t) -1) {
                 /* A fixed date (SOURCE_DATE_EPOCH) makes the PDF, and the ISO holding it, reproducible. */
                 struct tm tm;
                 char date[32];
 
                 if (gmtime_r(&in->creation, &tm) && strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0) {
-                        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, date);
-                        cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, date);
+                        sym_cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, date);
+                        sym_cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, date);
                 }
         }
-        cr = cairo_create(s);
+        cr = sym_cairo_create(s);
 
         r = render(cr, in, reterr);
-        st = cairo_status(cr);
-        cairo_destroy(cr);
-        cairo_surface_finish(s);
+        st = sym_cairo_status(cr);
+        sym_cairo_destroy(cr);
+        sym_cairo_surface_finish(s);
         if (st == CAIRO_STATUS_SUCCESS)
-                st = cairo_surface_status(s);
-        cairo_surface_destroy(s);
+                st = sym_cairo_surface_status(s);
+        sym_cairo_surface_destroy(s);
         /* The PDF is made once per run: release cairo's and fontconfig's caches instead of keeping
          * them until exit (fontconfig initialises itself again if it is needed later). */
-        cairo_debug_reset_static_data();
-        FcFini();
+        sym_cairo_debug_reset_static_data();
+        sym_FcFini();
 
         if (r >= 0 && (st != CAIRO_STATUS_SUCCESS || b.oom)) {
                 r = b.oom || st == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO;
                 if (!*reterr)
                         (void) asprintf(reterr, "cairo failed to render the PDF: %s",
-                                        cairo_status_to_string(st));
+                                        sym_cairo_status_to_string(st));
         }
         if (r < 0) {
                 free(b.data);

@@ -29,4 +29,7 @@ typedef struct EnvPdfInput {
 int env_pdf_text_rows(const char *text, size_t size, size_t cols, char ***ret);
 
 /* Renders the PDF into memory. Returns 0 or -errno (detail in *reterr). */
+/* Loads cairo, fontconfig and libqrencode (dlopen); -ENOPKG with a message naming the missing
+ * package. env_pdf_render() calls it. */
+int env_pdf_dlopen(char **reterr);
 int env_pdf_render(const EnvPdfInput *in, void **ret, size_t *ret_size, char **reterr);

@@ -14,7 +14,18 @@
 #include "lib/gzip.h"
 #include "macro.h"
 #include "reterr.h"
+#include "dlopen-util.h"
 #include "strv.h"
+
+#define QRENCODE_SYMBOLS(X) \
+        X(QRcode_encodeString) X(QRcode_free)
+QRENCODE_SYMBOLS(DLSYM_DECLARE)
+static void *qrencode_dl = NULL;
+
+int qr_encode_dlopen(char **reterr) {
+        return dlopen_symbols(&qrencode_dl, "libqrencode.so.4", "libqrencode4", reterr,
+                              QRENCODE_SYMBOLS(DLSYM_ARG) NULL);
+}
 
 static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -111,29 +122,34 @@ QrMatrix *qr_matrix_free(QrMatrix *m) {
 int qr_encode(const char *text, QrMatrix **ret) {
         _cleanup_(qr_matrix_freep) QrMatrix *m = NULL;
         QRcode *q;
+        int r;
+
+        r = qr_encode_dlopen(NULL);
+        if (r < 0)
+                return r;
 
         /* Case-sensitive with the 8-bit hint: libqrencode still picks numeric and alphanumeric
          * segments where they are shorter, so base32 text ends up almost entirely alphanumeric. */
         errno = 0;
-        q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+        q = sym_QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
         if (!q)
                 return errno == ERANGE || errno == 0 ? -ERANGE : -errno;
 
         m = calloc(1, sizeof *m);
         if (!m) {
-                QRcode_free(q);
+                sym_QRcode_free(q);
                 return -ENOMEM;
         }
         m->width = (unsigned) q->width;
         m->version = (unsigned) q->version;
         m->modules = malloc((size_t) m->width * m->width);
         if (!m->modules) {
-                QRcode_free(q);
+                sym_QRcode_free(q);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < (size_t) m->width * m->width; i++)
                 m->modules[i] = q->data[i] & 1; /* bit 0: dark module */
-        QRcode_free(q);
+        sym_QRcode_free(q);
 
         *ret = TAKE_PTR(m);
         return 0;

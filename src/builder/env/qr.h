@@ -39,6 +39,10 @@ static inline void qr_matrix_freep(QrMatrix **m) {
 }
 
 /* Encodes text at level M, smallest version that holds it. -ERANGE if it does not fit in version 40. */
+/* Loads libqrencode, and zbar with libpng (dlopen) on first use; -ENOPKG with a message naming the
+ * missing package. The functions that use them call these first. */
+int qr_encode_dlopen(char **reterr);
+int qr_scan_dlopen(char **reterr);
 int qr_encode(const char *text, QrMatrix **ret);
 
 /* Makes the QR texts for a base32 payload (a single text or "NN " chunks). Returns the number of

@@ -11,12 +11,35 @@
 #include <zbar.h>
 
 #include "chase.h"
+#include "dlopen-util.h"
 #include "cleanup.h"
 #include "env/qr.h"
 #include "fileio.h"
 #include "macro.h"
 #include "reterr.h"
 #include "strv.h"
+
+#define PNG_SYMBOLS(X) \
+        X(png_image_begin_read_from_memory) X(png_image_finish_read) X(png_image_free)
+PNG_SYMBOLS(DLSYM_DECLARE)
+
+#define ZBAR_SYMBOLS(X) \
+        X(zbar_image_create) X(zbar_image_destroy) X(zbar_image_first_symbol) \
+        X(zbar_image_scanner_create) X(zbar_image_scanner_destroy) X(zbar_image_scanner_set_config) \
+        X(zbar_image_set_data) X(zbar_image_set_format) X(zbar_image_set_size) X(zbar_scan_image) \
+        X(zbar_symbol_get_data) X(zbar_symbol_get_data_length) X(zbar_symbol_get_type) \
+        X(zbar_symbol_next)
+ZBAR_SYMBOLS(DLSYM_DECLARE)
+
+/* zbar and libpng are loaded on first use: only 'env unpack-qr' needs them. */
+static void *zbar_dl = NULL, *png_dl = NULL;
+
+int qr_scan_dlopen(char **reterr) {
+        int r = dlopen_symbols(&zbar_dl, "libzbar.so.0", "libzbar0", reterr, ZBAR_SYMBOLS(DLSYM_ARG) NULL);
+        if (r < 0)
+                return r;
+        return dlopen_symbols(&png_dl, "libpng16.so.16", "libpng16-16", reterr, PNG_SYMBOLS(DLSYM_ARG) NULL);
+}
 
 /* An A4 page scanned at 1200 dpi has 139 million pixels; the limits cap memory use. */
 #define SCAN_MAX_SIDE 30000U
@@ -26,35 +49,38 @@
 int qr_scan_gray(const uint8_t *pixels, unsigned width, unsigned height, char ***texts) {
         zbar_image_scanner_t *scanner;
         zbar_image_t *image;
-        int n, found = 0, r = 0;
+        int n, found = 0, r;
 
-        scanner = zbar_image_scanner_create();
+        r = qr_scan_dlopen(NULL);
+        if (r < 0)
+                return r;
+        scanner = sym_zbar_image_scanner_create();
         if (!scanner)
                 return -ENOMEM;
-        image = zbar_image_create();
+        image = sym_zbar_image_create();
         if (!image) {
-                zbar_image_scanner_destroy(scanner);
+                sym_zbar_image_scanner_destroy(scanner);
                 return -ENOMEM;
         }
 
         /* QR only: the other symbologies would only add false positives and time. */
-        (void) zbar_image_scanner_set_config(scanner, 0, ZBAR_CFG_ENABLE, 0);
-        (void) zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
+        (void) sym_zbar_image_scanner_set_config(scanner, 0, ZBAR_CFG_ENABLE, 0);
+        (void) sym_zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
 
-        zbar_image_set_format(image, zbar_fourcc('Y', '8', '0', '0'));
-        zbar_image_set_size(image, width, height);
-        zbar_image_set_data(image, pixels, (unsigned long) width * height, NULL);
+        sym_zbar_image_set_format(image, zbar_fourcc('Y', '8', '0', '0'));
+        sym_zbar_image_set_size(image, width, height);
+        sym_zbar_image_set_data(image, pixels, (unsigned long) width * height, NULL);
 
-        n = zbar_scan_image(scanner, image);
+        n = sym_zbar_scan_image(scanner, image);
         if (n < 0)
                 r = -EIO;
         else
-                for (const zbar_symbol_t *s = zbar_image_first_symbol(image); s; s = zbar_symbol_next(s)) {
-                        const char *d = zbar_symbol_get_data(s);
-                        unsigned l = zbar_symbol_get_data_length(s);
+                for (const zbar_symbol_t *s = sym_zbar_image_first_symbol(image); s; s = sym_zbar_symbol_next(s)) {
+                        const char *d = sym_zbar_symbol_get_data(s);
+                        unsigned l = sym_zbar_symbol_get_data_length(s);
                         char *t;
 
-                        if (zbar_symbol_get_type(s) != ZBAR_QRCODE || !d)
+                        if (sym_zbar_symbol_get_type(s) != ZBAR_QRCODE || !d)
                                 continue;
                         t = strndup(d, l);
                         if (!t) {
@@ -69,8 +95,8 @@ int qr_scan_gray(const uint8_t *pixels, unsigned width, unsigned height, char **
                         found++;
                 }
 
-        zbar_image_destroy(image);
-        zbar_image_scanner_destroy(scanner);
+        sym_zbar_image_destroy(image);
+        sym_zbar_image_scanner_destroy(scanner);
         return r < 0 ? r : found;
 }
 
@@ -78,15 +104,15 @@ static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_
         png_image img = { .version = PNG_IMAGE_VERSION };
         _cleanup_free_ uint8_t *buf = NULL;
 
-        if (!png_image_begin_read_from_memory(&img, data, size)) {
+        if (!sym_png_image_begin_read_from_memory(&img, data, size)) {
                 (void) asprintf(reterr, "not a readable PNG image: %s", img.message);
-                png_image_free(&img);
+                sym_png_image_free(&img);
                 return -EBADMSG;
         }
         if (img.width == 0 || img.height == 0 || img.width > SCAN_MAX_SIDE || img.height > SCAN_MAX_SIDE ||
             (unsigned long) img.width * img.height > SCAN_MAX_PIXELS) {
                 (void) asprintf(reterr, "unsupported image size %ux%u", img.width, img.height);
-                png_image_free(&img);
+                sym_png_image_free(&img);
                 return -EFBIG;
         }
 
@@ -94,13 +120,13 @@ static int load_png(const void *data, size_t size, uint8_t **ret, unsigned *ret_
         img.format = PNG_FORMAT_GRAY;
         buf = malloc((size_t) img.width * img.height);
         if (!buf) {
-                png_image_free(&img);
+                sym_png_image_free(&img);
                 return -ENOMEM;
         }
         png_color white = { 255, 255, 255 };
-        if (!png_image_finish_read(&img, &white, buf, (png_int_32) img.width, NULL)) {
+        if (!sym_png_image_finish_read(&img, &white, buf, (png_int_32) img.width, NULL)) {
                 (void) asprintf(reterr, "failed to decode PNG image: %s", img.message);
-                png_image_free(&img);
+                sym_png_image_free(&img);
                 return -EBADMSG;
         }
 
@@ -200,6 +226,9 @@ int qr_scan_file(const char *path, char ***texts, char **reterr) {
         size_t size;
         int r;
 
+        r = qr_scan_dlopen(reterr);
+        if (r < 0)
+                return r;
         r = read_input(AT_FDCWD, path, INPUT_FOLLOW, SCAN_MAX_FILE, &data, &size);
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot read: %s", input_strerror(r));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chase.h"
 #include "cleanup.h"
@@ -204,10 +205,10 @@ const char *seed_data_dir(void) {
         if (!isempty(e))
                 return e;
 #ifdef PROJECT_SOURCE_DIR
-        return PROJECT_SOURCE_DIR "/seed";
-#else
-        return "seed";
+        if (access(PROJECT_SOURCE_DIR "/seed", F_OK) >= 0)
+                return PROJECT_SOURCE_DIR "/seed";
 #endif
+        return APPLIANCE_DATADIR "/seed";
 }
 
 int seed_vagrant_keys(char ***ret_keys, char **reterr) {

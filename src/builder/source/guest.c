@@ -24,6 +24,7 @@
 
 #include "vm/accel.h"
 #include "chase.h"
+#include "dlopen-util.h"
 #include "cleanup.h"
 #include "escape.h"
 #include "fileio.h"
@@ -35,19 +36,42 @@
 #include "spawn.h"
 #include "strv.h"
 
+#define GUESTFS_SYMBOLS(X) \
+        X(guestfs_add_drive_opts) X(guestfs_blockdev_getsz) X(guestfs_chmod) X(guestfs_chown) \
+        X(guestfs_close) X(guestfs_create) X(guestfs_e2fsck) X(guestfs_find) \
+        X(guestfs_free_partition_list) X(guestfs_free_statns) X(guestfs_glob_expand) \
+        X(guestfs_inspect_get_distro) X(guestfs_inspect_get_major_version) \
+        X(guestfs_inspect_get_minor_version) X(guestfs_inspect_get_mountpoints) \
+        X(guestfs_inspect_get_type) X(guestfs_inspect_os) X(guestfs_is_dir) X(guestfs_is_file) \
+        X(guestfs_is_symlink) X(guestfs_last_error) X(guestfs_launch) X(guestfs_ls) X(guestfs_lstatns) \
+        X(guestfs_mkdir_p) X(guestfs_mount) X(guestfs_part_expand_gpt) X(guestfs_part_get_parttype) \
+        X(guestfs_part_list) X(guestfs_part_resize) X(guestfs_part_to_dev) X(guestfs_part_to_partnum) \
+        X(guestfs_pop_error_handler) X(guestfs_push_error_handler) X(guestfs_resize2fs) X(guestfs_rm_rf) \
+        X(guestfs_set_backend_settings) X(guestfs_set_error_handler) X(guestfs_sh) X(guestfs_shutdown) \
+        X(guestfs_sync) X(guestfs_tar_in) X(guestfs_touch) X(guestfs_truncate) X(guestfs_umount_all) \
+        X(guestfs_upload) X(guestfs_vfs_type) X(guestfs_write)
+GUESTFS_SYMBOLS(DLSYM_DECLARE)
+
+/* libguestfs is loaded when a vendor cloud image is customized, the only use of it. */
+static void *guestfs_dl = NULL;
+
+int guest_dlopen(char **reterr) {
+        return dlopen_symbols(&guestfs_dl, "libguestfs.so.0", "libguestfs0", reterr, GUESTFS_SYMBOLS(DLSYM_ARG) NULL);
+}
+
 static void guestfs_closep(guestfs_h **g) {
         if (*g)
-                guestfs_close(*g);
+                sym_guestfs_close(*g);
 }
 
 static void partition_list_freep(struct guestfs_partition_list **l) {
         if (*l)
-                guestfs_free_partition_list(*l);
+                sym_guestfs_free_partition_list(*l);
 }
 
 /* Records a libguestfs failure of `what` in *reterr and returns -EIO. */
 static int gerr(guestfs_h *g, char **reterr, const char *what) {
-        const char *e = guestfs_last_error(g);
+        const char *e = sym_guestfs_last_error(g);
         reterr_printf(reterr, 0, "%s: %s", what, e ? e : "failed");
         return -EIO;
 }
@@ -150,31 +174,31 @@ static int grow_root(guestfs_h *g, const char *root, char **reterr) {
         int64_t sectors, end;
         int partnum;
 
-        guestfs_push_error_handler(g, NULL, NULL);
-        dev = guestfs_part_to_dev(g, root);
-        partnum = dev ? guestfs_part_to_partnum(g, root) : -1;
-        guestfs_pop_error_handler(g);
+        sym_guestfs_push_error_handler(g, NULL, NULL);
+        dev = sym_guestfs_part_to_dev(g, root);
+        partnum = dev ? sym_guestfs_part_to_partnum(g, root) : -1;
+        sym_guestfs_pop_error_handler(g);
         if (!dev || partnum < 0) {
                 log_info("Root filesystem %s is not on a partition, not growing it.", root);
                 return 0;
         }
 
-        fstype = guestfs_vfs_type(g, root);
+        fstype = sym_guestfs_vfs_type(g, root);
         if (!fstype || !startswith(fstype, "ext")) {
                 log_warning("Root filesystem %s is %s, not ext2/3/4: not growing it.", root, strna(fstype));
                 return 0;
         }
 
-        ptype = guestfs_part_get_parttype(g, dev);
+        ptype = sym_guestfs_part_get_parttype(g, dev);
         if (!ptype)
                 return gerr(g, reterr, "part_get_parttype");
-        if (streq(ptype, "gpt") && guestfs_part_expand_gpt(g, dev) < 0)
+        if (streq(ptype, "gpt") && sym_guestfs_part_expand_gpt(g, dev) < 0)
                 return gerr(g, reterr, "part_expand_gpt");
 
-        parts = guestfs_part_list(g, dev);
+        parts = sym_guestfs_part_list(g, dev);
         if (!parts)
                 return gerr(g, reterr, "part_list");
-        sectors = guestfs_blockdev_getsz(g, dev);
+        sectors = sym_guestfs_blockdev_getsz(g, dev);
         if (sectors < 0)
                 return gerr(g, reterr, "blockdev_getsz");
 
@@ -200,11 +224,11 @@ static int grow_root(guestfs_h *g, const char *root, char **reterr) {
 
         log_info("Growing %s partition %d of %s to the end of the disk, then its %s filesystem...", ptype, partnum,
                  dev, fstype);
-        if (guestfs_part_resize(g, dev, partnum, end) < 0)
+        if (sym_guestfs_part_resize(g, dev, partnum, end) < 0)
                 return gerr(g, reterr, "part_resize");
-        if (guestfs_e2fsck(g, root, GUESTFS_E2FSCK_FORCEALL, 1, -1) < 0)
+        if (sym_guestfs_e2fsck(g, root, GUESTFS_E2FSCK_FORCEALL, 1, -1) < 0)
                 return gerr(g, reterr, "e2fsck before resize2fs");
-        if (guestfs_resize2fs(g, root) < 0)
+        if (sym_guestfs_resize2fs(g, root) < 0)
                 return gerr(g, reterr, "resize2fs");
         return 0;
 }
@@ -217,7 +241,7 @@ static int cmp_mountpoint(const void *a, const void *b) {
 }
 
 static int mount_guest(guestfs_h *g, const char *root, char **reterr) {
-        _cleanup_strv_free_ char **mps = guestfs_inspect_get_mountpoints(g, root);
+        _cleanup_strv_free_ char **mps = sym_guestfs_inspect_get_mountpoints(g, root);
         size_t n;
 
         if (!mps)
@@ -225,11 +249,11 @@ static int mount_guest(guestfs_h *g, const char *root, char **reterr) {
         n = strv_length(mps) / 2;
         qsort(mps, n, 2 * sizeof(char *), cmp_mountpoint);
         for (size_t i = 0; i < n; i++)
-                if (guestfs_mount(g, mps[2 * i + 1], mps[2 * i]) < 0) {
+                if (sym_guestfs_mount(g, mps[2 * i + 1], mps[2 * i]) < 0) {
                         if (streq(mps[2 * i], "/"))
                                 return gerr(g, reterr, "mount /");
                         log_warning("Could not mount %s on %s, ignoring: %s", mps[2 * i + 1], mps[2 * i],
-                                    strna(guestfs_last_error(g)));
+                                    strna(sym_guestfs_last_error(g)));
                 }
         return 0;
 }
@@ -241,10 +265,10 @@ static int write_guest_file(guestfs_h *g, const char *path, const char *data, si
 
         if (path_split(path, &dir, &base) < 0)
                 return -ENOMEM;
-        if (guestfs_mkdir_p(g, dir) < 0)
+        if (sym_guestfs_mkdir_p(g, dir) < 0)
                 return gerr(g, reterr, dir);
-        if (guestfs_write(g, path, data, len) < 0 || guestfs_chown(g, 0, 0, path) < 0 ||
-            guestfs_chmod(g, (int) mode, path) < 0)
+        if (sym_guestfs_write(g, path, data, len) < 0 || sym_guestfs_chown(g, 0, 0, path) < 0 ||
+            sym_guestfs_chmod(g, (int) mode, path) < 0)
                 return gerr(g, reterr, path);
         return 0;
 }
@@ -259,11 +283,11 @@ static int upload_guest_file(guestfs_h *g, const char *local, const char *path, 
         }
         if (path_split(path, &dir, &base) < 0)
                 return -ENOMEM;
-        if (guestfs_mkdir_p(g, dir) < 0)
+        if (sym_guestfs_mkdir_p(g, dir) < 0)
                 return gerr(g, reterr, dir);
         /* Create it with the final mode first, so that the content is never readable by others. */
-        if (guestfs_touch(g, path) < 0 || guestfs_chown(g, 0, 0, path) < 0 || guestfs_chmod(g, (int) mode, path) < 0 ||
-            guestfs_upload(g, local, path) < 0 || guestfs_chmod(g, (int) mode, path) < 0)
+        if (sym_guestfs_touch(g, path) < 0 || sym_guestfs_chown(g, 0, 0, path) < 0 || sym_guestfs_chmod(g, (int) mode, path) < 0 ||
+            sym_guestfs_upload(g, local, path) < 0 || sym_guestfs_chmod(g, (int) mode, path) < 0)
                 return gerr(g, reterr, path);
         return 0;
 }
@@ -278,7 +302,7 @@ static int copy_tree(guestfs_h *g, const char *dir, const char *tmpdir, char **r
         char *argv[] = { (char *) "tar", (char *) "--numeric-owner", (char *) "--owner=0", (char *) "--group=0",
                          (char *) "-C", (char *) dir, (char *) "-cf", tar, (char *) ".", NULL };
         r = run_tool(argv, reterr);
-        if (r >= 0 && guestfs_tar_in(g, tar, "/") < 0)
+        if (r >= 0 && sym_guestfs_tar_in(g, tar, "/") < 0)
                 r = gerr(g, reterr, "tar_in of the agent tree");
         (void) unlink(tar);
         return r;
@@ -315,9 +339,9 @@ static const HygieneRule hygiene_rules[] = {
 static int truncate_tree(guestfs_h *g, const char *dir, GuestReport *rep, char **reterr) {
         _cleanup_strv_free_ char **files = NULL;
 
-        if (guestfs_is_dir(g, dir) <= 0)
+        if (sym_guestfs_is_dir(g, dir) <= 0)
                 return 0;
-        files = guestfs_find(g, dir);
+        files = sym_guestfs_find(g, dir);
         if (!files)
                 return gerr(g, reterr, "find /var/log");
         STRV_FOREACH(f, files) {
@@ -327,14 +351,14 @@ static int truncate_tree(guestfs_h *g, const char *dir, GuestReport *rep, char *
 
                 if (asprintf(&p, "%s/%s", dir, *f + (**f == '/')) < 0)
                         return -ENOMEM;
-                st = guestfs_lstatns(g, p);
+                st = sym_guestfs_lstatns(g, p);
                 if (!st)
                         return gerr(g, reterr, p);
                 reg = S_ISREG(st->st_mode) && st->st_size > 0;
-                guestfs_free_statns(st);
+                sym_guestfs_free_statns(st);
                 if (!reg)
                         continue;
-                if (guestfs_truncate(g, p) < 0)
+                if (sym_guestfs_truncate(g, p) < 0)
                         return gerr(g, reterr, p);
                 if (report_removed(rep, p) < 0)
                         return -ENOMEM;
@@ -360,8 +384,8 @@ static int apply_hygiene(guestfs_h *g, unsigned flags, GuestReport *rep, char **
                 }
                 if (h->action == H_TRUNCATE) {
                         /* /etc/machine-id: empty, so systemd treats the first boot as such */
-                        if (guestfs_is_file(g, h->pattern) > 0) {
-                                if (guestfs_truncate(g, h->pattern) < 0)
+                        if (sym_guestfs_is_file(g, h->pattern) > 0) {
+                                if (sym_guestfs_truncate(g, h->pattern) < 0)
                                         return gerr(g, reterr, h->pattern);
                                 if (report_removed(rep, h->pattern) < 0)
                                         return -ENOMEM;
@@ -370,16 +394,16 @@ static int apply_hygiene(guestfs_h *g, unsigned flags, GuestReport *rep, char **
                 }
                 if (h->action == H_EMPTY_DIR) {
                         _cleanup_strv_free_ char **children = NULL;
-                        if (guestfs_is_dir(g, h->pattern) <= 0)
+                        if (sym_guestfs_is_dir(g, h->pattern) <= 0)
                                 continue;
-                        children = guestfs_ls(g, h->pattern);
+                        children = sym_guestfs_ls(g, h->pattern);
                         if (!children)
                                 return gerr(g, reterr, h->pattern);
                         STRV_FOREACH(c, children) {
                                 _cleanup_free_ char *p = NULL;
                                 if (asprintf(&p, "%s/%s", h->pattern, *c) < 0)
                                         return -ENOMEM;
-                                if (guestfs_rm_rf(g, p) < 0)
+                                if (sym_guestfs_rm_rf(g, p) < 0)
                                         return gerr(g, reterr, p);
                                 if (report_removed(rep, p) < 0)
                                         return -ENOMEM;
@@ -387,14 +411,14 @@ static int apply_hygiene(guestfs_h *g, unsigned flags, GuestReport *rep, char **
                         continue;
                 }
 
-                matches = guestfs_glob_expand(g, h->pattern);
+                matches = sym_guestfs_glob_expand(g, h->pattern);
                 if (!matches)
                         return gerr(g, reterr, h->pattern);
                 STRV_FOREACH(m, matches) {
                         /* /var/lib/dbus/machine-id is usually a symlink to /etc/machine-id: keep that. */
-                        if (streq(*m, "/var/lib/dbus/machine-id") && guestfs_is_symlink(g, *m) > 0)
+                        if (streq(*m, "/var/lib/dbus/machine-id") && sym_guestfs_is_symlink(g, *m) > 0)
                                 continue;
-                        if (guestfs_rm_rf(g, *m) < 0)
+                        if (sym_guestfs_rm_rf(g, *m) < 0)
                                 return gerr(g, reterr, *m);
                         if (report_removed(rep, *m) < 0)
                                 return -ENOMEM;
@@ -413,7 +437,7 @@ static int configure_grub(guestfs_h *g, const char *cmdline, char **reterr) {
                                      "no quotes, backslashes, $ ` ; & | < > { } ( ) # or control characters",
                                      cmdline);
 
-        if (guestfs_is_file(g, "/etc/default/grub") <= 0) {
+        if (sym_guestfs_is_file(g, "/etc/default/grub") <= 0) {
                 log_warning("No /etc/default/grub in the image: kernel command line left as it is.");
                 return 0;
         }
@@ -425,7 +449,7 @@ static int configure_grub(guestfs_h *g, const char *cmdline, char **reterr) {
         if (write_guest_file(g, "/etc/default/grub.d/90-appliance.cfg", snippet, strlen(snippet), 0644, reterr) < 0)
                 return -EIO;
         log_info("Regenerating the GRUB configuration in the image...");
-        out = guestfs_sh(g, "set -e; if command -v update-grub >/dev/null; then update-grub; else grub-mkconfig -o /boot/grub/grub.cfg; fi");
+        out = sym_guestfs_sh(g, "set -e; if command -v update-grub >/dev/null; then update-grub; else grub-mkconfig -o /boot/grub/grub.cfg; fi");
         if (!out)
                 return gerr(g, reterr, "update-grub in the image");
         return 0;
@@ -438,7 +462,7 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
         int r;
 
         log_info("Inspecting the image...");
-        roots = guestfs_inspect_os(g);
+        roots = sym_guestfs_inspect_os(g);
         if (!roots)
                 return gerr(g, reterr, "inspect_os");
         if (strv_length(roots) == 0) {
@@ -450,9 +474,9 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
                             strv_length(roots), roots[0]);
         root = roots[0];
 
-        _cleanup_free_ char *type = guestfs_inspect_get_type(g, root),
-                            *distro = guestfs_inspect_get_distro(g, root);
-        int major = guestfs_inspect_get_major_version(g, root), minor = guestfs_inspect_get_minor_version(g, root);
+        _cleanup_free_ char *type = sym_guestfs_inspect_get_type(g, root),
+                            *distro = sym_guestfs_inspect_get_distro(g, root);
+        int major = sym_guestfs_inspect_get_major_version(g, root), minor = sym_guestfs_inspect_get_minor_version(g, root);
         if (!type || !streq(type, "linux")) {
                 reterr_printf(reterr, 0, "the base image holds a %s system, not Linux", strna(type));
                 return -EINVAL;
@@ -528,7 +552,7 @@ static int customize(guestfs_h *g, const GuestCustomization *c, const char *tmpd
                         return r;
         }
 
-        if (guestfs_sync(g) < 0 || guestfs_umount_all(g) < 0)
+        if (sym_guestfs_sync(g) < 0 || sym_guestfs_umount_all(g) < 0)
                 return gerr(g, reterr, "umount");
         return 0;
 }
@@ -563,20 +587,20 @@ static int build_into(const char *base, const char *in_fmt, const char *tmp, con
                         return r;
         }
 
-        g = guestfs_create();
+        g = sym_guestfs_create();
         if (!g) {
                 reterr_printf(reterr, 0, "cannot create a libguestfs handle");
                 return -ENOMEM;
         }
-        guestfs_set_error_handler(g, NULL, NULL);
+        sym_guestfs_set_error_handler(g, NULL, NULL);
         accel = accel_detect();
-        if (accel != ACCEL_KVM && guestfs_set_backend_settings(g, (char *[]) { (char *) "force_tcg", NULL }) < 0)
+        if (accel != ACCEL_KVM && sym_guestfs_set_backend_settings(g, (char *[]) { (char *) "force_tcg", NULL }) < 0)
                 return gerr(g, reterr, "set_backend_settings");
-        if (guestfs_add_drive_opts(g, tmp, GUESTFS_ADD_DRIVE_OPTS_FORMAT, out_fmt, GUESTFS_ADD_DRIVE_OPTS_CACHEMODE,
+        if (sym_guestfs_add_drive_opts(g, tmp, GUESTFS_ADD_DRIVE_OPTS_FORMAT, out_fmt, GUESTFS_ADD_DRIVE_OPTS_CACHEMODE,
                                    "unsafe", -1) < 0)
                 return gerr(g, reterr, "add_drive");
         log_info("Starting the libguestfs appliance (%s)...", accel_to_string(accel));
-        if (guestfs_launch(g) < 0)
+        if (sym_guestfs_launch(g) < 0)
                 return gerr(g, reterr, "guestfs launch");
 
         r = customize(g, c, tmpdir, rep, reterr);
@@ -584,7 +608,7 @@ static int build_into(const char *base, const char *in_fmt, const char *tmp, con
                 return r;
 
         /* Only a clean shutdown guarantees that every write reached the image. */
-        if (guestfs_shutdown(g) < 0)
+        if (sym_guestfs_shutdown(g) < 0)
                 return gerr(g, reterr, "guestfs shutdown (writing the image)");
         return 0;
 }
@@ -599,6 +623,9 @@ int guest_customize_cloud_image(const char *base, const char *output, const Gues
 
         if (!base || !output || !c)
                 return -EINVAL;
+        r = guest_dlopen(reterr);
+        if (r < 0)
+                return r;
         if (stat(base, &st) < 0 || !S_ISREG(st.st_mode)) {
                 reterr_printf(reterr, 0, "%s: %s", base, errno ? strerror(errno) : "not a regular file");
                 return -ENOENT;

@@ -67,5 +67,8 @@ bool guest_is_disk_image(const char *path);
 /* Copies `base` to `output` (qemu-img convert, resized if c->size is larger), opens it
  * read-write with libguestfs (TCG unless KVM works), inspects the OS, mounts it and applies
  * the customization. The output appears only on success. */
+/* Loads libguestfs (dlopen); -ENOPKG with a message naming the package. Called by
+ * guest_customize_cloud_image(). */
+int guest_dlopen(char **reterr);
 int guest_customize_cloud_image(const char *base, const char *output, const GuestCustomization *c,
                                 char **reterr);
