@@ -13,7 +13,7 @@ packages="
   extlinux syslinux-common mtools dosfstools e2fsprogs fdisk util-linux
   gnupg zbar-tools poppler-utils dash curl openssl systemd hyperfine time
   ca-certificates file jq help2man lintian dpkg-dev
-  nginx-light openssh-client python3 python3-yaml
+  nginx-light openssh-client python3 python3-yaml libnss3-tools apt-utils
   prometheus
   grub-pc-bin grub-common
   vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base ebtables iproute2 sudo

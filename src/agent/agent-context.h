@@ -47,4 +47,6 @@ typedef struct Agent {
         char *metadata_url;      /* EC2-compatible user-data URL */
         bool json;
         bool once;               /* appliance: exit after READY instead of monitoring */
+        bool reconfigure;        /* env-update, update: a bad or missing env is reported and changes
+                                  * nothing (no failed flag, /run/active-env.yml kept) */
 } Agent;

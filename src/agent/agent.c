@@ -298,7 +298,7 @@ static char *record_get_public(const char *text, const char *key) {
 
 /* The boot steps, always listed; then the jobs, listed once they ran. */
 static const char *const step_order[] = { "prepare-env", "prepare-storage", "prepare-appliance", "appliance",
-                                          "backup", "recovery" };
+                                          "backup", "recovery", "appliance-update" };
 #define N_BOOT_STEPS 4
 
 typedef struct StatusData {
@@ -687,7 +687,7 @@ int agent_systemctl(const Agent *a, const char *verb, const char *unit) {
         }
         if (r >= 0)
                 r = strv_extend(&argv, verb);
-        if (r >= 0 && unit)
+        if (r >= 0 && !isempty(unit))
                 r = strv_extend(&argv, unit);
         if (r < 0)
                 return r;

@@ -30,6 +30,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "http.h"
+#include "letsencrypt.h"
 #include "log.h"
 #include "metric.h"
 #include "parse-util.h"
@@ -273,6 +274,15 @@ int step_appliance(const Agent *a) {
         log_info("Appliance ready: %zu service(s) healthy.", p->n_services);
         (void) agent_notifyf("READY=1\nSTATUS=Appliance ready (%zu service%s healthy)", p->n_services,
                              p->n_services == 1 ? "" : "s");
+        {
+                /* Let's Encrypt needs nginx up for http-01: once per boot, now. */
+                _cleanup_free_ char *acme = NULL;
+                r = letsencrypt_renew(a, env, &acme);
+                if (r < 0)
+                        log_warning("Let's Encrypt: %s; the current certificate stays.", strna(acme));
+                if (r > 0)
+                        (void) agent_systemctl(a, "try-reload-or-restart", "nginx.service");
+        }
         if (a->once)
                 return 0;
 

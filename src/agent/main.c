@@ -14,6 +14,9 @@
 #include "agent.h"
 #include "agent-path.h"
 #include "appliance.h"
+#include "appliance-update.h"
+#include "client-ca.h"
+#include "internal-user.h"
 #include "cleanup.h"
 #include "env.h"
 #include "log.h"
@@ -90,6 +93,20 @@ static int run_alert(int argc, char *argv[]) {
         return exit_status(r < 0 ? r : 0);
 }
 
+static int run_env_update(int argc, char *argv[]) {
+        Agent b = agent;
+        (void) argc, (void) argv;
+        b.reconfigure = true;
+        return exit_status(step_prepare_env(&b));
+}
+
+static int run_update(int argc, char *argv[]) {
+        (void) argc, (void) argv;
+        return exit_status(step_appliance_update(&agent));
+}
+
+static int run_client_cert(int argc, char *argv[]);
+static int run_internal_user(int argc, char *argv[]);
 static int run_status(int argc, char *argv[]);
 static int run_fail(int argc, char *argv[]);
 static int run_env(int argc, char *argv[]);
@@ -104,6 +121,10 @@ static const Verb verbs[] = {
         { "prepare-storage", run_prepare_storage, "Mount ecs-data/ecs-volatile, grow the disk, make the layout" },
         { "prepare-appliance", run_prepare_appliance, "Hostname, ssh keys, extra files, TLS, profile templates" },
         { "appliance", run_appliance, "Start the services, wait for health, report READY" },
+        { "env-update", run_env_update, "Read and check the env again; activate it only if it is valid" },
+        { "update", run_update, "Apply the env to the running appliance, upgrade packages, reload" },
+        { "client-cert", run_client_cert, "create EMAIL NAME [DAYS] | revoke SERIAL|NAME | list" },
+        { "internal-user", run_internal_user, "EMAIL FIRST LAST f|m: create or update an application user" },
         { "status", run_status, "Show the env source, the steps, the failed reason, the services" },
         { "fail", run_fail, "[REASON] Set the failed flag (used by appliance-failed@.service)" },
         { "env", run_env, "[ROOTS] Print the active env flattened for sh (default: ecs,appliance)" },
@@ -301,6 +322,97 @@ static int verb_env(const Agent *a, int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to flatten the env: %m");
         fputs(text, stdout);
         return 0;
+}
+
+static int client_cert_usage(void) {
+        fprintf(stderr, "Usage: create-client-cert.sh EMAIL NAME [DAYS]   (DAYS: default %u, at most %u)\n"
+                        "       revoke-client-cert.sh SERIAL|NAME\n"
+                        "       appliance-agent client-cert list\n",
+                CLIENT_CERT_DAYS_DEFAULT, CLIENT_CERT_DAYS_MAX);
+        return 2;
+}
+
+static int verb_client_cert(const Agent *a, int argc, char *argv[]) {
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (argc >= 1 && streq(argv[0], "create") && (argc == 3 || argc == 4)) {
+                _cleanup_free_ char *serial = NULL, *path = NULL;
+                char password[CLIENT_CERT_PASSWORD_LEN + 1];
+                unsigned days = CLIENT_CERT_DAYS_DEFAULT;
+
+                if (argc == 4 && client_cert_parse_days(argv[3], &days, &err) < 0) {
+                        log_error("%s", err);
+                        return client_cert_usage();
+                }
+                r = client_cert_issue(a, argv[1], argv[2], days, password, &serial, &path, &err);
+                if (r == -EINVAL) {
+                        log_error("%s", strna(err));
+                        return client_cert_usage();
+                }
+                if (r < 0) {
+                        log_error("Cannot create the client certificate: %s", err ?: strerror(-r));
+                        return 1;
+                }
+                printf("Client certificate for %s <%s>, serial %s, valid %u day%s: %s\n"
+                       "Transport password (shown once, pass it on over a secure channel): %s\n",
+                       argv[2], argv[1], serial, days, days == 1 ? "" : "s", path, password);
+                explicit_bzero(password, sizeof password);
+                return 0;
+        }
+        if (argc == 2 && streq(argv[0], "revoke")) {
+                r = client_cert_revoke(a, argv[1], &err);
+                if (r < 0) {
+                        log_error("Cannot revoke '%s': %s", argv[1], err ?: strerror(-r));
+                        return 1;
+                }
+                printf("Revoked %d certificate%s matching '%s'; the CRL is renewed.\n", r, r == 1 ? "" : "s", argv[1]);
+                r = agent_systemctl(a, "try-reload-or-restart", "nginx.service");
+                if (r != 0) {
+                        log_error("nginx did not reload (exit status %d): the revocation is not in force yet.", r);
+                        return 1;
+                }
+                return 0;
+        }
+        if (argc == 1 && streq(argv[0], "list")) {
+                _cleanup_free_ char *text = NULL;
+                r = client_cert_list(a, &text);
+                if (r < 0)
+                        return 1;
+                fputs(text, stdout);
+                return 0;
+        }
+        return client_cert_usage();
+}
+
+static int run_client_cert(int argc, char *argv[]) {
+        return verb_client_cert(&agent, argc - 1, argv + 1);
+}
+
+static int verb_internal_user(const Agent *a, int argc, char *argv[]) {
+        _cleanup_free_ char *err = NULL;
+        char password[INTERNAL_USER_PASSWORD_LEN + 1];
+        int r;
+
+        if (argc != 4 || internal_user_check(argv[0], argv[1], argv[2], argv[3], &err) < 0) {
+                if (err)
+                        log_error("%s", err);
+                fprintf(stderr, "Usage: create-internal-user.sh EMAIL \"First Name\" \"Last Name\" f|m\n");
+                return 2;
+        }
+        r = internal_user_apply(a, argv[0], argv[1], argv[2], argv[3], password, &err);
+        if (r < 0) {
+                log_error("Cannot create the internal user: %s", err ?: strerror(-r));
+                return 1;
+        }
+        printf("Internal user %s %s <%s> %s.\nPassword (shown once): %s\n", argv[1], argv[2], argv[0],
+               r > 0 ? "created" : "updated", password);
+        explicit_bzero(password, sizeof password);
+        return 0;
+}
+
+static int run_internal_user(int argc, char *argv[]) {
+        return verb_internal_user(&agent, argc - 1, argv + 1);
 }
 
 static int run_status(int argc, char *argv[]) {

@@ -11,7 +11,11 @@
  *     echo did) with owner and permissions; rewritten only when something differs.
  *  4. TLS: the env's appliance:ssl:key/cert, checked to belong together, else a self-signed
  *     certificate for appliance:domain, kept while it still fits (tls.h).
- *  5. The profile's templates, rendered from the env (template.h).
+ *  5. The client certificate authority on /data/ecs-ca, made once, and nginx's client
+ *     verification from appliance:ssl:client_certs_mandatory (client-ca.h).
+ *  6. appliance:update: the schedule of appliance-update.timer (oncalendar, a drop-in) and apt's
+ *     unattended upgrades (automatic, /etc/apt/apt.conf.d/20auto-upgrades).
+ *  7. The profile's templates, rendered from the env (template.h).
  * Every file is written atomically, owner and mode set before it appears.
  *
  * Whatever fails, here or in an earlier step (the failed flag is set), the appliance still answers
@@ -31,7 +35,9 @@
 #include "agent-path.h"
 #include "backup.h"
 #include "cleanup.h"
+#include "client-ca.h"
 #include "crypto.h"
+#include "escape.h"
 #include "fileio.h"
 #include "hostname.h"
 #include "log.h"
@@ -201,6 +207,144 @@ static int render_templates(const Agent *a, const Env *env, char **reason) {
         return changed;
 }
 
+/* appliance:update: the timer's schedule (oncalendar) and apt's unattended upgrades (automatic). */
+static int update_timer_write(const Agent *a, const Env *env, const char *domain, char **reterr) {
+        const char *when = env_get_string(env, "appliance:update:oncalendar", NULL);
+        int automatic = env_get_bool(env, "appliance:update:automatic", true);
+        _cleanup_free_ char *text = NULL, *value = NULL, *apt = NULL;
+        int r, changed;
+
+        (void) domain;
+        if (isempty(when))
+                when = UPDATE_ONCALENDAR_DEFAULT;
+        r = unit_escape_value(when, &value);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reterr_printf(reterr, r, "appliance:update:oncalendar: cannot be a unit setting: '%s'", when);
+        if (asprintf(&text,
+                     "# Written by appliance-agent from appliance:update:oncalendar.\n"
+                     "[Timer]\n"
+                     "OnCalendar=\n"
+                     "OnCalendar=%s\n",
+                     value) < 0)
+                return -ENOMEM;
+        r = agent_write_text(a, UPDATE_TIMER_DROPIN, text, 0644, 0, 0, reterr);
+        if (r < 0)
+                return r;
+        changed = r;
+        if (r > 0 && agent_is_host_root(a))
+                (void) agent_systemctl(a, "daemon-reload", NULL);
+
+        /* unattended-upgrades (where the image has it) follows appliance:update:automatic. */
+        if (!agent_exists(a, "/etc/apt/apt.conf.d"))
+                return changed;
+        if (asprintf(&apt,
+                     "// Written by appliance-agent from appliance:update:automatic (%s).\n"
+                     "APT::Periodic::Update-Package-Lists \"%d\";\n"
+                     "APT::Periodic::Unattended-Upgrade \"%d\";\n",
+                     automatic != 0 ? "true" : "false", automatic != 0, automatic != 0) < 0)
+                return -ENOMEM;
+        r = agent_write_text(a, UPDATE_APT_PERIODIC, apt, 0644, 0, 0, reterr);
+        if (r < 0)
+                return r;
+        return changed | r;
+}
+
+static int setup_client_ca(const Agent *a, const Env *env, const char *domain, char **reason) {
+        _cleanup_(profile_freep) Profile *p = NULL;
+        bool nginx = false;
+        int r, changed;
+
+        r = client_ca_ensure(a, domain, reason);
+        if (r < 0)
+                return r;
+        changed = r;
+        /* The verification is nginx's: for a profile that runs it or renders its configuration. */
+        r = agent_load_profile(a, &p, NULL);
+        if (r < 0)
+                return changed;
+        for (size_t i = 0; i < p->n_services; i++)
+                nginx = nginx || streq(p->services[i].unit, "nginx.service");
+        for (size_t i = 0; i < p->n_templates; i++)
+                nginx = nginx || startswith(p->templates[i].dest, "/etc/nginx/");
+        if (!nginx)
+                return changed;
+        r = client_ca_write_nginx(a, env, true, reason);
+        if (r < 0)
+                return r;
+        return changed | r;
+}
+
+int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, char ***ret_changed, char **reason) {
+        static const struct {
+                const char *what;
+                int (*fn)(const Agent *a, const Env *env, const char *domain, char **reason);
+                const char *fail;
+        } parts[] = {
+                { "hostname", NULL, "Cannot set the hostname" },
+                { "ssh keys", NULL, "Cannot install the ssh keys" },
+                { "extra files", NULL, "Cannot write the extra files" },
+                { "tls certificate", setup_tls, "Cannot set up the TLS certificate" },
+                { "client ca", setup_client_ca, "Cannot set up the client certificate authority" },
+                { "update timer", update_timer_write, "Cannot write the update timer's schedule" },
+                { "templates", NULL, "Cannot render the templates" },
+        };
+        _cleanup_strv_free_ char **changed = NULL;
+        const char *domain = env_get_string(env, "appliance:domain", NULL);
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                switch (i) {
+                case 0:
+                        r = hostname_set(a, domain, reason);
+                        break;
+                case 1:
+                        r = setup_ssh_keys(a, env, reason);
+                        break;
+                case 2:
+                        r = setup_extra_files(a, env, reason);
+                        break;
+                case 6:
+                        r = render_templates(a, env, reason);
+                        break;
+                default:
+                        r = parts[i].fn(a, env, domain, reason);
+                }
+                if (r < 0) {
+                        if (!*reason)
+                                *reason = strdup(parts[i].fail);
+                        return r;
+                }
+                if (r > 0 && strv_extend(&changed, parts[i].what) < 0)
+                        return log_oom();
+        }
+        if (configured) {
+                /* A backup that cannot be set up is the backup's failure (status, journal), not the
+                 * appliance's: the "backup" line says why, and no profile is left behind. */
+                _cleanup_free_ char *why = NULL;
+                r = backup_prepare(a, env, &why);
+                if (r < 0) {
+                        _cleanup_free_ char *pub = agent_public_reason(a, why, env);
+                        log_error("Cannot set up the backup: %s", why ?: strerror(-r));
+                        (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
+                        (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
+                } else if (r > 0 && strv_extend(&changed, "backup") < 0)
+                        return log_oom();
+                r = metric_prepare(a, env);
+                if (r < 0) {
+                        *reason = strdup("Cannot write the metric switches");
+                        return r;
+                }
+                if (r > 0 && strv_extend(&changed, "metrics") < 0)
+                        return log_oom();
+        }
+        r = changed ? 1 : 0;
+        if (ret_changed)
+                *ret_changed = TAKE_PTR(changed);
+        return r;
+}
+
 /* What https needs to answer with the maintenance page in the failed state. Never fails the step. */
 static void setup_maintenance(const Agent *a) {
         _cleanup_(profile_freep) Profile *p = NULL;
@@ -224,6 +368,13 @@ static void setup_maintenance(const Agent *a) {
                 if (r < 0)
                         log_error("Maintenance page: no TLS identity: %s", reason ?: strerror(-r));
         }
+        /* The site includes the client verification snippet: with the CA where it is there, else
+         * none (no CA is made here: /data may not be the volume yet). */
+        free(reason);
+        reason = NULL;
+        r = client_ca_write_nginx(a, env, client_ca_exists(a), &reason);
+        if (r < 0)
+                log_error("Maintenance page: no client verification snippet: %s", reason ?: strerror(-r));
         r = agent_load_profile(a, &p, &err);
         if (r < 0) {
                 log_error("Maintenance page: %s", err ?: "cannot read the image profile");
@@ -254,11 +405,11 @@ static int fail_step(const Agent *a, uint64_t t0, const char *reason) {
 
 int step_prepare_appliance(const Agent *a) {
         _cleanup_(env_freep) Env *env = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_free_ char *reason = NULL, *msg = NULL;
+        _cleanup_strv_free_ char **changed = NULL;
         uint64_t t0 = now_usec();
-        const char *domain;
         bool configured;
-        int r, changed = 0;
+        int r;
 
         if (agent_failed_check(a, NULL) == -EBUSY) {
                 /* An earlier step failed: nothing of the env is applied, but https must show why. */
@@ -272,48 +423,16 @@ int step_prepare_appliance(const Agent *a) {
         configured = r == 1;
         (void) agent_notify("STATUS=Preparing the appliance");
         (void) agent_write_status_page(a, "Appliance Startup", "Starting up");
-        domain = env_get_string(env, "appliance:domain", NULL);
 
-        r = hostname_set(a, domain, &reason);
+        r = prepare_appliance_apply(a, env, configured, &changed, &reason);
         if (r < 0)
-                return fail_step(a, t0, reason ?: "Cannot set the hostname");
-        changed |= r;
-        r = setup_ssh_keys(a, env, &reason);
-        if (r < 0)
-                return fail_step(a, t0, reason ?: "Cannot install the ssh keys");
-        changed |= r;
-        r = setup_extra_files(a, env, &reason);
-        if (r < 0)
-                return fail_step(a, t0, reason ?: "Cannot write the extra files");
-        changed |= r;
-        r = setup_tls(a, env, domain, &reason);
-        if (r < 0)
-                return fail_step(a, t0, reason ?: "Cannot set up the TLS certificate");
-        changed |= r;
-        r = render_templates(a, env, &reason);
-        if (r < 0)
-                return fail_step(a, t0, reason ?: "Cannot render the templates");
-        changed |= r;
-        if (configured) {
-                /* A backup that cannot be set up is the backup's failure (status, journal), not the
-                 * appliance's: the "backup" line says why, and no profile is left behind. */
-                _cleanup_free_ char *why = NULL;
-                r = backup_prepare(a, env, &why);
-                if (r < 0) {
-                        _cleanup_free_ char *pub = agent_public_reason(a, why, env);
-                        log_error("Cannot set up the backup: %s", why ?: strerror(-r));
-                        (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
-                        (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
-                } else
-                        changed |= r;
-                r = metric_prepare(a, env);
-                if (r < 0)
-                        return agent_step_fail(a, "prepare-appliance", t0, "Cannot write the metric switches");
-                changed |= r;
+                return fail_step(a, t0, reason ?: "Cannot prepare the appliance");
+        if (changed) {
+                _cleanup_free_ char *list = strv_join(changed, ", ");
+                if (!list || asprintf(&msg, "appliance configured (%s)", list) < 0)
+                        return log_oom();
         }
-
         (void) agent_record_step(a, "prepare-appliance", changed ? STEP_CHANGED : STEP_OK,
-                                 changed ? "appliance configured" : "appliance configuration unchanged", now_usec() - t0,
-                                 NULL);
+                                 msg ?: "appliance configuration unchanged", now_usec() - t0, NULL);
         return 0;
 }

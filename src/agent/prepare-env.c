@@ -23,6 +23,11 @@
  * A bad env: the failed flag with the reason, nothing written. No env at all: the unconfigured
  * appliance (AGENT_UNCONFIGURED_FLAG with the reason).
  * appliance:standby true: the standby flag and the status "Appliance Standby"; later units skip.
+ *
+ * Reconfiguring (Agent.reconfigure: env-update.sh, appliance-update) reads and checks the same way,
+ * but a bad or missing env changes nothing: the reason (file:line:column) goes to stderr and the
+ * journal, the exit status is non-zero, and the running appliance, its flags and
+ * /run/active-env.yml stay as they are. A good one replaces /run/active-env.yml atomically.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -354,9 +359,14 @@ static char *env_source_text(const EnvSource *src) {
 /* The whole reason goes to the journal; the flag, pages, step record and unit status get its
  * public form, without the values of secret keys of env (the one that was refused, if loaded). */
 static int fail_step_env(const Agent *a, uint64_t t0, const char *title, const char *reason, const Env *env) {
-        _cleanup_free_ char *pub = agent_public_reason(a, reason, env), *page = NULL;
+        _cleanup_free_ char *pub = NULL, *page = NULL;
 
+        if (a->reconfigure) {
+                log_error("Not activated, the running appliance and %s are unchanged: %s", AGENT_ACTIVE_ENV, reason);
+                return -EBADMSG;
+        }
         log_error("%s: %s", title, reason);
+        pub = agent_public_reason(a, reason, env);
         if (!pub)
                 return log_oom();
         (void) agent_record_step(a, "prepare-env", STEP_FAILED, pub, now_usec() - t0, NULL);
@@ -472,15 +482,13 @@ int step_prepare_env(const Agent *a) {
         (void) provision_write_notes(a, cc.notes, 0);
         if (r < 0)
                 return fail_step(a, t0, "Appliance Error", "Error reading userdata (see the journal)");
-        if (r == 0)
-                return unconfigured(a, t0, tried);
-        r = agent_unlink(a, AGENT_UNCONFIGURED_FLAG);
-        if (r < 0) {
-                _cleanup_free_ char *why = agent_io_reason(a, AGENT_UNCONFIGURED_FLAG, r);
-                if (asprintf(&reason, "Cannot remove %s: %s", AGENT_UNCONFIGURED_FLAG, why ?: strerror(-r)) < 0)
+        if (r == 0 && a->reconfigure) {
+                if (asprintf(&reason, "No env found (tried %s).", tried) < 0)
                         return log_oom();
                 return fail_step(a, t0, "Appliance Error", reason);
         }
+        if (r == 0)
+                return unconfigured(a, t0, tried);
         log_info("Found user-data: USERDATA_TYPE: %s (%s)", src.type, src.origin);
 
         /* The text as it will be activated: empty, NUL bytes, header, syntax, with its own positions. */
@@ -499,6 +507,13 @@ int step_prepare_env(const Agent *a) {
                 if (asprintf(&reason, "Invalid env: %s", err ?: src.origin) < 0)
                         return log_oom();
                 return fail_step_env(a, t0, "Appliance Error", reason, env);
+        }
+        r = agent_unlink(a, AGENT_UNCONFIGURED_FLAG);
+        if (r < 0) {
+                _cleanup_free_ char *why = agent_io_reason(a, AGENT_UNCONFIGURED_FLAG, r);
+                if (asprintf(&reason, "Cannot remove %s: %s", AGENT_UNCONFIGURED_FLAG, why ?: strerror(-r)) < 0)
+                        return log_oom();
+                return fail_step(a, t0, "Appliance Error", reason);
         }
         {
                 /* What the env asks for and this image does not do: reported, never fatal. */

@@ -65,3 +65,39 @@ int pem_make_self_signed(const char *domain, unsigned days, char **ret_key_pem, 
 /* An RSA key of bits: the PEM private key ("traditional" PKCS#1 form) and the base64 of its DER
  * SubjectPublicKeyInfo (what "openssl rsa -pubout" prints without the armor). */
 int pem_make_rsa(unsigned bits, char **ret_key_pem, char **ret_public_base64);
+
+/* The client certificate authority (the original's parameters): a self-signed CA of an RSA key
+ * of bits, CN cn, CA:TRUE with keyCertSign and cRLSign, SHA-256, valid from 5 minutes ago for
+ * days. PEM key (PKCS#8) and certificate, newly allocated. */
+int pem_make_ca(const char *cn, unsigned bits, unsigned days, char **ret_key_pem, char **ret_cert_pem);
+
+/* A client certificate issued by the CA: a new RSA key of bits, subject CN=name and
+ * emailAddress=email, the serial, CA:FALSE, clientAuth, valid from 5 minutes ago for days.
+ * -EBADMSG if the CA pair does not parse or belong together. */
+int pem_issue_client_cert(const char *ca_key_pem, const char *ca_cert_pem, const char *email, const char *name,
+                          uint64_t serial, unsigned bits, unsigned days, char **ret_key_pem, char **ret_cert_pem);
+
+/* A PKCS#12 file of key, cert and the CA certificate, under password (OpenSSL's defaults:
+ * AES-256-CBC with PBKDF2, SHA-256 MAC), friendly name name. Newly allocated DER bytes. */
+int pkcs12_make(const char *key_pem, const char *cert_pem, const char *ca_cert_pem, const char *name,
+                const char *password, void **ret, size_t *ret_len);
+
+/* Checks that p12 opens with password and holds a certificate: 0, or -EBADMSG. */
+int pkcs12_check(const void *p12, size_t len, const char *password);
+
+typedef struct CrlEntry {
+        uint64_t serial;
+        time_t revoked;
+} CrlEntry;
+
+/* A CRL v2 signed by the CA listing the revoked serials, CRL number number, next update in days. */
+int pem_make_crl(const char *ca_key_pem, const char *ca_cert_pem, const CrlEntry *revoked, size_t n_revoked,
+                 uint64_t number, unsigned days, char **ret_crl_pem);
+
+/* The serial of a certificate as nginx's $ssl_client_serial and "openssl x509 -serial" print it
+ * (upper-case hex, whole bytes), or NULL. */
+char *pem_cert_serial_hex(const char *cert_pem);
+
+/* len characters of [a-z0-9] from the kernel's random generator (the original's transport and
+ * user passwords), NUL-terminated in ret (len + 1 bytes). */
+int random_password(size_t len, char *ret);

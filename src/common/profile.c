@@ -487,6 +487,23 @@ static int feature_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yam
         return 0;
 }
 
+static int hook_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+        Profile *p = userdata;
+        char **dst = NULL;
+        int r;
+
+        if (streq(key, "create-internal-user"))
+                dst = &p->hook_create_internal_user;
+        if (!dst)
+                return 0;
+        r = get_string(ps, key, v, dst);
+        if (r < 0)
+                return r;
+        if (!absolute_path_ok(*dst) || endswith(*dst, "/"))
+                return fail(ps, v, "hook '%s' must be the absolute path of a program, not '%s'", key, *dst);
+        return 0;
+}
+
 static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
         ProfileTemplate *t = userdata;
         char **dst;
@@ -613,6 +630,7 @@ static int parse_env_keys(Parser *ps, yaml_node_t *v, Profile *p) {
 
 static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
         static const char *const features_known[] = { "ec2_metadata", NULL };
+        static const char *const hooks_known[] = { "create-internal-user", NULL };
         Profile *p = userdata;
         yaml_node_t *item;
         int r;
@@ -693,6 +711,8 @@ static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_no
                 return parse_users(ps, v, p);
         if (streq(key, "env_keys"))
                 return parse_env_keys(ps, v, p);
+        if (streq(key, "hooks"))
+                return walk_mapping(ps, "'hooks'", v, hooks_known, hook_key, p);
         return 0;
 }
 
@@ -711,7 +731,7 @@ int profile_load_from_string(const char *path, const char *text, size_t len, Pro
         static const char *const known[] = {
                 "name", "distribution", "suite", "architecture", "packages", "kernel_cmdline",
                 "root_size", "volumes", "files", "sizing_class", "services", "features", "templates", "users",
-                "env_keys", NULL,
+                "env_keys", "hooks", NULL,
         };
         static const char *const required[] = { "distribution", "suite", "packages", NULL };
         _cleanup_(profile_freep) Profile *p = NULL;
@@ -894,6 +914,7 @@ Profile *profile_free(Profile *p) {
         }
         free(p->users);
         strv_free(p->env_keys);
+        free(p->hook_create_internal_user);
         free(p->sizing_class);
         free(p->text);
         free(p);

@@ -92,6 +92,8 @@ typedef struct Profile {
         ProfileUser *users;         /* created by the agent at boot */
         size_t n_users;
         char **env_keys;            /* env key paths the profile's own units act on */
+        char *hook_create_internal_user; /* hooks.create-internal-user: the program behind
+                                          * create-internal-user.sh (NULL: none) */
         char *text;                 /* the raw YAML, baked at /usr/share/appliance/profile.yml */
         size_t text_len;
 } Profile;

@@ -95,7 +95,11 @@ https_page() {
 	p443=$(free_port)
 	mkdir -p "$T/ng"
 	sed "s#/run/#$R/run/#g" "$ROOTFS/etc/nginx/snippets/appliance-maintenance.conf" > "$T/ng/snippet.conf"
+	# The client verification the agent wrote (CA and CRL where they exist): below the root.
+	sed "s#/data/ecs-ca/#$R/data/ecs-ca/#" "$R/etc/nginx/snippets/appliance-client-certs.conf" > "$T/ng/client-certs.conf" ||
+		fail "$1: no client verification snippet"
 	sed "s#snippets/appliance-maintenance.conf#$T/ng/snippet.conf#; s#/app/etc/#$R/app/etc/#;
+	     s#snippets/appliance-client-certs.conf#$T/ng/client-certs.conf#;
 	     s#root /run/#root $R/run/#; s#listen 80 #listen 127.0.0.1:$p80 #; s#listen 443 #listen 127.0.0.1:$p443 #" \
 		"$site" > "$T/ng/site.conf"
 	cat > "$T/ng/nginx.conf" <<-NGINX

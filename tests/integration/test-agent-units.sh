@@ -147,7 +147,12 @@ agent prepare-appliance
 [ ! -L "$R/etc/nginx/sites-enabled/default" ] || fail "the shipped site link was kept"
 [ "$(cat "$R/etc/nginx/sites-available/default")" = 'debian default site' ] || fail "written through the site link"
 grep -q '^    server_name page.example.org;$' "$R/etc/nginx/sites-enabled/default" || fail "site not rendered"
-sed "s#snippets/appliance-maintenance.conf#$T/ng/snippet.conf#; s#/app/etc/#$R/app/etc/#" \
+# The client certificate verification the agent wrote: its CA and CRL, optional by default.
+[ -s "$R/data/ecs-ca/ca.cert.pem" ] && [ -s "$R/data/ecs-ca/crl.pem" ] || fail "no client CA and CRL"
+grep -qx 'ssl_verify_client optional;' "$R/etc/nginx/snippets/appliance-client-certs.conf" || fail "client verification"
+sed "s#/data/ecs-ca/#$R/data/ecs-ca/#" "$R/etc/nginx/snippets/appliance-client-certs.conf" > "$T/ng/client-certs.conf"
+sed -e "s#snippets/appliance-maintenance.conf#$T/ng/snippet.conf#; s#/app/etc/#$R/app/etc/#" \
+	-e "s#snippets/appliance-client-certs.conf#$T/ng/client-certs.conf#" \
 	"$R/etc/nginx/sites-enabled/default" > "$T/ng/site.conf"
 sed "/server {/,\$d" "$T/ng/nginx.conf" > "$T/ng/site-test.conf"
 printf '    include %s;\n}\n' "$T/ng/site.conf" >> "$T/ng/site-test.conf"

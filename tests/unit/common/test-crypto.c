@@ -161,12 +161,50 @@ static void test_encrypted_key_refused(void **state) {
         assert_int_equal(pem_pair_check(enc, "x"), PEM_PAIR_BAD_KEY);
 }
 
+static void test_ca_client_p12_crl(void **state) {
+        _cleanup_free_ char *ca_key = NULL, *ca_cert = NULL, *key = NULL, *cert = NULL, *crl = NULL, *serial = NULL,
+                            *other_key = NULL, *other_cert = NULL;
+        _cleanup_free_ void *p12 = NULL;
+        CrlEntry revoked[] = { { 0x2a, 1700000000 } };
+        char pw[17], pw2[17];
+        size_t len = 0;
+        (void) state;
+
+        assert_int_equal(pem_make_ca("test CA", 2048, 3650, &ca_key, &ca_cert), 0);
+        assert_int_equal(pem_pair_check(ca_key, ca_cert), PEM_PAIR_OK);
+        assert_int_equal(pem_issue_client_cert(ca_key, ca_cert, "a@example.org", "Alice Example", 0x2a, 2048, 7, &key,
+                                               &cert), 0);
+        assert_int_equal(pem_pair_check(key, cert), PEM_PAIR_OK);
+        serial = pem_cert_serial_hex(cert);
+        assert_string_equal(serial, "2A");
+
+        /* A CA whose key is not the certificate's is refused. */
+        assert_int_equal(pem_make_self_signed("other.example", 1, &other_key, &other_cert), 0);
+        assert_int_equal(pem_issue_client_cert(other_key, ca_cert, "a@example.org", "x", 1, 2048, 1, &key, &cert),
+                         -EBADMSG);
+
+        assert_int_equal(random_password(16, pw), 0);
+        assert_int_equal(strlen(pw), 16);
+        assert_int_equal(strspn(pw, "abcdefghijklmnopqrstuvwxyz0123456789"), 16);
+        assert_int_equal(random_password(16, pw2), 0);
+        assert_string_not_equal(pw, pw2);
+
+        assert_int_equal(pkcs12_make(key, cert, ca_cert, "Alice Example", pw, &p12, &len), 0);
+        assert_true(len > 1000);
+        assert_int_equal(pkcs12_check(p12, len, pw), 0);
+        assert_int_equal(pkcs12_check(p12, len, pw2), -EBADMSG);
+        assert_int_equal(pkcs12_check("junk", 4, pw), -EBADMSG);
+
+        assert_int_equal(pem_make_crl(ca_key, ca_cert, revoked, 1, 2, 3650, &crl), 0);
+        assert_non_null(strstr(crl, "-----BEGIN X509 CRL-----"));
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sha256_vectors),      cmocka_unit_test(test_sha256_sparse_file),
                 cmocka_unit_test(test_sha256_pipe),         cmocka_unit_test(test_base64),
                 cmocka_unit_test(test_self_signed_and_pairs), cmocka_unit_test(test_rsa),
-                cmocka_unit_test(test_encrypted_key_refused),
+                cmocka_unit_test(test_encrypted_key_refused), cmocka_unit_test(test_ca_client_p12_crl),
         };
 
         if (argc > 1)

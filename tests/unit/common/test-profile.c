@@ -63,6 +63,7 @@ static void test_minimal(void **state) {
         assert_string_equal(p->users[0].home, "/app");
         assert_string_equal(p->users[0].shell, "/bin/bash");
         assert_true(strv_contains(p->env_keys, "ecs:database"));
+        assert_string_equal(p->hook_create_internal_user, "/usr/local/sbin/appliance-internal-user");
 
         const ProfileVolume *d = profile_volume(p, "ecs-data"), *v = profile_volume(p, "ecs-volatile");
         assert_non_null(d);
@@ -210,6 +211,8 @@ static void test_broken(void **state) {
                 { P "users:\n  - {name: app, home: /a/../etc}\n", "t.yml:5:23:", "absolute path" },
                 { P "users:\n  - {uid: 1000}\n", "t.yml:5:5:", "required key 'name'" },
                 { P "env_keys: [\"Bad Key\"]\n", "t.yml:4:12:", "not an env key path" },
+                { P "hooks: {create-internal-user: relative/x}\n", "t.yml:4:31:", "absolute path of a program" },
+                { P "hooks: {delete-everything: /bin/x}\n", "t.yml:4:", "delete-everything" },
 #undef P
         };
 
