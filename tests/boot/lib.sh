@@ -134,31 +134,35 @@ wait_http() {
 	log "$url: $code after $((SECONDS - start))s"
 }
 
-# shared_image PROFILE: prints the directory holding the built qcow2 image of PROFILE (disk.qcow2,
-# ecs-data.qcow2, ecs-volatile.qcow2 and the build's other outputs), building it once per build
-# tree and reusing it in every boot test of the run. The image is keyed by the SHA-256 of the
-# builder, the agent, the profiles and the agent's rootfs files, so a rebuilt tool makes a new
-# image. Tests never write to it: boot it through overlay_disk.
+# shared_image PROFILE [FORMAT]: prints the directory holding the built image of PROFILE in FORMAT
+# (default qcow2: disk.qcow2, ecs-data.qcow2, ecs-volatile.qcow2 and the build's other outputs;
+# box: the Vagrant boxes and their catalog), building it once per build tree and reusing it in
+# every boot test of the run (call it once before taking the boot lock to keep the lock short).
+# The image is keyed by the SHA-256 of the builder, the agent, the profiles and the agent's rootfs
+# files, so a rebuilt tool makes a new image. It is built in place (a box catalog names its files
+# by absolute path) and counts once .complete exists. Tests never write to it: boot it through
+# overlay_disk.
 shared_image() {
-	local profile=$1 base="${BUILDDIR:-${TMPDIR:-/var/tmp}}/boot-images" key dir
+	local profile=$1 format=${2:-qcow2} base="${BUILDDIR:-${TMPDIR:-/var/tmp}}/boot-images" key dir
 	local cache="${APPLIANCE_TEST_CACHE:-/var/tmp/appliance-test-cache}/bootstrap"
 	key=$({
 		sha256sum "$BUILDER" "${AGENT:-/dev/null}"
 		find "$SRCDIR/profiles" "$SRCDIR/src/agent/rootfs" -type f -print0 | sort -z | xargs -0 sha256sum
 		echo "$profile"
+		[ "$format" = qcow2 ] || echo "$format"
 	} | sha256sum | cut -c1-16)
-	dir=$base/$(basename "$profile" .yml)-$key
+	dir=$base/$(basename "$profile" .yml)-$format-$key
+	[ "$format" != qcow2 ] || dir=$base/$(basename "$profile" .yml)-$key
 	mkdir -p "$base"
 	(
 		exec 9>"$base/.lock"
 		flock 9
 		[ -f "$dir/.complete" ] && exit 0
-		rm -rf "$dir" "$dir.tmp"
-		log "building the shared $profile image (bootstrap cache: $cache)" >&2
-		"$BUILDER" image --profile "$profile" --format qcow2 --cache-dir "$cache" -o "$dir.tmp" \
+		rm -rf "$dir"
+		log "building the shared $profile $format image (bootstrap cache: $cache)" >&2
+		"$BUILDER" image --profile "$profile" --format "$format" --cache-dir "$cache" -o "$dir" \
 			>"$base/build-$key.log" 2>&1 || { tail -n 30 "$base/build-$key.log" >&2; exit 1; }
-		touch "$dir.tmp/.complete"
-		mv "$dir.tmp" "$dir"
+		touch "$dir/.complete"
 	) || fail "the shared $profile image could not be built"
 	echo "$dir"
 }
