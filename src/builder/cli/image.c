@@ -707,6 +707,12 @@ int verb_image(int argc, char *argv[]) {
         }
 
         r = cloud ? build_cloud(profile, agent, &scratch, &plan) : build(profile, agent, &scratch, &plan);
+        if (r < 0) {
+                bool running;
+                const char *step = progress_step(&running);
+                if (step)
+                        log_error("The build failed %s step '%s'.", running ? "in" : "after", step);
+        }
         scratch_dir_done(&scratch);
         if (r < 0 && created)
                 (void) rmdir(arg_output);

@@ -69,7 +69,20 @@ static void draw(Progress *p, bool force) {
         p->drawn = true;
 }
 
+/* The step a failed build names: the one running, else the last one finished (copies: a label
+ * may be a temporary string). */
+static char step_label[160];
+static bool step_is_running;
+
+const char *progress_step(bool *ret_running) {
+        if (ret_running)
+                *ret_running = step_is_running;
+        return step_label[0] ? step_label : NULL;
+}
+
 void progress_begin(Progress *p, const char *label, uint64_t total) {
+        (void) snprintf(step_label, sizeof step_label, "%s", label);
+        step_is_running = true;
         *p = (Progress) {
                 .label = label,
                 .total = total,
@@ -87,6 +100,12 @@ void progress_update(Progress *p, uint64_t done) {
         draw(p, false);
 }
 
+void progress_abort(Progress *p) {
+        if (p->drawn)
+                fputs("\r\033[K", stderr);
+        p->drawn = false;
+}
+
 void progress_end(Progress *p) {
         char b[FORMAT_BYTES_MAX];
         double secs = (double) (progress_now_usec() - p->start_usec) / 1e6;
@@ -94,6 +113,7 @@ void progress_end(Progress *p) {
         if (p->drawn)
                 fputs("\r\033[K", stderr);
         p->drawn = false;
+        step_is_running = false;
         if (p->done > 0)
                 log_info("%s: %s in %.1fs", p->label, format_bytes(b, sizeof b, p->done), secs);
         else
@@ -166,7 +186,10 @@ int progress_spawn(char *const argv[], const char *label, uint64_t expected_read
         }
         (void) pthread_join(t, NULL);
         p.done = 0;
-        progress_end(&p);
+        if (j.r != 0)
+                progress_abort(&p);
+        else
+                progress_end(&p);
 
         if (ret_output)
                 *ret_output = j.output;

@@ -28,6 +28,11 @@ void progress_begin(Progress *p, const char *label, uint64_t total);
 void progress_update(Progress *p, uint64_t done);
 /* Ends the step: clears the bar and logs "<label>: <done> in <seconds>s". */
 void progress_end(Progress *p);
+/* Ends a step that failed: clears the bar, logs nothing; the step stays the running one. */
+void progress_abort(Progress *p);
+/* The label of the step running (*ret_running true), else of the last one finished, else NULL:
+ * what a failed build names. */
+const char *progress_step(bool *ret_running);
 
 /* Runs argv (as spawn_capture() with stdout and stderr captured together into *ret_output, which
  * may be NULL) while showing progress for a child that reads about expected_read bytes: the bar

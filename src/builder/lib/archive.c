@@ -210,16 +210,23 @@ static int extract_stream(struct archive *in, struct archive *out, const char *t
                                              ar_error(out));
                 if (archive_entry_size(e) > 0)
                         while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
-                                if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
-                                        return reterr_printf(reterr, -EIO, "'%s': cannot write entry '%s': %s",
-                                                             tarball, last, ar_error(out));
+                                /* libarchive reports a failed write(2) (ENOSPC, EIO) as ARCHIVE_WARN:
+                                 * anything but OK leaves the file cut short. */
+                                if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
+                                        return reterr_printf(reterr, archive_errno(out) > 0 ? -archive_errno(out) : -EIO,
+                                                             "'%s': cannot write entry '%s': %s%s%s", tarball, last,
+                                                             ar_error(out), archive_errno(out) > 0 ? ": " : "",
+                                                             archive_errno(out) > 0 ? strerror(archive_errno(out)) : "");
                         }
                 else
                         r = ARCHIVE_EOF;
                 if (r != ARCHIVE_EOF)
                         return reterr_printf(reterr, -EBADMSG, "'%s': corrupt data in entry '%s': %s", tarball, last,
                                              ar_error(in));
-                if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+                r = archive_write_finish_entry(out);
+                if (r < ARCHIVE_WARN ||
+                    (r == ARCHIVE_WARN && (archive_errno(out) == ENOSPC || archive_errno(out) == EDQUOT ||
+                                           archive_errno(out) == EIO)))
                         return reterr_printf(reterr, -EIO, "'%s': cannot finish entry '%s': %s", tarball, last,
                                              ar_error(out));
                 n++;

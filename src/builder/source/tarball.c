@@ -102,7 +102,10 @@ int rootfs_extract(const char *tarball, const char *dest, RootfsInfo *ret, char 
         progress_begin(&p, "Extracting root tarball", (uint64_t) st.st_size);
         rd = (Reader) { .fd = fd, .md = md, .buf = buf, .progress = &p };
         r = ar_extract_tar(tarball, reader_read, &rd, device_ok, &info, reterr);
-        progress_end(&p);
+        if (r < 0)
+                progress_abort(&p);
+        else
+                progress_end(&p);
 
         if (fchdir(cwd) < 0 && r >= 0)
                 r = -errno;
