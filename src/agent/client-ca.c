@@ -18,6 +18,7 @@
 #include "parse-util.h"
 #include "reterr.h"
 #include "strv.h"
+#include "users.h"
 
 #define CA_KEY CLIENT_CA_DIR "/ca.key.pem"
 #define CA_CERT CLIENT_CA_DIR "/ca.cert.pem"
@@ -237,9 +238,14 @@ static int write_crl(const Agent *a, const char *key, const char *cert, const Cl
 int client_ca_ensure(const Agent *a, const char *domain, char **reterr) {
         _cleanup_free_ char *key = NULL, *cert = NULL, *cn = NULL;
         _cleanup_(client_cert_index_done) ClientCertIndex idx = {};
+        uid_t uid;
+        gid_t gid;
         int r, made = 0;
 
-        r = agent_mkdir(a, CLIENT_CA_DIR, 0700, 1000, 1000, NULL);
+        /* Owner and mode as prepare-storage's layout makes the directory (the original's uid 1000). */
+        if (owner_parse(a, "1000", &uid, &gid) < 0)
+                uid = 0, gid = 0;
+        r = agent_mkdir(a, CLIENT_CA_DIR, 0700, uid, gid, NULL);
         if (r < 0) {
                 _cleanup_free_ char *why = agent_io_reason(a, CLIENT_CA_DIR, r);
                 return reterr_printf(reterr, r, "Cannot make '%s': %s", CLIENT_CA_DIR, why ?: strerror(-r));
