@@ -234,7 +234,8 @@ static size_t record(uint8_t *p, uint32_t lba, uint32_t size, uint8_t flags, con
         p[25] = flags;
         p[32] = (uint8_t) namelen;
         memcpy(p + 33, name, namelen);
-        memcpy(p + 33 + namelen + (namelen % 2 == 0), susp, susp_len);
+        if (susp_len > 0)
+                memcpy(p + 33 + namelen + (namelen % 2 == 0), susp, susp_len);
         return len;
 }
 
@@ -273,7 +274,8 @@ static void craft_iso(const char *path, uint32_t file_size, const uint8_t *extra
         off += record(root + off, 18, S, 2, "\0", 1, sp, sizeof sp);
         off += record(root + off, 18, S, 2, "\1", 1, NULL, 0);
         l = nm(su, "user-data", 0);
-        memcpy(su + l, extra_susp, extra_len);
+        if (extra_len > 0)
+                memcpy(su + l, extra_susp, extra_len);
         off += record(root + off, 19, file_size, 0, "USER_DAT.;1", 11, su, l + extra_len);
         if (hostile_names) {
                 l = nm(su, "..", 0);
