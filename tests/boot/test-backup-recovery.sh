@@ -154,7 +154,7 @@ g systemctl start appliance-backup.service || fail "the backup failed: $(g journ
 [ "$(backup_result)" = ok ] || fail "status does not show the backup as ok"
 g test -s /data/ecs-pgdump/ecs.pgdump.gz || fail "no database dump"
 g findmnt /mnt/ecs-backup >/dev/null && fail "the backup target is still mounted after the backup"
-g grep -q '^backup_last_success 1$' /var/lib/prometheus/node-exporter/appliance-backup.prom ||
+g "grep -qx 'backup_last_success 1' /var/lib/prometheus/node-exporter/appliance-backup.prom" ||
 	fail "no backup_last_success metric"
 fetch http://127.0.0.1:9100/metrics | grep -q '^backup_last_success 1' || fail "the node exporter does not serve backup_last_success"
 log "vm1: backup done ($rows1)"
