@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define _printf_(a, b) __attribute__((__format__(printf, a, b)))
@@ -32,4 +33,16 @@ static inline bool startswith(const char *s, const char *prefix) {
 static inline bool endswith(const char *s, const char *suffix) {
         size_t l = strlen(s), m = strlen(suffix);
         return l >= m && memcmp(s + l - m, suffix, m) == 0;
+}
+
+/* A NUL-terminated copy of len bytes (which may hold NULs themselves); NULL on OOM. */
+static inline char *memdup_nul(const void *p, size_t len) {
+        char *c = malloc(len + 1);
+
+        if (c) {
+                if (len > 0)
+                        memcpy(c, p, len);
+                c[len] = 0;
+        }
+        return c;
 }

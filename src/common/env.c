@@ -847,11 +847,9 @@ int env_load_buffer_flags(const char *name, const char *buf, size_t len, EnvLoad
                 if (!e)
                         return -ENOMEM;
                 e->name = strdup(name);
-                e->text = malloc(len + 1);
+                e->text = memdup_nul(buf, len);
                 if (!e->name || !e->text)
                         return -ENOMEM;
-                memcpy(e->text, buf, len);
-                e->text[len] = 0;
                 e->len = len;
                 r = env_parse(e, &error);
                 if (r >= 0)

@@ -744,11 +744,9 @@ int profile_load_from_string(const char *path, const char *text, size_t len, Pro
         if (!p)
                 return -ENOMEM;
         p->path = strdup(path);
-        p->text = malloc(len + 1);
+        p->text = memdup_nul(text, len);
         if (!p->path || !p->text)
                 return -ENOMEM;
-        memcpy(p->text, text, len);
-        p->text[len] = 0;
         p->text_len = len;
 
         if (!yaml_parser_initialize(&yp))

@@ -122,11 +122,7 @@ static int data_to_string(gpgme_data_t d, char **ret) {
         if (!buf)
                 return -ENOMEM;
         /* not NUL-terminated: copy exactly len bytes */
-        char *s = malloc(len + 1);
-        if (s) {
-                memcpy(s, buf, len);
-                s[len] = 0;
-        }
+        char *s = memdup_nul(buf, len);
         sym_gpgme_free(buf);
         if (!s)
                 return -ENOMEM;
