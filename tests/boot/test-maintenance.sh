@@ -74,7 +74,7 @@ appliance_since=$(vm systemctl show appliance.service -p ActiveEnterTimestampMon
 
 # --- client certificates ---------------------------------------------------------------------------
 vm test -s /data/ecs-ca/ca.cert.pem -a -s /data/ecs-ca/crl.pem || fail "no CA and CRL on /data/ecs-ca"
-vm stat -c '%a %u' /data/ecs-ca | grep -qx '700 1000' || fail "/data/ecs-ca is not 0700 uid 1000"
+vm "stat -c '%a %u' /data/ecs-ca" | grep -qx '700 1000' || fail "/data/ecs-ca is not 0700 uid 1000"
 vm cat /data/ecs-ca/ca.cert.pem >"$W/ca.pem"
 openssl x509 -in "$W/ca.pem" -noout -text >"$W/ca.txt"
 grep -q 'Public-Key: (2048 bit)' "$W/ca.txt" || fail "the CA is not RSA 2048"
