@@ -300,6 +300,18 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 if (r < 0)
                         return reterr_printf(reterr, r, "cannot write the profile into the image: %s", strerror(-r));
         }
+        if (p && p->ec2_metadata) {
+                /* The metadata service needs the network; the other env sources are local. */
+                static const char dropin[] =
+                        "# Written by appliance-builder: the profile reads the EC2 metadata service.\n"
+                        "[Unit]\n"
+                        "Wants=network-online.target\n"
+                        "After=network-online.target\n";
+                r = rootfs_write_file(root, "/etc/systemd/system/prepare-env.service.d/50-ec2-metadata.conf", dropin,
+                                      strlen(dropin), 0644);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot write the prepare-env drop-in: %s", strerror(-r));
+        }
         for (size_t i = 0; p && i < p->n_files; i++) {
                 r = rootfs_write_file(root, p->files[i].path, p->files[i].content, strlen(p->files[i].content),
                                       p->files[i].mode);
