@@ -5,11 +5,12 @@
 # (src/common/target.c, printed by `image --dry-run`) writes for the profile's release, a subset of
 # what that release's e2fsck and kernel support, with the table's inode size and only journal
 # features the release knows. The build host's mke2fs.conf (Debian 12: metadata_csum, 64bit) must
-# not leak into an Ubuntu 16.04 image, whose e2fsck 1.42.13 knows neither.
+# not leak into an Ubuntu 16.04 image, whose e2fsck 1.42.13 knows neither. Also: the prepare-env
+# drop-in that waits for the network exists exactly where the profile reads the EC2 metadata.
 set -eu -o pipefail
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mke2fs dumpe2fs sfdisk python3; do
+for t in mke2fs dumpe2fs debugfs sfdisk python3; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
 
@@ -80,8 +81,23 @@ for yml in "$SRCDIR"/profiles/*.yml; do
 		echo "ok: $what: $got; inode $goti; journal $gotj"
 		checked=$((checked + 1))
 	done
+	# prepare-env waits for the network only where the profile reads the EC2 metadata service.
+	dropin=/etc/systemd/system/prepare-env.service.d/50-ec2-metadata.conf
+	if debugfs -R "stat $dropin" "${specs[0]}" 2>/dev/null | grep -q '^Inode:'; then
+		echo "FAIL: $profile: $dropin written without features: {ec2_metadata: true}"
+		exit 1
+	fi
 	rm -rf "$out"
 done
+
+sed -e 's/^  ec2_metadata: false$/  ec2_metadata: true/' -e 's/^name: ecs-xenial$/name: ec2/' \
+	"$SRCDIR/profiles/ecs-xenial.yml" >"$tmp/ec2.yml"
+grep -q '^  ec2_metadata: true$' "$tmp/ec2.yml" || { echo "FAIL: could not make the ec2 profile"; exit 1; }
+"$BUILDER" image --profile "$tmp/ec2.yml" --base "$tmp/base.tar" --format raw -o "$tmp/out-ec2" >"$tmp/build-ec2.log" 2>&1 ||
+	{ cat "$tmp/build-ec2.log"; echo "FAIL: ec2 build failed"; exit 1; }
+debugfs -R "cat /etc/systemd/system/prepare-env.service.d/50-ec2-metadata.conf" "$tmp/out-ec2/disk.raw?offset=1048576" 2>/dev/null |
+	grep -qx 'After=network-online.target' || { echo "FAIL: the ec2 profile's prepare-env drop-in is missing"; exit 1; }
+rm -rf "$tmp/out-ec2"
 
 # The oldest target must be among the profiles, and its table must lack what its e2fsck lacks.
 [ -n "$seen_xenial" ] || { echo "FAIL: no profile targets ubuntu xenial"; exit 1; }
