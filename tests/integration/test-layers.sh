@@ -29,7 +29,7 @@ WRAPPERS = {
     "zbar": (r"zbar\.h$", {"builder/env/qrscan.c"}),
     "libpng": (r"png\.h$", {"builder/env/qrscan.c"}),
     "zlib": (r"zlib\.h$", {"builder/lib/gzip.c"}),
-    "libext2fs": (r"ext2fs/|et/com_err\.h$", set()),
+    "libext2fs": (r"ext2fs/|et/com_err\.h$", {"builder/lib/ext2.c"}),
 }
 # What each layer may include (besides itself).
 BELOW = {"basic": set(), "common": {"basic"}, "builder": {"common", "basic"}, "agent": {"common", "basic"}}

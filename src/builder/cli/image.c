@@ -266,6 +266,7 @@ static int write_packages(const Profile *profile, const ImagePlan *plan, const I
         PackageInput in = {
                 .output_dir = arg_output, .tmpdir = tmpdir, .name = name, .version = version, .description = desc, .disks = disks,
                 .n_disks = n, .cpus = 2, .memory_mib = 2048, .mtime = plan->source_date_epoch, .secret = res->env_baked,
+                .ids_seed = plan->reproducible ? plan->seed : NULL,
         };
         if (plan->formats & IMAGE_FORMAT_BOX) {
                 r = package_vagrant_boxes(&in, &written, &err);
@@ -662,6 +663,20 @@ int verb_image(int argc, char *argv[]) {
         if (r < 0)
                 return log_error("%s", strempty_or(err)), 1;
         plan.source_date_epoch = arg_sde ?: (uint64_t) time(NULL);
+        if (arg_sde) {
+                /* A fixed epoch asks for a reproducible build: the ids derive from it and the inputs. */
+                _cleanup_free_ char *inputs = NULL;
+                struct stat bst = {};
+
+                if (arg_base && stat(arg_base, &bst) < 0)
+                        return log_error_errno(errno, "Cannot stat base '%s': %m", arg_base), 1;
+                if (asprintf(&inputs, "profile %s\nbase %s %" PRIu64 "\nformats %u\n", profile->name,
+                             arg_base ? (strrchr(arg_base, '/') ? strrchr(arg_base, '/') + 1 : arg_base) : "bootstrap", (uint64_t) bst.st_size, arg_formats) < 0)
+                        return log_oom(), 1;
+                r = image_plan_derive_ids(&plan, arg_sde, inputs);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot derive the image ids: %m"), 1;
+        }
         plan.target = target;
 
         if (arg_dry_run) {

@@ -19,7 +19,9 @@
 #include "disk/bootcode.h"
 #include "disk/env-bake.h"
 #include "disk/image.h"
+#include "disk/package.h"
 #include "disk/util.h"
+#include "lib/ext2.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -66,6 +68,66 @@ static int make_uuid(char ret[37]) {
         b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
         snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
                  b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        return 0;
+}
+
+/* 32 bytes from the plan's seed and WHAT. */
+static int derive(const ImagePlan *plan, const char *what, uint8_t ret[static SHA256_DIGEST_SIZE]) {
+        _cleanup_(sha256_freep) Sha256 *s = NULL;
+        int r = sha256_new(&s);
+
+        if (r >= 0)
+                r = sha256_update(s, plan->seed, strlen(plan->seed));
+        if (r >= 0)
+                r = sha256_update(s, what, strlen(what) + 1);
+        if (r >= 0)
+                r = sha256_final(s, ret);
+        return r;
+}
+
+static void format_uuid(const uint8_t b_in[16], char ret[37]) {
+        uint8_t b[16];
+
+        memcpy(b, b_in, sizeof b);
+        b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+        b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+int image_plan_derive_ids(ImagePlan *plan, uint64_t epoch, const char *inputs) {
+        _cleanup_(sha256_freep) Sha256 *s = NULL;
+        uint8_t h[SHA256_DIGEST_SIZE];
+        char t[32];
+        int r;
+
+        snprintf(t, sizeof t, "%" PRIu64 "\n", epoch);
+        r = sha256_new(&s);
+        if (r >= 0)
+                r = sha256_update(s, "appliance-builder image ids\n", strlen("appliance-builder image ids\n"));
+        if (r >= 0)
+                r = sha256_update(s, t, strlen(t));
+        if (r >= 0)
+                r = sha256_update(s, inputs, strlen(inputs));
+        if (r >= 0)
+                r = sha256_final_hex(s, plan->seed);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < plan->n_fs; i++) {
+                _cleanup_free_ char *what = NULL;
+                if (asprintf(&what, "fs %zu %s", i, plan->fs[i].label) < 0)
+                        return -ENOMEM;
+                r = derive(plan, what, h);
+                if (r < 0)
+                        return r;
+                format_uuid(h, plan->fs[i].uuid);
+        }
+        r = derive(plan, "disk signature", h);
+        if (r < 0)
+                return r;
+        plan->disks[0].signature = ((uint32_t) h[0] << 24 | (uint32_t) h[1] << 16 | (uint32_t) h[2] << 8 | h[3]) | 1;
+        plan->source_date_epoch = epoch;
+        plan->reproducible = true;
         return 0;
 }
 
@@ -464,7 +526,9 @@ static int mkfs_one(const ImageFs *fs, const TargetRelease *release, int fd, con
         return 0;
 }
 
-static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_bytes, const char *name, char **reterr) {
+/* In order (no -W) when reproducible: out-of-order writes place the clusters differently each run. */
+static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_bytes, const char *name, bool in_order,
+                       char **reterr) {
         _cleanup_free_ char *src = fd_path(src_fd), *dst = fd_path(dst_fd), *out = NULL, *label = NULL;
         const char *qcow2[] = { "qemu-img", "convert", "-W", "-f", "raw", "-O", "qcow2", "-c", "-o",
                                 "compression_type=zstd", src, dst, NULL };
@@ -473,6 +537,8 @@ static int convert_one(int src_fd, int dst_fd, unsigned format, uint64_t src_byt
         const char *raw[] = { "qemu-img", "convert", "-f", "raw", "-O", "raw", src, dst, NULL };
         int r;
 
+        if (in_order)
+                memmove(qcow2 + 2, qcow2 + 3, sizeof qcow2 - 3 * sizeof qcow2[0]);
         if (!src || !dst || asprintf(&label, "%s %s", format == IMAGE_FORMAT_RAW ? "Copying" : "Converting to", name) < 0)
                 return -ENOMEM;
         r = progress_spawn((char *const *) (format == IMAGE_FORMAT_QCOW2 ? qcow2 : format == IMAGE_FORMAT_VMDK ? vmdk : raw),
@@ -635,7 +701,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         n_outs++;
                         t = progress_now_usec();
                         r = convert_one(prebuilt_fd[d], o->f.fd, IMAGE_FORMAT_RAW, allocated_bytes(prebuilt_fd[d]),
-                                        name, reterr);
+                                        name, plan->reproducible, reterr);
                         image_result_step(res, "copy-raw", progress_now_usec() - t);
                         continue;
                 }
@@ -656,6 +722,21 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         t = progress_now_usec();
                         r = mkfs_one(fs, plan->target, o->f.fd, fs->from_tree ? root : NULL, usage.bytes, plan->source_date_epoch,
                                      reterr);
+                        if (r >= 0 && plan->reproducible) {
+                                _cleanup_free_ char *path = fd_path(o->f.fd);
+                                char sde[32];
+
+                                if (!path) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                snprintf(sde, sizeof sde, "%" PRIu64, plan->source_date_epoch);
+                                (void) setenv("E2FSPROGS_FAKE_TIME", sde, 1);
+                                r = ext2_clamp_times(path, fs->offset, plan->source_date_epoch, reterr);
+                                (void) unsetenv("E2FSPROGS_FAKE_TIME");
+                                if (r >= 0)
+                                        log_debug("Clamped the times of %d inodes of '%s'.", r, fs->label);
+                        }
                         image_result_step(res, fs->from_tree ? "mkfs-root" : "mkfs-volume", progress_now_usec() - t);
                 }
                 if (r < 0)
@@ -713,7 +794,9 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                 break;
                         n_outs++;
                         t = progress_now_usec();
-                        r = convert_one(src_fd[d], o->f.fd, f, allocated_bytes(src_fd[d]), name, reterr);
+                        r = convert_one(src_fd[d], o->f.fd, f, allocated_bytes(src_fd[d]), name, plan->reproducible, reterr);
+                        if (r >= 0 && f == IMAGE_FORMAT_VMDK && plan->reproducible)
+                                r = package_vmdk_fix_cid(o->f.fd, plan->seed, name, reterr);
                         image_result_step(res, f == IMAGE_FORMAT_QCOW2 ? "convert-qcow2" : "convert-vmdk",
                                           progress_now_usec() - t);
                 }

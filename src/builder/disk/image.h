@@ -20,6 +20,7 @@
 #include "mbr.h"
 #include "source/tarball.h"
 #include "profile.h"
+#include "crypto.h"
 #include "target.h"
 
 typedef enum ImageFormat {
@@ -67,6 +68,9 @@ typedef struct ImagePlan {
         size_t n_disks;         /* disks[0] is the boot disk */
         unsigned formats;
         uint64_t source_date_epoch;
+        bool reproducible;      /* SOURCE_DATE_EPOCH given: image_plan_derive_ids() ran, qcow2 is
+                                 * written in order, the vmdk CID is derived, inode times clamped */
+        char seed[SHA256_HEX_SIZE]; /* what the ids derive from (hex SHA-256), when reproducible */
         const TargetRelease *target; /* the profile's release: ext4 features and inode size */
 } ImagePlan;
 
@@ -82,6 +86,11 @@ typedef struct ImageVolumeRequest {
  * boot disk and can grow). UUIDs are random. *reterr on failure (-E2BIG: beyond MBR limits). */
 int image_plan_make(uint64_t root_size, const ImageVolumeRequest *vols, size_t n_vols, unsigned formats,
                     ImagePlan *ret, char **reterr);
+
+/* Makes the build reproducible: the filesystem UUIDs (and with them the ext4 hash seeds), the
+ * disk signature and the vmdk CIDs are derived from the epoch and INPUTS (a text naming the
+ * profile and the base) instead of drawn at random. */
+int image_plan_derive_ids(ImagePlan *plan, uint64_t epoch, const char *inputs);
 
 /* Recomputes the boot disk's layout after fs[0].size changed. */
 int image_plan_relayout(ImagePlan *plan, char **reterr);

@@ -42,6 +42,22 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                 fprintf(f, "%" PRIu64, plan->source_date_epoch);
         else
                 fputs("null", f);
+        /* What the same bytes on every run rest on (with the same base, profile, env and epoch). */
+        fprintf(f, ",\n  \"reproducible\": {\"enabled\": %s", plan->reproducible ? "true" : "false");
+        if (plan->reproducible) {
+                fputs(", \"ids_seed\": ", f);
+                json_write_string(f, plan->seed);
+                fputs(", \"rests_on\": [\"the same base tarball, profile, env and source_date_epoch\", "
+                      "\"filesystem UUIDs, ext4 hash seeds, the disk signature and vmdk CIDs derived from "
+                      "ids_seed (the epoch, the profile name, the base's name and size, the formats)\", "
+                      "\"file mtimes clamped to the epoch before mke2fs, every inode time clamped after it "
+                      "with libext2fs, E2FSPROGS_FAKE_TIME for the superblock\", "
+                      "\"qcow2 written in order (qemu-img convert without -W)\", "
+                      "\"no filesystem mounted\", "
+                      "\"tar members of boxes and OVA dated at the epoch\", "
+                      "\"the same qemu-img, e2fsprogs and GRUB on the build host\"]", f);
+        }
+        fputs("}", f);
 
         fputs(",\n  \"profile\": {\"name\": ", f);
         json_write_string(f, p ? p->name : NULL);

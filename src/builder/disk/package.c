@@ -260,6 +260,32 @@ static const char vagrantfile_virtualbox[] =
         "  end\n"
         "end\n";
 
+int package_vmdk_fix_cid(int fd, const char *seed, const char *name, char **reterr) {
+        _cleanup_free_ char *what = NULL;
+        char buf[65536 + 1], cid[9], hex[65];
+        ssize_t n;
+        char *p;
+
+        n = pread(fd, buf, sizeof buf - 1, 0);
+        if (n < 0)
+                return reterr_printf(reterr, -errno, "cannot read '%s': %m", name);
+        buf[n] = 0;
+        for (p = buf; p + 13 < buf + n; p++)
+                if (memcmp(p, "\nCID=", 5) == 0)
+                        break;
+        if (p + 13 >= buf + n || strspn(p + 5, "0123456789abcdef") < 8)
+                return reterr_printf(reterr, -EBADMSG, "'%s': no CID= line in the vmdk descriptor", name);
+        if (asprintf(&what, "%s\nvmdk cid %s", seed, name) < 0 || sha256_hex(what, strlen(what), hex) < 0)
+                return -ENOMEM;
+        memcpy(cid, hex, 8);
+        cid[8] = 0;
+        if (streq(cid, "ffffffff")) /* means "no parent" */
+                cid[7] = 'e';
+        if (pwrite(fd, cid, 8, (p + 5) - buf) != 8)
+                return reterr_printf(reterr, -EIO, "cannot write the CID of '%s': %m", name);
+        return 0;
+}
+
 int package_vagrant_boxes(const PackageInput *in, char ***written, char **reterr) {
         _cleanup_free_ char *libvirt_name = NULL, *vbox_name = NULL, *catalog_name = NULL, *meta = NULL,
                            *vf = NULL, *vf2 = NULL, *ovf = NULL, *catalog = NULL, *abs_dir = NULL;
@@ -421,6 +447,17 @@ int package_ova(const PackageInput *in, char ***written, char **reterr) {
                 (void) unlink(tmp);
                 return reterr_printf(reterr, r < 0 ? r : -EIO, "qemu-img convert for the OVA failed: %s",
                                      out ?: strerror(r < 0 ? -r : EIO));
+        }
+        if (in->ids_seed) {
+                _cleanup_close_ int fd = open(tmp, O_RDWR | O_CLOEXEC);
+                if (fd < 0)
+                        r = reterr_printf(reterr, -errno, "cannot open '%s': %m", tmp);
+                else
+                        r = package_vmdk_fix_cid(fd, in->ids_seed, vmdk_name, reterr);
+                if (r < 0) {
+                        (void) unlink(tmp);
+                        return r;
+                }
         }
         package_mac(in->name, mac);
         ovf = ovf_make(in, vmdk_name, file_size(tmp), mac);

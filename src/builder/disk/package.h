@@ -39,7 +39,12 @@ typedef struct PackageInput {
         unsigned memory_mib;
         uint64_t mtime;          /* file times in the archives (SOURCE_DATE_EPOCH) */
         bool secret;             /* the disks hold a baked env */
+        const char *ids_seed;    /* reproducible builds: what the OVA disk's vmdk CID derives from */
 } PackageInput;
+
+/* qemu-img writes a random CID into a vmdk's descriptor: replaces it (same length) by one derived
+ * from SEED and NAME, so that the same inputs give the same file. */
+int package_vmdk_fix_cid(int fd, const char *seed, const char *name, char **reterr);
 
 /* Each returns 0, or -errno with the reason in *reterr; written file names are added to
  * *written (strv) for SHA256SUMS. */
