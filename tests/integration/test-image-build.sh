@@ -52,7 +52,7 @@ mkdir "$TMPDIR"
 
 # Exactly the outputs, nothing else (no temporaries), and no scratch directory left behind.
 outputs=$(cd "$out" && ls -A | sort | tr '\n' ' ')
-[ "$outputs" = "SHA256SUMS disk.qcow2 disk.raw disk.vmdk manifest.json " ] || { echo "FAIL: outputs: $outputs"; exit 1; }
+[ "$outputs" = "SHA256SUMS disk.qcow2 disk.raw disk.vmdk manifest.json sbom.spdx.json " ] || { echo "FAIL: outputs: $outputs"; exit 1; }
 [ -z "$(ls -A "$TMPDIR")" ] || { echo "FAIL: scratch left: $(ls -A "$TMPDIR")"; exit 1; }
 
 (cd "$out" && sha256sum --quiet -c SHA256SUMS)

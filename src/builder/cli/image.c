@@ -43,6 +43,7 @@ static const char *arg_base = NULL;
 static const char *arg_env = NULL;
 static const char *arg_output = NULL;
 static const char *arg_agent = NULL;
+static const char *arg_sign_key = NULL;
 static const char *arg_agent_rootfs = NULL;
 static const char *arg_cache_dir = NULL;
 static uint64_t arg_size = 0;
@@ -78,7 +79,9 @@ static void help(void) {
                "     --agent-rootfs DIR      tree copied over / (default: the agent's rootfs/ in the source,\n"
                "                             else " APPLIANCE_DATADIR "/agent-rootfs)\n"
                "     --cache-dir DIR         bootstrap cache (default: see 'bootstrap')\n"
-               "     --source-date-epoch N   timestamps (default: $SOURCE_DATE_EPOCH, else now)\n"
+               "     --source-date-epoch N   timestamps (default: $SOURCE_DATE_EPOCH, else now); given,\n"
+               "                             the build is reproducible (see manifest.json 'reproducible')\n"
+               "     --sign-key KEYID        sign SHA256SUMS with gpg: SHA256SUMS.gpg (detached)\n"
                "     --dry-run               print the plan and exit\n"
                "     --json                  print manifest.json on stdout when done\n"
                "  -h --help                  show this help\n\n"
@@ -88,7 +91,7 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_YEARS = 0x100, ARG_AGENT, ARG_AGENT_ROOTFS, ARG_CACHE, ARG_SDE, ARG_DRY, ARG_JSON };
+        enum { ARG_YEARS = 0x100, ARG_AGENT, ARG_AGENT_ROOTFS, ARG_CACHE, ARG_SDE, ARG_DRY, ARG_JSON, ARG_SIGN_KEY };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "profile", required_argument, NULL, 'p' },
@@ -101,6 +104,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "output", required_argument, NULL, 'o' },
                 { "agent", required_argument, NULL, ARG_AGENT },
                 { "agent-rootfs", required_argument, NULL, ARG_AGENT_ROOTFS },
+                { "sign-key", required_argument, NULL, ARG_SIGN_KEY },
                 { "cache-dir", required_argument, NULL, ARG_CACHE },
                 { "source-date-epoch", required_argument, NULL, ARG_SDE },
                 { "dry-run", no_argument, NULL, ARG_DRY },
@@ -153,6 +157,11 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_AGENT_ROOTFS:
                         arg_agent_rootfs = optarg;
+                        break;
+                case ARG_SIGN_KEY:
+                        if (isempty(optarg) || optarg[0] == '-')
+                                return log_error("Invalid --sign-key '%s'.", optarg), -EINVAL;
+                        arg_sign_key = optarg;
                         break;
                 case ARG_CACHE:
                         arg_cache_dir = optarg;
@@ -729,6 +738,14 @@ int verb_image(int argc, char *argv[]) {
                         log_error("The build failed %s step '%s'.", running ? "in" : "after", step);
         }
         scratch_dir_done(&scratch);
+        if (r >= 0 && arg_sign_key) {
+                err = mfree(err);
+                r = package_sign_sums(arg_output, arg_sign_key, &err);
+                if (r < 0)
+                        log_error_errno(r, "Signing: %s", err ?: strerror(-r));
+                else
+                        log_info("Wrote %s/SHA256SUMS.gpg (signed by %s).", arg_output, arg_sign_key);
+        }
         if (r < 0 && created)
                 (void) rmdir(arg_output);
         return r < 0 ? 1 : 0;

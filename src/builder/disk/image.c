@@ -20,6 +20,7 @@
 #include "disk/env-bake.h"
 #include "disk/image.h"
 #include "disk/package.h"
+#include "disk/sbom.h"
 #include "disk/util.h"
 #include "lib/ext2.h"
 #include "fileio.h"
@@ -260,7 +261,7 @@ void image_plan_print(const ImagePlan *plan, const char *output_dir) {
                 for (unsigned f = 0; f < ELEMENTSOF(format_ext); f++)
                         if (plan->formats & (1u << f))
                                 printf("  %s.%s\n", plan->disks[d].name, format_ext[f]);
-        printf("  SHA256SUMS\n  manifest.json\n");
+        printf("  SHA256SUMS\n  manifest.json\n  sbom.spdx.json\n");
         printf("Steps: extract, hygiene, install agent/profile/env, fstab, grub.cfg, mke2fs -d, MBR + GRUB, "
                "convert, checksums, manifest\n");
 }
@@ -280,6 +281,7 @@ void image_result_done(ImageResult *r) {
         free(r->kernel_cmdline);
         free(r->generator);
         free(r->manifest);
+        free(r->sbom);
         *r = (ImageResult) {};
 }
 
@@ -427,6 +429,9 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
         r = rootfs_packages(root, &res->packages);
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot read the package list: %s", strerror(-r));
+        r = image_sbom_json(root, res->profile ? res->profile->name : "image", plan->source_date_epoch, &res->sbom);
+        if (r < 0)
+                return reterr_printf(reterr, r, "cannot make the SBOM: %s", strerror(-r));
 
         if (plan->source_date_epoch > 0) {
                 r = rootfs_clamp_mtimes(root, plan->source_date_epoch);
@@ -850,8 +855,13 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                 if (!f)
                         r = -ENOMEM;
                 else {
+                        char sbom_sum[SHA256_HEX_SIZE];
+
                         for (size_t i = 0; i < res->n_outputs; i++)
                                 fprintf(f, "%s  %s\n", res->outputs[i].sha256, res->outputs[i].name);
+                        /* the SBOM too, so that a signature of SHA256SUMS covers it */
+                        if (res->sbom && sha256_hex(res->sbom, strlen(res->sbom), sbom_sum) >= 0)
+                                fprintf(f, "%s  sbom.spdx.json\n", sbom_sum);
                         if (fclose(f) != 0)
                                 r = -ENOMEM;
                 }
@@ -878,6 +888,11 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         if (r < 0)
                                 (void) reterr_printf(reterr, r, "cannot write SHA256SUMS: %s", strerror(-r));
                 }
+                if (r >= 0 && res->sbom) {
+                        r = write_file_atomic_at(outdir, "sbom.spdx.json", res->sbom, strlen(res->sbom), 0644);
+                        if (r < 0)
+                                (void) reterr_printf(reterr, r, "cannot write sbom.spdx.json: %s", strerror(-r));
+                }
                 if (r >= 0) {
                         r = write_file_atomic_at(outdir, "manifest.json", manifest, strlen(manifest), 0644);
                         if (r < 0)
@@ -889,6 +904,7 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                                 if (outs[i].is_output && outs[i].f.committed)
                                         (void) unlinkat(outdir, outs[i].name, 0);
                         (void) unlinkat(outdir, "SHA256SUMS", 0);
+                        (void) unlinkat(outdir, "sbom.spdx.json", 0);
                 }
         }
 

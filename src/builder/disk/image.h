@@ -127,6 +127,7 @@ typedef struct ImageResult {
         char *kernel_cmdline;
         char *generator;
         char *manifest;         /* the text written to manifest.json */
+        char *sbom;             /* the text written to sbom.spdx.json (SPDX 2.3, disk/sbom.h) */
 } ImageResult;
 
 void image_result_done(ImageResult *r);

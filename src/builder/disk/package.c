@@ -286,6 +286,32 @@ int package_vmdk_fix_cid(int fd, const char *seed, const char *name, char **rete
         return 0;
 }
 
+int package_sign_sums(const char *output_dir, const char *keyid, char **reterr) {
+        _cleanup_free_ char *sums = NULL, *sig = NULL, *tmp = NULL, *out = NULL;
+        int r;
+
+        if (asprintf(&sums, "%s/SHA256SUMS", output_dir) < 0 || asprintf(&sig, "%s/SHA256SUMS.gpg", output_dir) < 0 ||
+            asprintf(&tmp, "%s/.SHA256SUMS.gpg.%d", output_dir, (int) getpid()) < 0)
+                return -ENOMEM;
+        r = spawn_capture((char *[]) { (char *) "gpg", (char *) "--batch", (char *) "--yes", (char *) "--no-tty",
+                                       (char *) "--local-user", (char *) keyid, (char *) "--detach-sign",
+                                       (char *) "--output", tmp, sums, NULL },
+                          NULL, 0, SPAWN_STDERR_TO_STDOUT, &out, NULL);
+        if (r == -ENOENT)
+                return reterr_printf(reterr, r, "--sign-key needs gpg (apt install gnupg)");
+        if (r != 0) {
+                (void) unlink(tmp);
+                return reterr_printf(reterr, r < 0 ? r : -EIO, "gpg could not sign '%s' with key '%s': %s", sums, keyid,
+                                     out ?: strerror(r < 0 ? -r : EIO));
+        }
+        if (rename(tmp, sig) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return reterr_printf(reterr, r, "cannot write '%s': %s", sig, strerror(-r));
+        }
+        return 0;
+}
+
 int package_vagrant_boxes(const PackageInput *in, char ***written, char **reterr) {
         _cleanup_free_ char *libvirt_name = NULL, *vbox_name = NULL, *catalog_name = NULL, *meta = NULL,
                            *vf = NULL, *vf2 = NULL, *ovf = NULL, *catalog = NULL, *abs_dir = NULL;

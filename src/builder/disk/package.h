@@ -46,6 +46,10 @@ typedef struct PackageInput {
  * from SEED and NAME, so that the same inputs give the same file. */
 int package_vmdk_fix_cid(int fd, const char *seed, const char *name, char **reterr);
 
+/* OUTPUT_DIR/SHA256SUMS.gpg: a detached signature of SHA256SUMS made by gpg with KEYID (from the
+ * caller's GnuPG home, $GNUPGHOME), written atomically. */
+int package_sign_sums(const char *output_dir, const char *keyid, char **reterr);
+
 /* Each returns 0, or -errno with the reason in *reterr; written file names are added to
  * *written (strv) for SHA256SUMS. */
 int package_vagrant_boxes(const PackageInput *in, char ***written, char **reterr);
