@@ -94,7 +94,7 @@ step "image --env"
 	-o img >/dev/null
 expect_modes img "disk.raw 600" "disk.qcow2 600" "disk.vmdk 600" \
 	"ecs-volatile.raw 644" "ecs-volatile.qcow2 644" "ecs-volatile.vmdk 644" \
-	"SHA256SUMS 644" "manifest.json 644"
+	"SHA256SUMS 644" "manifest.json 644" "sbom.spdx.json 644"
 [ "$(stat -c %a img)" = 755 ] || fail "output directory mode $(stat -c %a img)"
 secret=$(jq -r '.outputs[] | "\(.file) \(.secret)"' img/manifest.json | sort | tr '\n' ' ')
 [ "$secret" = "disk.qcow2 true disk.raw true disk.vmdk true ecs-volatile.qcow2 false ecs-volatile.raw false ecs-volatile.vmdk false " ] ||
@@ -108,7 +108,7 @@ chmod 0755 mk/env
 APPLIANCE_SSH_KEYS=$T/key.pub APPLIANCE_FORMATS=qcow2 APPLIANCE_DOMAIN=modes.example \
 	sh "$SRCDIR/builder/make-image.sh" --build "$BUILDDIR" --profile profile.yml --base "$rootfs" -o mk >make.log 2>&1 ||
 	{ cat make.log; fail "make-image.sh"; }
-expect_modes mk "disk.qcow2 644" "ecs-volatile.qcow2 644" "SHA256SUMS 644" "manifest.json 644" \
+expect_modes mk "disk.qcow2 644" "ecs-volatile.qcow2 644" "SHA256SUMS 644" "manifest.json 644" "sbom.spdx.json 644" \
 	"seed.iso 600" "env 700" "env/env.yml 600"
 grep -q 'ssh-ed25519 .* test@modes' mk/env/env.yml || fail "the key is not in the new env"
 [ "$(jq '[.outputs[] | select(.secret)] | length' mk/manifest.json)" = 0 ] || fail "no env baked, yet secret outputs"
@@ -116,5 +116,5 @@ grep -q 'ssh-ed25519 .* test@modes' mk/env/env.yml || fail "the key is not in th
 step "make image --env"
 APPLIANCE_FORMATS=qcow2 sh "$SRCDIR/builder/make-image.sh" --build "$BUILDDIR" --profile profile.yml --base "$rootfs" \
 	--env env.yml -o mk2 >make.log 2>&1 || { cat make.log; fail "make-image.sh --env"; }
-expect_modes mk2 "disk.qcow2 600" "ecs-volatile.qcow2 644" "SHA256SUMS 644" "manifest.json 644" "seed.iso 600"
+expect_modes mk2 "disk.qcow2 600" "ecs-volatile.qcow2 644" "SHA256SUMS 644" "manifest.json 644" "sbom.spdx.json 644" "seed.iso 600"
 echo "ok: every output that holds the env is 0600 (directories 0700), the others 0644"
