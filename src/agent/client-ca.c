@@ -400,7 +400,7 @@ int client_cert_revoke(const Agent *a, const char *what, char **reterr) {
         _cleanup_free_ char *ca_key = NULL, *ca_cert = NULL, *index = NULL;
         _cleanup_(client_cert_index_done) ClientCertIndex idx = {};
         size_t matched = 0, revoked = 0;
-        uint64_t serial;
+        uint64_t serial = 0;
         bool by_serial = parse_hex64(what, &serial) >= 0;
         time_t now = time(NULL);
         int r;
