@@ -13,11 +13,14 @@
 #include "rm-rf.h"
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        int r;
+
         (void) st;
         (void) ftw;
-        if (flag == FTW_DP)
-                return rmdir(path) < 0 ? -1 : 0;
-        return unlink(path) < 0 ? -1 : 0;
+        r = flag == FTW_DP ? rmdir(path) : unlink(path);
+        /* An entry gone by now is fine: a gpg-agent told to stop removes its sockets as it exits,
+         * while the walk is on its way. */
+        return r < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int rm_rf(const char *path) {
