@@ -1,5 +1,5 @@
 /**
- * The env model: loads env.yml with libyaml's event parser into a tree of EnvNode, resolves scalars
+ * The env model: loads env.yml with the event reader of yaml-util into a tree of EnvNode, resolves scalars
  * the YAML 1.1 way (as PyYAML did for the original appliance), and answers colon-path queries.
  * Flattening to shell/systemd assignments lives in env-flatten.c. See env.h for the contract.
  */
@@ -11,8 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <yaml.h>
-
 #include "chase.h"
 #include "env-internal.h"
 #include "env.h"
@@ -20,6 +18,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "strv.h"
+#include "yaml-util.h"
 
 #define ENV_MAX_SIZE (16U * 1024U * 1024U)
 #define ENV_MAX_WARNINGS 50U
@@ -244,7 +243,7 @@ static int grow(void **p, size_t *allocated, size_t need, size_t size) {
         return 0;
 }
 
-static EnvNode *env_node_new(Env *e, EnvNodeType type, const yaml_mark_t *mark) {
+static EnvNode *env_node_new(Env *e, EnvNodeType type, const YamlEvent *ev) {
         if (grow((void **) &e->nodes, &e->n_nodes_allocated, e->n_nodes + 1, sizeof(EnvNode *)) < 0)
                 return NULL;
         EnvNode *n = calloc(1, sizeof(EnvNode));
@@ -252,8 +251,8 @@ static EnvNode *env_node_new(Env *e, EnvNodeType type, const yaml_mark_t *mark) 
                 return NULL;
         n->type = type;
         n->kind = _ENV_SCALAR_KIND_INVALID;
-        n->line = (unsigned) MIN(mark->line + 1, (size_t) UINT_MAX);
-        n->column = (unsigned) MIN(mark->column + 1, (size_t) UINT_MAX);
+        n->line = (unsigned) MIN(ev->line, (size_t) UINT_MAX);
+        n->column = (unsigned) MIN(ev->column, (size_t) UINT_MAX);
         e->nodes[e->n_nodes++] = n;
         return n;
 }
@@ -550,28 +549,27 @@ static int loader_add(Loader *l, EnvNode *n, char **reterr) {
         return 0;
 }
 
-static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char **reterr) {
+static int loader_scalar(Loader *l, const YamlEvent *ev, EnvNode **ret, char **reterr) {
         Env *e = l->env;
-        const char *tag = (const char *) ev->data.scalar.tag;
-        const char *v = (const char *) ev->data.scalar.value;
-        size_t n = ev->data.scalar.length;
+        const char *tag = ev->tag;
+        const char *v = ev->value;
+        size_t n = ev->length;
         EnvNode *node;
 
         if (memchr(v, 0, n)) {
                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: NUL character in scalar", e->name,
-                                       ev->start_mark.line + 1, ev->start_mark.column + 1);
+                                       ev->line, ev->column);
                 return -EILSEQ;
         }
 
-        bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        bool block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-                ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+        bool plain = ev->style == YAML_STYLE_PLAIN;
+        bool block = ev->style == YAML_STYLE_BLOCK;
         const char *t = NULL;
 
         if (tag && !streq(tag, "!")) {
                 if (!startswith(tag, YAML_TAG_PREFIX)) {
                         (void) reterr_printf(reterr, 0, "%s:%zu:%zu: unsupported tag '%s'", e->name,
-                                               ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
+                                               ev->line, ev->column, tag);
                         return -EBADMSG;
                 }
                 t = tag + strlen(YAML_TAG_PREFIX);
@@ -597,7 +595,7 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
                 kind = ENV_SCALAR_FLOAT;
         else {
                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: value does not match its tag '%s'", e->name,
-                                       ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
+                                       ev->line, ev->column, tag);
                 return -EBADMSG;
         }
 
@@ -605,12 +603,12 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
          * refuses integers of more than 4300 digits the same way. */
         if (!is_null && (kind == ENV_SCALAR_INT || kind == ENV_SCALAR_FLOAT) && n > ENV_MAX_NUMBER_LEN) {
                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: a number of %zu characters (at most %u; quote it to make it a string)",
-                                       e->name, ev->start_mark.line + 1, ev->start_mark.column + 1, n,
+                                       e->name, ev->line, ev->column, n,
                                        ENV_MAX_NUMBER_LEN);
                 return -E2BIG;
         }
 
-        node = env_node_new(e, is_null ? ENV_NODE_NULL : ENV_NODE_SCALAR, &ev->start_mark);
+        node = env_node_new(e, is_null ? ENV_NODE_NULL : ENV_NODE_SCALAR, ev);
         if (!node)
                 return -ENOMEM;
         node->style = plain && !t ? ENV_SCALAR_PLAIN : block ? ENV_SCALAR_BLOCK : ENV_SCALAR_QUOTED;
@@ -623,13 +621,13 @@ static int loader_scalar(Loader *l, const yaml_event_t *ev, EnvNode **ret, char 
         return 0;
 }
 
-static char *format_yaml_error(const yaml_parser_t *p, const char *name, const char *text, size_t len) {
+static char *format_yaml_error(const YamlError *p, const char *name, const char *text, size_t len) {
         size_t line, column;
 
-        if (p->error == YAML_READER_ERROR) {
+        if (p->reader) {
                 /* the reader reports a byte offset only */
                 line = 1, column = 1;
-                for (size_t i = 0; i < MIN(p->problem_offset, len); i++) {
+                for (size_t i = 0; i < MIN(p->offset, len); i++) {
                         if (text[i] == '\n')
                                 line++, column = 1;
                         else if (((unsigned char) text[i] & 0xC0) != 0x80)
@@ -637,15 +635,11 @@ static char *format_yaml_error(const yaml_parser_t *p, const char *name, const c
                 }
                 return xasprintf("%s:%zu:%zu: %s", name, line, column, strna(p->problem));
         }
-        if (p->error == YAML_MEMORY_ERROR)
-                return NULL;
-
-        line = p->problem_mark.line + 1;
-        column = p->problem_mark.column + 1;
+        line = p->line;
+        column = p->column;
         if (p->context)
                 return xasprintf("%s:%zu:%zu: %s (%s at line %zu column %zu)", name, line, column,
-                                 strna(p->problem), p->context, p->context_mark.line + 1,
-                                 p->context_mark.column + 1);
+                                 strna(p->problem), p->context, p->context_line, p->context_column);
         return xasprintf("%s:%zu:%zu: %s", name, line, column, strna(p->problem));
 }
 
@@ -691,72 +685,71 @@ static int scan_non_ascii(Env *e) {
 
 static int env_parse(Env *e, char **reterr) {
         _cleanup_(loader_done) Loader l = { .env = e };
-        yaml_parser_t p;
+        _cleanup_(yaml_events_freep) YamlEvents *p = NULL;
         unsigned documents = 0;
-        int r = 0;
+        int r;
 
-        if (!yaml_parser_initialize(&p))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&p, (const unsigned char *) e->text, e->len);
+        r = yaml_events_new(e->text, e->len, &p);
+        if (r < 0)
+                return r;
 
         for (bool done = false; !done;) {
-                yaml_event_t ev;
+                YamlEvent ev;
+                YamlError error;
                 EnvNode *n = NULL;
 
-                if (!yaml_parser_parse(&p, &ev)) {
-                        *reterr = format_yaml_error(&p, e->name, e->text, e->len);
-                        r = p.error == YAML_MEMORY_ERROR ? -ENOMEM : -EBADMSG;
+                r = yaml_events_next(p, &ev, &error);
+                if (r == -EBADMSG)
+                        *reterr = format_yaml_error(&error, e->name, e->text, e->len);
+                if (r < 0)
                         break;
-                }
 
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
+                switch (ev.kind) {
+                case YAML_EVENT_STREAM_END:
                         done = true;
                         break;
-                case YAML_DOCUMENT_START_EVENT:
+                case YAML_EVENT_DOCUMENT_START:
                         if (++documents > 1) {
                                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: expected a single document, found another one",
-                                                       e->name, ev.start_mark.line + 1, ev.start_mark.column + 1);
+                                                       e->name, ev.line, ev.column);
                                 r = -EBADMSG;
                         }
                         break;
-                case YAML_ALIAS_EVENT:
-                        n = loader_find_anchor(&l, (const char *) ev.data.alias.anchor);
+                case YAML_EVENT_ALIAS:
+                        n = loader_find_anchor(&l, ev.anchor);
                         if (!n) {
                                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: undefined alias '%s'", e->name,
-                                                       ev.start_mark.line + 1, ev.start_mark.column + 1,
-                                                       (const char *) ev.data.alias.anchor);
+                                                       ev.line, ev.column, ev.anchor);
                                 r = -EBADMSG;
                                 break;
                         }
                         r = loader_add(&l, n, reterr);
                         break;
-                case YAML_SCALAR_EVENT:
+                case YAML_EVENT_SCALAR:
                         r = loader_scalar(&l, &ev, &n, reterr);
-                        if (r >= 0 && ev.data.scalar.anchor)
-                                r = loader_register_anchor(&l, (const char *) ev.data.scalar.anchor, n);
+                        if (r >= 0 && ev.anchor)
+                                r = loader_register_anchor(&l, ev.anchor, n);
                         if (r >= 0)
                                 r = loader_add(&l, n, reterr);
                         break;
-                case YAML_SEQUENCE_START_EVENT:
-                case YAML_MAPPING_START_EVENT: {
-                        bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
-                        const char *tag = (const char *) (seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag);
-                        const char *anchor = (const char *) (seq ? ev.data.sequence_start.anchor
-                                                                 : ev.data.mapping_start.anchor);
+                case YAML_EVENT_SEQUENCE_START:
+                case YAML_EVENT_MAPPING_START: {
+                        bool seq = ev.kind == YAML_EVENT_SEQUENCE_START;
+                        const char *tag = ev.tag;
+                        const char *anchor = ev.anchor;
                         if (tag && !streq(tag, "!") && !streq(tag, seq ? YAML_TAG_PREFIX "seq" : YAML_TAG_PREFIX "map")) {
                                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: unsupported tag '%s'", e->name,
-                                                       ev.start_mark.line + 1, ev.start_mark.column + 1, tag);
+                                                       ev.line, ev.column, tag);
                                 r = -EBADMSG;
                                 break;
                         }
                         if (l.n_stack >= ENV_MAX_DEPTH) {
                                 (void) reterr_printf(reterr, 0, "%s:%zu:%zu: nested deeper than %u levels", e->name,
-                                                       ev.start_mark.line + 1, ev.start_mark.column + 1, ENV_MAX_DEPTH);
+                                                       ev.line, ev.column, ENV_MAX_DEPTH);
                                 r = -EBADMSG;
                                 break;
                         }
-                        n = env_node_new(e, seq ? ENV_NODE_SEQUENCE : ENV_NODE_MAPPING, &ev.start_mark);
+                        n = env_node_new(e, seq ? ENV_NODE_SEQUENCE : ENV_NODE_MAPPING, &ev);
                         if (!n || grow((void **) &l.stack, &l.n_stack_allocated, l.n_stack + 1, sizeof(Frame)) < 0) {
                                 r = -ENOMEM;
                                 break;
@@ -772,8 +765,8 @@ static int env_parse(Env *e, char **reterr) {
                         l.n_stack++;
                         break;
                 }
-                case YAML_SEQUENCE_END_EVENT:
-                case YAML_MAPPING_END_EVENT: {
+                case YAML_EVENT_SEQUENCE_END:
+                case YAML_EVENT_MAPPING_END: {
                         Frame f = l.stack[--l.n_stack];
                         _cleanup_free_ char *anchor = f.anchor;
                         free(f.key.name);
@@ -790,11 +783,10 @@ static int env_parse(Env *e, char **reterr) {
                 default:
                         break;
                 }
-                yaml_event_delete(&ev);
                 if (r < 0)
                         break;
         }
-        yaml_parser_delete(&p);
+        yaml_events_free(TAKE_PTR(p));
         if (r < 0)
                 return r;
 

@@ -1,7 +1,7 @@
 /**
  * The env model: env.yml, the one file that carries all per-instance configuration of the appliance.
  *
- * An env.yml is a YAML document whose first line is "#cloud-config". It is loaded (libyaml) into a
+ * An env.yml is a YAML document whose first line is "#cloud-config". It is loaded (libyaml, through yaml-util) into a
  * read-only tree of EnvNode that keeps every node's position, and can be queried with colon paths
  * as the administration manual writes them:
  *
@@ -27,7 +27,7 @@
  * expand aliases (env_flatten()) bound what they visit themselves.
  *
  * Ownership: every EnvNode and string returned belongs to the Env and lives until env_free().
- * Nothing here logs above debug. This file only uses libyaml and libc (the static agent links it).
+ * Nothing here logs above debug. This file only uses libyaml (through yaml-util) and libc (the static agent links it).
  */
 #pragma once
 

@@ -1,5 +1,5 @@
 /**
- * Profile loader: reads a profile YAML file with libyaml's document API and checks it against
+ * Profile loader: reads a profile YAML file with the document API of yaml-util and checks it against
  * the schema documented at the top of profiles/minimal.yml. Every error names file:line:column
  * of the offending node; unknown and duplicate keys are errors. The raw text is kept so that it
  * can be baked into the image, where the agent reads services:, features: and templates:.
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 
 #include "chase.h"
@@ -24,16 +23,17 @@
 #include "profile.h"
 #include "random-util.h"
 #include "strv.h"
+#include "yaml-util.h"
 
 #define PROFILE_SIZE_MAX (1024 * 1024)
 
 typedef struct Parser {
-        yaml_document_t *doc;
+        const YamlDoc *doc;
         const char *path;
         char *error; /* first error, "path:line:col: message" */
 } Parser;
 
-_printf_(3, 4) static int fail(Parser *ps, const yaml_node_t *n, const char *fmt, ...) {
+_printf_(3, 4) static int fail(Parser *ps, const YamlNode *n, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
@@ -48,8 +48,8 @@ _printf_(3, 4) static int fail(Parser *ps, const yaml_node_t *n, const char *fmt
                 return -ENOMEM;
 
         if (n) {
-                if (asprintf(&ps->error, "%s:%zu:%zu: %s", ps->path, n->start_mark.line + 1,
-                             n->start_mark.column + 1, msg) < 0)
+                if (asprintf(&ps->error, "%s:%zu:%zu: %s", ps->path, yaml_node_line(n), yaml_node_column(n),
+                             msg) < 0)
                         ps->error = NULL;
         } else if (asprintf(&ps->error, "%s: %s", ps->path, msg) < 0)
                 ps->error = NULL;
@@ -57,17 +57,13 @@ _printf_(3, 4) static int fail(Parser *ps, const yaml_node_t *n, const char *fmt
         return ps->error ? -EINVAL : -ENOMEM;
 }
 
-static yaml_node_t *node(Parser *ps, int id) {
-        return yaml_document_get_node(ps->doc, id);
-}
-
-static const char *node_type_name(const yaml_node_t *n) {
-        switch (n->type) {
-        case YAML_SCALAR_NODE:
+static const char *node_type_name(const YamlNode *n) {
+        switch (yaml_node_kind(n)) {
+        case YAML_KIND_SCALAR:
                 return "a scalar";
-        case YAML_SEQUENCE_NODE:
+        case YAML_KIND_SEQUENCE:
                 return "a list";
-        case YAML_MAPPING_NODE:
+        case YAML_KIND_MAPPING:
                 return "a mapping";
         default:
                 return "nothing";
@@ -75,18 +71,16 @@ static const char *node_type_name(const yaml_node_t *n) {
 }
 
 /* A scalar as a C string. Plain "~"/"null"/"" count as null and are rejected. */
-static int get_string(Parser *ps, const char *key, const yaml_node_t *n, char **ret) {
+static int get_string(Parser *ps, const char *key, const YamlNode *n, char **ret) {
         const char *v;
         size_t l;
 
-        if (n->type != YAML_SCALAR_NODE)
+        v = yaml_node_scalar(n, &l);
+        if (!v)
                 return fail(ps, n, "'%s' must be a scalar, not %s", key, node_type_name(n));
-
-        v = (const char *) n->data.scalar.value;
-        l = n->data.scalar.length;
         if (memchr(v, 0, l))
                 return fail(ps, n, "'%s' contains a NUL byte", key);
-        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        if (yaml_node_scalar_plain(n) &&
             (l == 0 || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL")))
                 return fail(ps, n, "'%s' must not be empty", key);
 
@@ -98,20 +92,19 @@ static int get_string(Parser *ps, const char *key, const yaml_node_t *n, char **
         return 0;
 }
 
-static int get_bool(Parser *ps, const char *key, const yaml_node_t *n, bool *ret) {
+static int get_bool(Parser *ps, const char *key, const YamlNode *n, bool *ret) {
         int r;
 
-        if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        if (!yaml_node_scalar_plain(n))
                 return fail(ps, n, "'%s' must be true or false", key);
-        r = parse_boolean((const char *) n->data.scalar.value);
+        r = parse_boolean(yaml_node_scalar(n, NULL));
         if (r < 0)
-                return fail(ps, n, "'%s' must be true or false, not '%s'", key,
-                            (const char *) n->data.scalar.value);
+                return fail(ps, n, "'%s' must be true or false, not '%s'", key, yaml_node_scalar(n, NULL));
         *ret = r;
         return 0;
 }
 
-static int get_size(Parser *ps, const char *key, const yaml_node_t *n, uint64_t *ret) {
+static int get_size(Parser *ps, const char *key, const YamlNode *n, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
         int r;
 
@@ -128,7 +121,7 @@ static int get_size(Parser *ps, const char *key, const yaml_node_t *n, uint64_t 
         return 0;
 }
 
-static int get_mode(Parser *ps, const char *key, const yaml_node_t *n, mode_t *ret) {
+static int get_mode(Parser *ps, const char *key, const YamlNode *n, mode_t *ret) {
         _cleanup_free_ char *s = NULL;
         char *end;
         unsigned long m;
@@ -145,7 +138,7 @@ static int get_mode(Parser *ps, const char *key, const yaml_node_t *n, mode_t *r
         return 0;
 }
 
-static int get_uint(Parser *ps, const char *key, const yaml_node_t *n, uint64_t *ret) {
+static int get_uint(Parser *ps, const char *key, const YamlNode *n, uint64_t *ret) {
         _cleanup_free_ char *s = NULL;
         int r;
 
@@ -173,26 +166,27 @@ static bool package_name_ok(const char *s) {
 
 /* Walks the pairs of a mapping: calls handler for every key, rejecting duplicates and keys that
  * the handler does not know (handler returns 0 if handled, 1 if unknown). */
-typedef int (*KeyHandler)(Parser *ps, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata);
+typedef int (*KeyHandler)(Parser *ps, const char *key, const YamlNode *k, const YamlNode *v, void *userdata);
 
-static int walk_mapping(Parser *ps, const char *what, yaml_node_t *m, const char *const *known,
+static int walk_mapping(Parser *ps, const char *what, const YamlNode *m, const char *const *known,
                         KeyHandler handler, void *userdata) {
         _cleanup_strv_free_ char **seen = NULL;
         int r;
 
-        if (m->type != YAML_MAPPING_NODE)
+        if (yaml_node_kind(m) != YAML_KIND_MAPPING)
                 return fail(ps, m, "%s must be a mapping, not %s", what, node_type_name(m));
 
-        for (yaml_node_pair_t *pair = m->data.mapping.pairs.start; pair < m->data.mapping.pairs.top; pair++) {
-                yaml_node_t *k = node(ps, pair->key), *v = node(ps, pair->value);
+        for (size_t i = 0, n = yaml_node_n_pairs(m); i < n; i++) {
+                const YamlNode *k, *v;
                 const char *key;
                 bool ok = false;
 
+                yaml_node_pair(ps->doc, m, i, &k, &v);
                 if (!k || !v)
                         return fail(ps, m, "broken document");
-                if (k->type != YAML_SCALAR_NODE)
+                key = yaml_node_scalar(k, NULL);
+                if (!key)
                         return fail(ps, k, "keys of %s must be scalars", what);
-                key = (const char *) k->data.scalar.value;
 
                 for (const char *const *kn = known; *kn; kn++)
                         if (streq(*kn, key))
@@ -214,12 +208,16 @@ static int walk_mapping(Parser *ps, const char *what, yaml_node_t *m, const char
         return 0;
 }
 
-static int require_keys(Parser *ps, const char *what, yaml_node_t *m, const char *const *required) {
+static int require_keys(Parser *ps, const char *what, const YamlNode *m, const char *const *required) {
         for (const char *const *rk = required; *rk; rk++) {
                 bool found = false;
-                for (yaml_node_pair_t *pair = m->data.mapping.pairs.start; pair < m->data.mapping.pairs.top; pair++) {
-                        yaml_node_t *k = node(ps, pair->key);
-                        if (k && k->type == YAML_SCALAR_NODE && streq((const char *) k->data.scalar.value, *rk))
+                for (size_t i = 0, n = yaml_node_n_pairs(m); i < n; i++) {
+                        const YamlNode *k;
+                        const char *key;
+
+                        yaml_node_pair(ps->doc, m, i, &k, NULL);
+                        key = k ? yaml_node_scalar(k, NULL) : NULL;
+                        if (key && streq(key, *rk))
                                 found = true;
                 }
                 if (!found)
@@ -228,19 +226,19 @@ static int require_keys(Parser *ps, const char *what, yaml_node_t *m, const char
         return 0;
 }
 
-static int expect_list(Parser *ps, const char *key, yaml_node_t *v) {
-        if (v->type != YAML_SEQUENCE_NODE)
+static int expect_list(Parser *ps, const char *key, const YamlNode *v) {
+        if (yaml_node_kind(v) != YAML_KIND_SEQUENCE)
                 return fail(ps, v, "'%s' must be a list, not %s", key, node_type_name(v));
         return 0;
 }
 
 #define FOREACH_ITEM(item, ps, seq)                                                                     \
-        for (yaml_node_item_t *_i = (seq)->data.sequence.items.start;                                 \
-             _i < (seq)->data.sequence.items.top && ((item) = node((ps), *_i), true); _i++)
+        for (size_t _i = 0, _n = yaml_node_n_items(seq);                                               \
+             _i < _n && ((item) = yaml_node_item((ps)->doc, (seq), _i), true); _i++)
 
 /* ---- volumes ---- */
 
-static int volume_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int volume_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         ProfileVolume *vol = userdata;
         _cleanup_free_ char *s = NULL;
         int r;
@@ -274,10 +272,10 @@ static int volume_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml
         return 0;
 }
 
-static int parse_volumes(Parser *ps, yaml_node_t *v, Profile *p) {
+static int parse_volumes(Parser *ps, const YamlNode *v, Profile *p) {
         static const char *const known[] = { "label", "mountpoint", "place", "size", NULL };
         static const char *const required[] = { "label", "place", NULL };
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "volumes", v);
@@ -311,7 +309,7 @@ static int parse_volumes(Parser *ps, yaml_node_t *v, Profile *p) {
 
 /* ---- files ---- */
 
-static int file_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int file_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         ProfileFile *f = userdata;
         int r;
 
@@ -324,22 +322,24 @@ static int file_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_n
         } else if (streq(key, "mode"))
                 return get_mode(ps, key, v, &f->mode);
         else if (streq(key, "content")) {
-                if (v->type != YAML_SCALAR_NODE)
+                size_t l;
+                const char *c = yaml_node_scalar(v, &l);
+                if (!c)
                         return fail(ps, v, "'content' must be a scalar (use a | block), not %s", node_type_name(v));
-                if (memchr(v->data.scalar.value, 0, v->data.scalar.length))
+                if (memchr(c, 0, l))
                         return fail(ps, v, "'content' contains a NUL byte");
                 free(f->content);
-                f->content = strndup((const char *) v->data.scalar.value, v->data.scalar.length);
+                f->content = strndup(c, l);
                 if (!f->content)
                         return -ENOMEM;
         }
         return 0;
 }
 
-static int parse_files(Parser *ps, yaml_node_t *v, Profile *p) {
+static int parse_files(Parser *ps, const YamlNode *v, Profile *p) {
         static const char *const known[] = { "path", "mode", "content", NULL };
         static const char *const required[] = { "path", "content", NULL };
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "files", v);
@@ -422,7 +422,7 @@ const char *profile_health_check_error(const char *s) {
         return "must be tcp:HOST:PORT, http://HOST[:PORT]/PATH or exec:/PATH ARGS";
 }
 
-static int service_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int service_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         ProfileService *svc = userdata;
         const char *why;
         uint64_t u;
@@ -452,10 +452,10 @@ static int service_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yam
         return 0;
 }
 
-static int parse_services(Parser *ps, yaml_node_t *v, Profile *p) {
+static int parse_services(Parser *ps, const YamlNode *v, Profile *p) {
         static const char *const known[] = { "unit", "health", "timeout", NULL };
         static const char *const required[] = { "unit", NULL };
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "services", v);
@@ -479,7 +479,7 @@ static int parse_services(Parser *ps, yaml_node_t *v, Profile *p) {
         return 0;
 }
 
-static int feature_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int feature_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         Profile *p = userdata;
 
         if (streq(key, "ec2_metadata"))
@@ -487,7 +487,7 @@ static int feature_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yam
         return 0;
 }
 
-static int hook_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int hook_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         Profile *p = userdata;
         char **dst = NULL;
         int r;
@@ -504,7 +504,7 @@ static int hook_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_n
         return 0;
 }
 
-static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int template_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         ProfileTemplate *t = userdata;
         char **dst;
         int r;
@@ -520,10 +520,10 @@ static int template_key(Parser *ps, const char *key, yaml_node_t *k _unused_, ya
         return 0;
 }
 
-static int parse_templates(Parser *ps, yaml_node_t *v, Profile *p) {
+static int parse_templates(Parser *ps, const YamlNode *v, Profile *p) {
         static const char *const known[] = { "src", "dest", "mode", NULL };
         static const char *const required[] = { "src", "dest", NULL };
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "templates", v);
@@ -547,7 +547,7 @@ static int parse_templates(Parser *ps, yaml_node_t *v, Profile *p) {
         return 0;
 }
 
-static int user_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int user_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         ProfileUser *u = userdata;
         _cleanup_free_ char *s = NULL;
         int r;
@@ -578,10 +578,10 @@ static int user_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_n
 }
 
 /* users: created by the agent at boot (its users.c checks them again, the same way). */
-static int parse_users(Parser *ps, yaml_node_t *v, Profile *p) {
+static int parse_users(Parser *ps, const YamlNode *v, Profile *p) {
         static const char *const known[] = { "name", "uid", "gid", "home", "shell", NULL };
         static const char *const required[] = { "name", NULL };
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "users", v);
@@ -605,8 +605,8 @@ static int parse_users(Parser *ps, yaml_node_t *v, Profile *p) {
         return 0;
 }
 
-static int parse_env_keys(Parser *ps, yaml_node_t *v, Profile *p) {
-        yaml_node_t *item;
+static int parse_env_keys(Parser *ps, const YamlNode *v, Profile *p) {
+        const YamlNode *item;
         int r;
 
         r = expect_list(ps, "env_keys", v);
@@ -628,11 +628,11 @@ static int parse_env_keys(Parser *ps, yaml_node_t *v, Profile *p) {
 
 /* ---- top level ---- */
 
-static int top_key(Parser *ps, const char *key, yaml_node_t *k _unused_, yaml_node_t *v, void *userdata) {
+static int top_key(Parser *ps, const char *key, const YamlNode *k _unused_, const YamlNode *v, void *userdata) {
         static const char *const features_known[] = { "ec2_metadata", NULL };
         static const char *const hooks_known[] = { "create-internal-user", NULL };
         Profile *p = userdata;
-        yaml_node_t *item;
+        const YamlNode *item;
         int r;
 
         if (streq(key, "name"))
@@ -735,8 +735,8 @@ int profile_load_from_string(const char *path, const char *text, size_t len, Pro
         };
         static const char *const required[] = { "distribution", "suite", "packages", NULL };
         _cleanup_(profile_freep) Profile *p = NULL;
-        yaml_parser_t yp;
-        yaml_document_t doc;
+        _cleanup_(yaml_doc_freep) YamlDoc *doc = NULL;
+        YamlError ye;
         Parser ps = { .path = path };
         int r;
 
@@ -749,29 +749,24 @@ int profile_load_from_string(const char *path, const char *text, size_t len, Pro
                 return -ENOMEM;
         p->text_len = len;
 
-        if (!yaml_parser_initialize(&yp))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&yp, (const unsigned char *) text, len);
-        if (!yaml_parser_load(&yp, &doc)) {
+        r = yaml_doc_load(text, len, &doc, &ye);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
                 if (reterr) {
-                        if (yp.context)
-                                r = asprintf(reterr, "%s:%zu:%zu: %s (%s at %zu:%zu)", path,
-                                             yp.problem_mark.line + 1, yp.problem_mark.column + 1,
-                                             strna(yp.problem), yp.context, yp.context_mark.line + 1,
-                                             yp.context_mark.column + 1);
+                        if (ye.context)
+                                r = asprintf(reterr, "%s:%zu:%zu: %s (%s at %zu:%zu)", path, ye.line, ye.column,
+                                             strna(ye.problem), ye.context, ye.context_line, ye.context_column);
                         else
-                                r = asprintf(reterr, "%s:%zu:%zu: %s", path, yp.problem_mark.line + 1,
-                                             yp.problem_mark.column + 1, strna(yp.problem));
+                                r = asprintf(reterr, "%s:%zu:%zu: %s", path, ye.line, ye.column, strna(ye.problem));
                         if (r < 0)
                                 *reterr = NULL;
                 }
-                yaml_parser_delete(&yp);
                 return -EINVAL;
         }
-        yaml_parser_delete(&yp);
-        ps.doc = &doc;
+        ps.doc = doc;
 
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        const YamlNode *root = yaml_doc_root(doc);
         if (!root)
                 r = fail(&ps, NULL, "empty profile");
         else {
@@ -781,7 +776,7 @@ int profile_load_from_string(const char *path, const char *text, size_t len, Pro
                 if (r >= 0 && strv_length(p->packages) == 0)
                         r = fail(&ps, root, "'packages' must list at least one package");
         }
-        yaml_document_delete(&doc);
+        yaml_doc_free(TAKE_PTR(doc));
         if (r < 0) {
                 if (reterr)
                         *reterr = TAKE_PTR(ps.error);

@@ -200,3 +200,237 @@ int yaml_lookup(const void *data, size_t size, const char *const *keys, char **r
         yaml_parser_delete(&p);
         return r;
 }
+
+/* ---- errors, documents and nodes ---- */
+
+static int error_from_parser(const yaml_parser_t *p, YamlError *ret_error) {
+        if (p->error == YAML_MEMORY_ERROR)
+                return -ENOMEM;
+        if (ret_error)
+                *ret_error = (YamlError) {
+                        .reader = p->error == YAML_READER_ERROR,
+                        .offset = p->problem_offset,
+                        .line = p->problem_mark.line + 1,
+                        .column = p->problem_mark.column + 1,
+                        .problem = p->problem,
+                        .context = p->context,
+                        .context_line = p->context_mark.line + 1,
+                        .context_column = p->context_mark.column + 1,
+                };
+        return -EBADMSG;
+}
+
+struct YamlDoc {
+        yaml_document_t doc;
+};
+
+static const yaml_node_t *N(const YamlNode *n) {
+        return (const yaml_node_t *) n;
+}
+
+int yaml_doc_load(const void *data, size_t size, YamlDoc **ret, YamlError *ret_error) {
+        _cleanup_free_ YamlDoc *d = NULL;
+        yaml_parser_t p;
+        int r = 0;
+
+        if (size > YAML_INPUT_MAX) {
+                if (ret_error)
+                        *ret_error = (YamlError) { .line = 1, .column = 1, .problem = "too large for a YAML file" };
+                return -EBADMSG;
+        }
+        d = calloc(1, sizeof(YamlDoc));
+        if (!d)
+                return -ENOMEM;
+        if (!yaml_parser_initialize(&p))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&p, data ?: (const void *) "", size);
+        if (!yaml_parser_load(&p, &d->doc))
+                r = error_from_parser(&p, ret_error);
+        yaml_parser_delete(&p);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+void yaml_doc_free(YamlDoc *d) {
+        if (!d)
+                return;
+        yaml_document_delete(&d->doc);
+        free(d);
+}
+
+const YamlNode *yaml_doc_root(const YamlDoc *d) {
+        return (const YamlNode *) yaml_document_get_root_node((yaml_document_t *) &d->doc);
+}
+
+YamlNodeKind yaml_node_kind(const YamlNode *n) {
+        switch (N(n)->type) {
+        case YAML_SCALAR_NODE:
+                return YAML_KIND_SCALAR;
+        case YAML_SEQUENCE_NODE:
+                return YAML_KIND_SEQUENCE;
+        case YAML_MAPPING_NODE:
+                return YAML_KIND_MAPPING;
+        default:
+                return YAML_KIND_NONE;
+        }
+}
+
+size_t yaml_node_line(const YamlNode *n) {
+        return N(n)->start_mark.line + 1;
+}
+
+size_t yaml_node_column(const YamlNode *n) {
+        return N(n)->start_mark.column + 1;
+}
+
+const char *yaml_node_scalar(const YamlNode *n, size_t *ret_len) {
+        if (N(n)->type != YAML_SCALAR_NODE)
+                return NULL;
+        if (ret_len)
+                *ret_len = N(n)->data.scalar.length;
+        return (const char *) N(n)->data.scalar.value;
+}
+
+bool yaml_node_scalar_plain(const YamlNode *n) {
+        return N(n)->type == YAML_SCALAR_NODE && N(n)->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+size_t yaml_node_n_items(const YamlNode *n) {
+        if (N(n)->type != YAML_SEQUENCE_NODE)
+                return 0;
+        return (size_t) (N(n)->data.sequence.items.top - N(n)->data.sequence.items.start);
+}
+
+const YamlNode *yaml_node_item(const YamlDoc *d, const YamlNode *seq, size_t i) {
+        if (i >= yaml_node_n_items(seq))
+                return NULL;
+        return (const YamlNode *) yaml_document_get_node((yaml_document_t *) &d->doc,
+                                                         N(seq)->data.sequence.items.start[i]);
+}
+
+size_t yaml_node_n_pairs(const YamlNode *n) {
+        if (N(n)->type != YAML_MAPPING_NODE)
+                return 0;
+        return (size_t) (N(n)->data.mapping.pairs.top - N(n)->data.mapping.pairs.start);
+}
+
+void yaml_node_pair(const YamlDoc *d, const YamlNode *map, size_t i, const YamlNode **ret_key,
+                    const YamlNode **ret_value) {
+        const YamlNode *k = NULL, *v = NULL;
+
+        if (i < yaml_node_n_pairs(map)) {
+                const yaml_node_pair_t *pair = &N(map)->data.mapping.pairs.start[i];
+                k = (const YamlNode *) yaml_document_get_node((yaml_document_t *) &d->doc, pair->key);
+                v = (const YamlNode *) yaml_document_get_node((yaml_document_t *) &d->doc, pair->value);
+        }
+        if (ret_key)
+                *ret_key = k;
+        if (ret_value)
+                *ret_value = v;
+}
+
+/* ---- events ---- */
+
+struct YamlEvents {
+        yaml_parser_t parser;
+        yaml_event_t event;
+        bool have_event;
+};
+
+int yaml_events_new(const void *data, size_t size, YamlEvents **ret) {
+        YamlEvents *ev;
+
+        if (size > YAML_INPUT_MAX)
+                return -EFBIG;
+        ev = calloc(1, sizeof(YamlEvents));
+        if (!ev)
+                return -ENOMEM;
+        if (!yaml_parser_initialize(&ev->parser)) {
+                free(ev);
+                return -ENOMEM;
+        }
+        yaml_parser_set_input_string(&ev->parser, data ?: (const void *) "", size);
+        *ret = ev;
+        return 0;
+}
+
+void yaml_events_free(YamlEvents *ev) {
+        if (!ev)
+                return;
+        if (ev->have_event)
+                yaml_event_delete(&ev->event);
+        yaml_parser_delete(&ev->parser);
+        free(ev);
+}
+
+static YamlScalarStyle scalar_style(yaml_scalar_style_t s) {
+        switch (s) {
+        case YAML_PLAIN_SCALAR_STYLE:
+                return YAML_STYLE_PLAIN;
+        case YAML_LITERAL_SCALAR_STYLE:
+        case YAML_FOLDED_SCALAR_STYLE:
+                return YAML_STYLE_BLOCK;
+        default:
+                return YAML_STYLE_QUOTED;
+        }
+}
+
+int yaml_events_next(YamlEvents *ev, YamlEvent *ret, YamlError *ret_error) {
+        yaml_event_t *e = &ev->event;
+
+        if (ev->have_event) {
+                yaml_event_delete(e);
+                ev->have_event = false;
+        }
+        if (!yaml_parser_parse(&ev->parser, e))
+                return error_from_parser(&ev->parser, ret_error);
+        ev->have_event = true;
+
+        YamlEvent out = {
+                .line = e->start_mark.line + 1,
+                .column = e->start_mark.column + 1,
+        };
+        switch (e->type) {
+        case YAML_STREAM_END_EVENT:
+                out.kind = YAML_EVENT_STREAM_END;
+                break;
+        case YAML_DOCUMENT_START_EVENT:
+                out.kind = YAML_EVENT_DOCUMENT_START;
+                break;
+        case YAML_ALIAS_EVENT:
+                out.kind = YAML_EVENT_ALIAS;
+                out.anchor = (const char *) e->data.alias.anchor;
+                break;
+        case YAML_SCALAR_EVENT:
+                out.kind = YAML_EVENT_SCALAR;
+                out.anchor = (const char *) e->data.scalar.anchor;
+                out.tag = (const char *) e->data.scalar.tag;
+                out.value = (const char *) e->data.scalar.value;
+                out.length = e->data.scalar.length;
+                out.style = scalar_style(e->data.scalar.style);
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+                out.kind = YAML_EVENT_SEQUENCE_START;
+                out.anchor = (const char *) e->data.sequence_start.anchor;
+                out.tag = (const char *) e->data.sequence_start.tag;
+                break;
+        case YAML_MAPPING_START_EVENT:
+                out.kind = YAML_EVENT_MAPPING_START;
+                out.anchor = (const char *) e->data.mapping_start.anchor;
+                out.tag = (const char *) e->data.mapping_start.tag;
+                break;
+        case YAML_SEQUENCE_END_EVENT:
+                out.kind = YAML_EVENT_SEQUENCE_END;
+                break;
+        case YAML_MAPPING_END_EVENT:
+                out.kind = YAML_EVENT_MAPPING_END;
+                break;
+        default:
+                out.kind = YAML_EVENT_OTHER;
+                break;
+        }
+        *ret = out;
+        return 0;
+}
