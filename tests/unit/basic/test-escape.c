@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "escape.h"
-#include "json-util.h"
 #include "macro.h"
 
 typedef int (*Escaper)(const char *s, char **ret);
@@ -195,44 +194,12 @@ static void test_html_escape(void **state) {
         free(t);
 }
 
-static void test_json_string(void **state) {
-        static const struct {
-                const char *in, *out;
-        } rows[] = {
-                { "plain", "\"plain\"" },
-                { "say \"hi\"", "\"say \\\"hi\\\"\"" },
-                { "a\\b", "\"a\\\\b\"" },
-                { "l1\nl2\r\t", "\"l1\\nl2\\r\\t\"" },
-                { "\x01\x1b\x7f", "\"\\u0001\\u001b\\u007f\"" },
-                { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
-                /* not UTF-8: a stray continuation byte, a truncated sequence, an overlong '/', a surrogate */
-                { "\x80", "\"\\ufffd\"" },
-                { "a\xc3", "\"a\\ufffd\"" },
-                { "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
-                { "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
-                { "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
-        };
-        char *t;
-
-        (void) state;
-        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
-                t = json_quote(rows[i].in);
-                assert_non_null(t);
-                assert_string_equal(t, rows[i].out);
-                free(t);
-        }
-        t = json_quote(NULL);
-        assert_string_equal(t, "null");
-        free(t);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_grub_quote),       cmocka_unit_test(test_kernel_cmdline),
                 cmocka_unit_test(test_unit_escape_value), cmocka_unit_test(test_unit_name),
                 cmocka_unit_test(test_qemu_escape),      cmocka_unit_test(test_fstab_escape),
                 cmocka_unit_test(test_shell_quote),      cmocka_unit_test(test_html_escape),
-                cmocka_unit_test(test_json_string),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
