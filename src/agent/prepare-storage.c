@@ -179,6 +179,17 @@ static int sync_fs(int dir_fd) {
         return syncfs(fd) < 0 ? -errno : 0;
 }
 
+/* The directory's entries reach the disk (a rename in it is durable): fsync of the directory
+ * commits the filesystem's journal, without writing back every dirty file of the filesystem as
+ * syncfs does (seconds on a first boot that resized the root a moment before). */
+static int sync_dir(int dir_fd) {
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        return fsync(fd) < 0 ? -errno : 0;
+}
+
 /* "NAME.appliance-moved": the old directory once its copy is complete (the commit point of a move),
  * removed after the link is in place. */
 static char *moved_name(const char *name) {
@@ -204,9 +215,10 @@ static int remove_at(int dir_fd, const char *name) {
 }
 
 /* Moves the directory src_dir/src onto the empty directory target_dir/target, crash-safe:
- *   same filesystem: one rename over the empty target;
+ *   same filesystem: one rename over the empty target, both directories fsynced;
  *   across filesystems: cp -a to .TARGET.appliance-tmp on the target's filesystem, syncfs, rename
- *   the source to NAME.appliance-moved (the commit point), rename the copy over the target, syncfs.
+ *   the source to NAME.appliance-moved (the commit point, its directory fsynced), rename the copy
+ *   over the target, its directory fsynced.
  * A cut before the commit point leaves the source in place and a temporary copy that the next run
  * removes and makes again; a cut after it is finished by finish_move(). */
 static int move_tree(int src_dir, const char *src, int target_dir, const char *target) {
@@ -216,9 +228,10 @@ static int move_tree(int src_dir, const char *src, int target_dir, const char *t
         if (!tmp || !moved)
                 return -ENOMEM;
         if (renameat(src_dir, src, target_dir, target) >= 0) {
-                r = sync_fs(target_dir);
+                /* Only directory entries changed: the tree's data is where it was. */
+                r = sync_dir(target_dir);
                 if (r >= 0)
-                        r = sync_fs(src_dir);
+                        r = sync_dir(src_dir);
                 if (r >= 0)
                         cut_point("renamed");
                 return r;
@@ -242,13 +255,13 @@ static int move_tree(int src_dir, const char *src, int target_dir, const char *t
         cut_point("copied");
         if (renameat(src_dir, src, src_dir, moved) < 0)
                 return -errno;
-        r = sync_fs(src_dir);
+        r = sync_dir(src_dir);
         if (r < 0)
                 return r;
         cut_point("aside");
         if (renameat(target_dir, tmp, target_dir, target) < 0)
                 return -errno;
-        r = sync_fs(target_dir);
+        r = sync_dir(target_dir);
         if (r < 0)
                 return r;
         cut_point("renamed");
@@ -271,7 +284,7 @@ static int finish_move(const AgentLink *l, int dir_fd, const char *name, int tpa
                 if (renameat(tparent, tmp, tparent, tname) < 0)
                         return reterr_printf(reason, -errno, "Cannot finish moving '%s' to '%s': %s", l->path,
                                              l->target, strerror(errno));
-                r = sync_fs(tparent);
+                r = sync_dir(tparent);
                 if (r < 0)
                         return reterr_printf(reason, r, "Cannot sync '%s': %s", l->target, strerror(-r));
         }
@@ -431,7 +444,7 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
 
         r = symlink_atomic_at(dir_fd, link, name);
         if (r >= 0)
-                r = sync_fs(dir_fd);
+                r = sync_dir(dir_fd);   /* a new entry in dir_fd: its fsync makes the link durable */
         if (r < 0)
                 return reterr_printf(reason, r, "Cannot link '%s' to '%s': %s", l->path, link, strerror(-r));
         log_info("Linked '%s' -> '%s'.", l->path, link);
