@@ -494,6 +494,17 @@ int fstab_ensure(const Agent *a, const char *label, const char *where) {
 }
 
 /* Returns 1 if mounted now, 0 if already or not wanted, <0 on failure with *reason set. */
+/* Whether the block device st is what is mounted on where now (a fresh lookup: a descriptor opened
+ * before the mount still names the directory below it). */
+static bool label_mounted_on(const Agent *a, const char *where, const struct stat *dev) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (chase_mkdir_p(a->root_fd, where, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &fd) < 0)
+                return false;
+        return fstat(fd, &st) >= 0 && st.st_dev == dev->st_rdev;
+}
+
 static int mount_label(const Agent *a, const Env *env, const char *label, const char *where, const char *ignore_key,
                        char **reason) {
         _cleanup_free_ char *dev = NULL;
@@ -545,6 +556,12 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
          * root), so that mount tables name it. */
         if (mount(dev, mp, "ext4", 0, NULL) < 0) {
                 r = -errno;
+                /* The image's fstab mounts the labels with nofail, so local-fs.target does not wait
+                 * for them: systemd may have mounted this one since the check above. */
+                if (r == -EBUSY && label_mounted_on(a, where, &dst)) {
+                        log_info("'%s' was mounted on '%s' meanwhile (by /etc/fstab).", label, where);
+                        return 0;
+                }
                 return asprintf(reason, "Failed to mount '%s' (label %s) on %s: %s", dev, label, where,
                                 strerror(-r)) < 0 ? log_oom() : r;
         }
