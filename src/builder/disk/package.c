@@ -260,28 +260,46 @@ static const char vagrantfile_virtualbox[] =
         "  end\n"
         "end\n";
 
+/* qemu writes "CID=%x" with a random value, so the line is 1 to 8 hex digits long. The CID becomes
+ * 8 digits derived from the seed; a shorter one moves the rest of the descriptor text into the
+ * zero padding of its sectors (descriptorOffset and descriptorSize of the sparse header). */
 int package_vmdk_fix_cid(int fd, const char *seed, const char *name, char **reterr) {
         _cleanup_free_ char *what = NULL;
-        char buf[65536 + 1], cid[9], hex[65];
+        char buf[65536 + 1], hex[65];
+        uint64_t desc_offset, desc_size, area_end;
+        size_t len, shift;
         ssize_t n;
-        char *p;
+        char *p, *e;
 
         n = pread(fd, buf, sizeof buf - 1, 0);
         if (n < 0)
                 return reterr_printf(reterr, -errno, "cannot read '%s': %m", name);
         buf[n] = 0;
-        for (p = buf; p + 13 < buf + n; p++)
+        if (n < 44 || memcmp(buf, "KDMV", 4) != 0)
+                return reterr_printf(reterr, -EBADMSG, "'%s': not a sparse vmdk (no KDMV header)", name);
+        memcpy(&desc_offset, buf + 28, 8); /* little-endian, as the host */
+        memcpy(&desc_size, buf + 36, 8);
+        if (desc_offset == 0 || desc_size == 0 || desc_offset > (uint64_t) n / 512 ||
+            desc_size > (uint64_t) n / 512 - desc_offset)
+                return reterr_printf(reterr, -EBADMSG, "'%s': the vmdk descriptor is not in its first 64 KiB", name);
+        area_end = (desc_offset + desc_size) * 512;
+        for (p = buf + desc_offset * 512; p + 6 < buf + area_end; p++)
                 if (memcmp(p, "\nCID=", 5) == 0)
                         break;
-        if (p + 13 >= buf + n || strspn(p + 5, "0123456789abcdef") < 8)
+        len = p + 6 < buf + area_end ? strspn(p + 5, "0123456789abcdef") : 0;
+        if (len == 0 || len > 8 || p[5 + len] != '\n')
                 return reterr_printf(reterr, -EBADMSG, "'%s': no CID= line in the vmdk descriptor", name);
+        e = memchr(p, 0, buf + area_end - p);
+        shift = 8 - len;
+        if (!e || (size_t) (buf + area_end - e) < shift + 1)
+                return reterr_printf(reterr, -EBADMSG, "'%s': no room in the vmdk descriptor for an 8-digit CID", name);
         if (asprintf(&what, "%s\nvmdk cid %s", seed, name) < 0 || sha256_hex(what, strlen(what), hex) < 0)
                 return -ENOMEM;
-        memcpy(cid, hex, 8);
-        cid[8] = 0;
-        if (streq(cid, "ffffffff")) /* means "no parent" */
-                cid[7] = 'e';
-        if (pwrite(fd, cid, 8, (p + 5) - buf) != 8)
+        memmove(p + 5 + 8, p + 5 + len, e - (p + 5 + len));
+        memcpy(p + 5, hex, 8);
+        if (memcmp(p + 5, "ffffffff", 8) == 0) /* means "no parent" */
+                p[12] = 'e';
+        if (pwrite(fd, p + 5, e + shift - (p + 5), (p + 5) - buf) != e + shift - (p + 5))
                 return reterr_printf(reterr, -EIO, "cannot write the CID of '%s': %m", name);
         return 0;
 }
