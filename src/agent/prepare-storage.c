@@ -511,6 +511,7 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
         _cleanup_close_ int mfd = -EBADF;
         char mp[64];
         int ignore = env_get_bool(env, ignore_key, -1), r;
+        bool fstab_added;
         struct stat dst, mst;
         FsType type;
 
@@ -535,6 +536,7 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
         r = fstab_ensure(a, label, where);
         if (r < 0)
                 return asprintf(reason, "Cannot add '%s' to /etc/fstab (see the journal)", where) < 0 ? log_oom() : r;
+        fstab_added = r > 0;
         /* The mount point, never through a link: mount() gets its fd's /proc path. */
         r = chase_mkdir_p(a->root_fd, where, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &mfd);
         if (r < 0) {
@@ -566,7 +568,9 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
                                 strerror(-r)) < 0 ? log_oom() : r;
         }
         log_info("Mounted '%s' (label %s) on '%s'.", dev, label, where);
-        return 1;
+        /* A mount is done at every boot that systemd's own mount of the fstab line has not beaten:
+         * the step changed something only when the fstab line is new. */
+        return fstab_added;
 }
 
 static bool root_is_mountpoint(const Agent *a) {
