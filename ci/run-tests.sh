@@ -5,6 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+# Two VMs at a time in the whole suite (the boot tests each take one "vm").
+resources=$PWD/ci/ctest-resources.json
 
 echo "== build (warnings are errors)"
 cmake -S . -B build -DWERROR=ON
@@ -24,11 +26,12 @@ echo "== suite under ASan+UBSan (without boot tests)"
 # --- fuzzing: every libFuzzer target for 30 s (ci/fuzz-soak; only where clang is installed) ---
 if command -v clang >/dev/null 2>&1; then
 	echo "== every fuzz target for 30 s (clang, libFuzzer)"
-	ci/fuzz-soak -s 30 || status=1
+	ci/fuzz-soak -s 30 -j "$jobs" || status=1
 fi
 # --- end of fuzzing ---
 
 echo "== whole suite"
-(cd build && ctest --output-on-failure -j "$jobs") || status=1
+(cd build && ctest --output-on-failure -j "$((jobs + 1))" --resource-spec-file "$resources") ||
+	status=1
 
 exit $status
