@@ -174,3 +174,73 @@ overlay_disk() {
 	qemu-img create -q -f qcow2 -F qcow2 -b "$(realpath "$src")" "$dst"
 	[ -z "$grow" ] || qemu-img resize -q "$dst" "+$grow"
 }
+
+# env_secrets ENV...: prints the secrets of the envs, one a line: every single-line value below a
+# secret key (secret, password, passwd, token, key, encrypt, sign, settings, dsn, credential,
+# private; ssh_authorized_keys excepted: public), the body lines of every PEM or OpenPGP block,
+# and the values of NAME = 'VALUE' lines of multi-line settings whose NAME says secret, password,
+# key or token. Values shorter than 8 characters are left out (they match anything).
+env_secrets() {
+	python3 - "$@" <<'PY'
+import re, sys, yaml
+words = ("secret", "password", "passwd", "token", "key", "encrypt", "sign", "settings", "dsn", "credential", "private")
+out = set()
+def text(v):
+    for line in v.splitlines():
+        s = line.strip()
+        m = re.match(r"[A-Z_]*(SECRET|PASSWORD|KEY|TOKEN)[A-Z_]*\s*=\s*['\"](.+)['\"]\s*$", s)
+        if m:
+            out.add(m.group(2))
+    inside = False
+    for line in v.splitlines():
+        s = line.strip()
+        if s.startswith("-----BEGIN "):
+            inside = True
+        elif s.startswith("-----END "):
+            inside = False
+        elif inside and len(s) >= 40 and re.fullmatch(r"[A-Za-z0-9+/=]+", s):
+            out.add(s)
+def walk(node, secret):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            k = str(k)
+            walk(v, (secret or any(w in k.lower() for w in words)) and not k.startswith("ssh_"))
+    elif isinstance(node, list):
+        for v in node:
+            walk(v, secret)
+    elif isinstance(node, str):
+        text(node)
+        if secret and "\n" not in node.strip():
+            out.add(node.strip())
+for f in sys.argv[1:]:
+    walk(yaml.safe_load(open(f)), False)
+for s in sorted(out):
+    if len(s) >= 8:
+        print(s)
+PY
+}
+
+# assert_no_secret_leaks NAME SSH_PORT URL MANIFEST ENV...: gathers the serial console of VM NAME,
+# the whole journal of the boot, status.json (over https and in /run/appliance), the build's
+# manifest, /var/log and the agent's runtime files, and fails if any secret of the envs
+# (env_secrets) appears in any of them.
+assert_no_secret_leaks() {
+	local name=$1 port=$2 url=$3 manifest=$4 d=$BOOT_WORK/leaks-$1 n
+	shift 4
+	mkdir -p "$d"
+	env_secrets "$@" >"$d/secrets"
+	n=$(wc -l <"$d/secrets")
+	[ "$n" -gt 0 ] || fail "leak check: no secrets found in the envs (the check would prove nothing)"
+	tr -d '\r' <"$BOOT_WORK/$name.serial" >"$d/serial"
+	vm_ssh "$port" root journalctl -b --no-pager -o verbose >"$d/journal" || fail "leak check: journalctl"
+	curl -sk "$url/status.json" >"$d/status.json"
+	cp "$manifest" "$d/manifest.json"
+	vm_ssh "$port" root 'find /var/log /run/appliance /run/appliance-failed /run/appliance_failed -type f \
+		! -path "/var/log/journal/*" -exec cat {} + 2>/dev/null' >"$d/files" || true
+	[ -s "$d/journal" ] && [ -s "$d/serial" ] && [ -s "$d/status.json" ] || fail "leak check: nothing gathered"
+	if grep -aHnFf "$d/secrets" "$d/serial" "$d/journal" "$d/status.json" "$d/manifest.json" "$d/files" >"$d/found"; then
+		cut -c1-160 "$d/found" | head -n 10
+		fail "leak check: $(wc -l <"$d/found") line(s) hold a secret of the env"
+	fi
+	log "leak check: none of $n secrets in serial ($(wc -l <"$d/serial") lines), journal ($(wc -l <"$d/journal") lines), status.json, manifest, /var/log and /run/appliance"
+}

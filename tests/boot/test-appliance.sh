@@ -4,7 +4,8 @@
 # the steps on the serial console, 503 then 200 over https, /status.json naming the cidata source,
 # the grown root, the labelled volumes, the database; a reboot that keeps the data and redoes no
 # step; an env with a YAML error that keeps the appliance at 503 with the reason, recovered the way
-# the manual says with a corrected env on a new seed made by cloud-localds.
+# the manual says with a corrected env on a new seed made by cloud-localds; no secret of the env in
+# the serial console, the journal, status.json, the manifest or /var/log.
 source "$(dirname "$0")/lib.sh"
 boot_require jq cloud-localds
 
@@ -91,6 +92,8 @@ case "$pgdata" in /data/*) ;; *) fail "PostgreSQL's data is at '$pgdata', not on
 vm_ssh "$SSH" root "cd / && runuser -u postgres -- psql -XtAc \"select 1 from pg_database where datname = 'ecs'\"" |
 	grep -qx 1 || fail "the ecs database does not exist"
 vm_ssh "$SSH" root "cd / && runuser -u postgres -- psql -X -q ecs -c 'create table boot_marker (x int); insert into boot_marker values (42)'"
+# No secret of the env in the console, the journal, status.json, the manifest or /var/log.
+assert_no_secret_leaks first "$SSH" "$url" "$img/manifest.json" "$W/env/env.yml"
 host=$(vm_ssh "$SSH" root hostname)
 [ "$host" = ecs ] || [ "$host" = ecs.boot.test ] || fail "hostname '$host' is not from appliance:domain"
 
