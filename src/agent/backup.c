@@ -97,7 +97,7 @@ int backup_settings_from_env(const Env *e, BackupSettings *ret, char **reterr) {
 }
 
 int backup_conf_render(const BackupSettings *s, const char *key_fpr, char **ret) {
-        _cleanup_free_ char *target = shell_quote(s->url, strlen(s->url)), *key = NULL, *text = NULL;
+        _cleanup_free_ char *target = shell_quote(s->url, strlen(s->url)), *text = NULL;
 
         if (!target)
                 return -ENOMEM;

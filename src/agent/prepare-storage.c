@@ -586,7 +586,7 @@ static bool root_is_mountpoint(const Agent *a) {
 
 int step_prepare_storage(const Agent *a) {
         _cleanup_(env_freep) Env *env = NULL;
-        _cleanup_free_ char *reason = NULL, *msg = NULL;
+        _cleanup_free_ char *reason = NULL;
         uint64_t t0 = now_usec();
         int r, changed = 0;
 

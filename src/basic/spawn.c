@@ -53,7 +53,6 @@ static char *buffer_take(Buffer *b) {
 }
 
 int find_executable(const char *name, char **ret) {
-        _cleanup_free_ char *path = NULL;
         const char *p = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
         if (strchr(name, '/')) {

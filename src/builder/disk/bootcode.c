@@ -197,7 +197,7 @@ int grub_find_kernel(const char *root, char **ret_kernel, char **ret_initrd) {
 int grub_install_core(int fd, const char *root_uuid, const char *tmpdir, uint8_t ret[MBR_BOOT_CODE_SIZE],
                       char **reterr) {
         _cleanup_free_ char *early = NULL, *early_path = NULL, *core_path = NULL, *boot_img = NULL,
-                            *core = NULL, *out = NULL, *err = NULL;
+                            *core = NULL, *out = NULL;
         const char *argv[8 + ELEMENTSOF(grub_modules) + 1];
         size_t boot_len = 0, core_len = 0, k = 0;
         uint8_t code[MBR_BOOT_CODE_SIZE];
