@@ -554,6 +554,22 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
         }
         if (!S_ISBLK(dst.st_mode))
                 return asprintf(reason, "'%s' (label %s) is not a block device", dev, label) < 0 ? log_oom() : -ENOTBLK;
+        /* On the running system a label with an fstab line is systemd's to mount: its mount unit may
+         * still come (nofail lines are not waited for, and a device that udev announces late makes
+         * the unit start after this step), and a mount of ours would then be mounted over. Ask for
+         * the unit and take what it did; mount ourselves only when it cannot. */
+        if (!fstab_added && agent_is_host_root(a) && where[0] == '/' && !strchr(where + 1, '/')) {
+                _cleanup_free_ char *unit = NULL;
+
+                if (asprintf(&unit, "%s.mount", where + 1) < 0)
+                        return log_oom();
+                r = agent_systemctl(a, "start", unit);
+                if (r == 0 && label_mounted_on(a, where, &dst)) {
+                        log_info("'%s' is mounted on '%s' by %s.", label, where, unit);
+                        return 0;
+                }
+                log_info("%s did not mount '%s' (%d): mounting it here.", unit, label, r);
+        }
         /* dev is the device node itself (probe_find_label() resolved the by-label link below the
          * root), so that mount tables name it. */
         if (mount(dev, mp, "ext4", 0, NULL) < 0) {
