@@ -493,7 +493,6 @@ int fstab_ensure(const Agent *a, const char *label, const char *where) {
         return 1;
 }
 
-/* Returns 1 if mounted now, 0 if already or not wanted, <0 on failure with *reason set. */
 /* Whether the block device st is what is mounted on where now (a fresh lookup: a descriptor opened
  * before the mount still names the directory below it). */
 static bool label_mounted_on(const Agent *a, const char *where, const struct stat *dev) {
@@ -505,6 +504,9 @@ static bool label_mounted_on(const Agent *a, const char *where, const struct sta
         return fstat(fd, &st) >= 0 && st.st_dev == dev->st_rdev;
 }
 
+/* Returns 1 if the fstab line is new and the label was mounted now, 0 if it was mounted already (by
+ * the agent, or by its mount unit), mounted again at a later boot or not wanted; <0 on failure
+ * with *reason set. */
 static int mount_label(const Agent *a, const Env *env, const char *label, const char *where, const char *ignore_key,
                        char **reason) {
         _cleanup_free_ char *dev = NULL;
