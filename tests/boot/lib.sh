@@ -102,11 +102,18 @@ ssh_key() {
 }
 
 # vm_ssh PORT USER COMMAND...: runs a command in the guest.
+# ssh's own failures (exit 255: the connection, not the command) are retried twice, as a loaded
+# TCG guest sometimes drops one; the command's exit status is passed through.
 vm_ssh() {
-	local port=$1 user=$2
+	local port=$1 user=$2 try rc
 	shift 2
-	ssh -q -i "$(ssh_key)" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o ConnectTimeout=10 -o BatchMode=yes "$user@127.0.0.1" "$@"
+	for try in 1 2 3; do
+		rc=0
+		ssh -q -i "$(ssh_key)" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+			-o ConnectTimeout=10 -o BatchMode=yes "$user@127.0.0.1" "$@" || rc=$?
+		[ "$rc" -eq 255 ] && [ "$try" -lt 3 ] || return "$rc"
+		sleep 2
+	done
 }
 
 # wait_ssh PORT USER TIMEOUT: waits until ssh logins work.
