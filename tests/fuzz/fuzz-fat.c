@@ -1,58 +1,12 @@
 /**
- * Fuzzes the common seed reader (seedfs) on arbitrary FAT12/16/32 images: the boot sector, cluster
+ * Fuzzes the common seed reader (seedfs) starting from FAT12/16/32 images: the boot sector, cluster
  * chains (loops, out of range), directories (long names, deleted entries, subdirectories, "." and
- * ".."), sizes beyond the image, the label probe. A file it returns is never larger than the limit
- * asked for.
+ * ".."), sizes beyond the image, the label probe. The body is shared with fuzz-iso.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include "cleanup.h"
-#include "fileio.h"
-#include "seedfs.h"
+#include "fuzz-seedfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const struct {
-                const char *path;
-                SeedFsFlags flags;
-        } reads[] = {
-                { "user-data", SEEDFS_ALIASES },
-                { "meta-data", 0 },
-                { "openstack/latest/meta_data.json", 0 },
-                { "openstack/latest/user_data", 0 },
-                { "a/b/c/d/e", 0 },
-                { "../user-data", 0 },
-        };
-        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *label = NULL;
-        SeedFsEntry *e = NULL;
-        size_t n = 0;
-        FsType t;
-
-        if (size > 4 * 1024 * 1024)
-                return 0;
-        fd = memfd_create("fuzz-fat", MFD_CLOEXEC);
-        if (fd < 0 || loop_write(fd, data, size) < 0)
-                return 0;
-        (void) fs_probe_fd(fd, &t, &label);
-        if (seedfs_open(fd, &fs) < 0)
-                return 0;
-        (void) seedfs_label(fs);
-        (void) seedfs_iso_pvd_label(fs);
-        if (seedfs_list_root(fs, &e, &n) >= 0)
-                seedfs_entries_free(e, n);
-        for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-                _cleanup_free_ char *buf = NULL;
-                size_t len = 0;
-
-                if (seedfs_read_file(fs, reads[i].path, reads[i].flags, 64 * 1024, &buf, &len) >= 0 &&
-                    (len > 64 * 1024 || buf[len] != 0))
-                        abort();
-        }
-        return 0;
+        return fuzz_seedfs_image(data, size);
 }

@@ -48,3 +48,25 @@ image_test_rootfs() {
         image_cached_tarball minbase \
                 "linux-image-cloud-amd64,systemd-sysv,udev,e2fsprogs,openssh-server,ifupdown,isc-dhcp-client"
 }
+
+# image_build_setup TOOL...: skips the test (exit 77) unless it runs as root with mmdebstrap,
+# grub-mkimage, GRUB's BIOS images and every TOOL named; then sets $rootfs to the cached test root
+# tarball (built first if needed). Call it at the top level of the test, not in a subshell.
+image_build_setup() {
+        local t
+        [ "$(id -u)" -eq 0 ] || { echo "SKIP: building an image from a tarball needs root"; exit 77; }
+        for t in mmdebstrap grub-mkimage "$@"; do
+                command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+        done
+        [ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
+        rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+}
+
+# image_test_profile NAME DATA_SIZE: prints the head of a test profile: bookworm on amd64 with the
+# cloud kernel and an ecs-data partition of DATA_SIZE on /data. What follows it may add volumes
+# (list items) or top-level keys.
+image_test_profile() {
+        printf 'name: %s\ndistribution: debian\nsuite: bookworm\narchitecture: amd64\n' "$1"
+        printf 'packages:\n  - linux-image-cloud-amd64\nvolumes:\n  - label: ecs-data\n'
+        printf '    mountpoint: /data\n    place: partition\n    size: %s\n' "$2"
+}

@@ -39,19 +39,7 @@ mkdir "$root/base"
 # Nothing of the source or build tree may be visible.
 [ ! -e "$root$SRCDIR" ] && [ ! -e "$root$BUILDDIR" ]
 
-cat >"$root/tmp/test.yml" <<'YML'
-name: deb-test
-distribution: debian
-suite: bookworm
-architecture: amd64
-packages:
-  - linux-image-cloud-amd64
-volumes:
-  - label: ecs-data
-    mountpoint: /data
-    place: partition
-    size: 64M
-YML
+image_test_profile deb-test 64M >"$root/tmp/test.yml"
 
 cat >"$root/tmp/inside.sh" <<'SH'
 set -eu

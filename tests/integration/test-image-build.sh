@@ -6,13 +6,7 @@
 set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap qemu-img e2fsck sfdisk guestfish jq grub-mkimage; do
-        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
-
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup e2fsck sfdisk guestfish jq qemu-img
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

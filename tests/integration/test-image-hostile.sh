@@ -14,12 +14,7 @@
 set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap python3 grub-mkimage mke2fs; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup python3 mke2fs
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
@@ -53,22 +48,15 @@ check_host() {
 	diff -u "$tmp/host.before" "$tmp/host.after" || fail "$1: the host paths changed"
 }
 
-cat >"$tmp/profile.yml" <<'YML'
-name: hostile
-distribution: debian
-suite: bookworm
+{
+image_test_profile hostile 64M
+cat <<'YML'
 kernel_cmdline: "console=ttyS0,115200"
-packages:
-  - linux-image-cloud-amd64
-volumes:
-  - label: ecs-data
-    mountpoint: /data
-    place: partition
-    size: 64M
 files:
   - path: /etc/systemd/system/profile-file.conf
     content: "from the profile\n"
 YML
+} >"$tmp/profile.yml"
 printf '#cloud-config\nappliance:\n  domain: test.example\n' >"$tmp/env.yml"
 
 # hostile_base OUT LINK=TARGET...: the cached base with each LINK replaced by an absolute symlink

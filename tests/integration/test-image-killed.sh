@@ -7,11 +7,7 @@
 set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap grub-mkimage python3 qemu-img; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup python3 qemu-img
 
 tmp=$(mktemp -d)
 cleanup() {

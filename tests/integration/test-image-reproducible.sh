@@ -6,34 +6,21 @@
 set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap qemu-img jq grub-mkimage dumpe2fs debugfs e2fsck; do
-        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup qemu-img jq dumpe2fs debugfs e2fsck
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/repro.yml" <<'YML'
-name: repro-test
-distribution: debian
-suite: bookworm
-architecture: amd64
-packages:
-  - linux-image-cloud-amd64
-volumes:
-  - label: ecs-data
-    mountpoint: /data
-    place: partition
-    size: 64M
+{
+image_test_profile repro-test 64M
+cat <<'YML'
 files:
   - path: /etc/appliance-test/hello.conf
     mode: "0644"
     content: |
       hello
 YML
+} >"$tmp/repro.yml"
 printf '#cloud-config\nappliance:\n  domain: repro.example\n' >"$tmp/env.yml"
 
 # Both builds use the same output and scratch paths (the box catalog names its boxes by absolute

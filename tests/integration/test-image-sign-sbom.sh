@@ -5,12 +5,7 @@
 set -eu -o pipefail
 . "$SRCDIR/tests/integration/image-common.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: building from a tarball needs root"; exit 77; }
-for t in mmdebstrap qemu-img jq gpg python3 grub-mkimage; do
-        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup qemu-img jq gpg python3
 
 tmp=$(mktemp -d)
 export GNUPGHOME="$tmp/gnupg"

@@ -59,33 +59,17 @@ cp env.yml pkg/
 expect_modes pkg "env.yml 644" "env.yml.pdf 600" "env-cidata.iso 600"
 
 # The images need root (the tarball's owners), the cached tarball and the disk tools.
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: the image outputs need root"
-	exit 77
-fi
-for tool in mmdebstrap qemu-img grub-mkimage; do
-	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
-done
-[ -e /usr/lib/grub/i386-pc/boot.img ] || { echo "SKIP: grub-pc-bin missing"; exit 77; }
-rootfs=$(image_test_rootfs) || { echo "SKIP: cannot bootstrap the test root tarball"; exit 77; }
+image_build_setup qemu-img
 
-cat >profile.yml <<'YML'
-name: modes-test
-distribution: debian
-suite: bookworm
-architecture: amd64
-packages:
-  - linux-image-cloud-amd64
-volumes:
-  - label: ecs-data
-    mountpoint: /data
-    place: partition
-    size: 32M
+{
+image_test_profile modes-test 32M
+cat <<'YML'
   - label: ecs-volatile
     mountpoint: /volatile
     place: disk
     size: 32M
 YML
+} >profile.yml
 export TMPDIR="$T/scratch"
 mkdir "$TMPDIR"
 
