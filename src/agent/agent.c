@@ -264,6 +264,7 @@ int agent_record_step(const Agent *a, const char *step, StepResult result, const
                       uint64_t duration_usec, const char *source) {
         _cleanup_free_ char *path = NULL, *text = NULL, *msg = agent_public_line(message),
                            *src = agent_public_line(source);
+        int r;
 
         if (!valid_step_name(step))
                 return -EINVAL;
@@ -278,7 +279,10 @@ int agent_record_step(const Agent *a, const char *step, StepResult result, const
                      step_result_to_string(result), msg, (unsigned long long) duration_usec,
                      (unsigned long long) now_usec(), *src ? "SOURCE=" : "", src, *src ? "\n" : "") < 0)
                 return -ENOMEM;
-        return agent_write(a, path, text, 0644);
+        r = agent_write(a, path, text, 0644);
+        /* The callers go on (the step's own result stands), so say it here: status and the pages
+         * will not show this step's result. */
+        return r < 0 ? agent_log_io_error(a, "record the step in", path, r) : 0;
 }
 
 /* A small "KEY=value" lookup in a step record. Returns a pointer into a newly allocated copy. */

@@ -104,6 +104,16 @@ for walk in 0 1; do
 	ln -s "$H/run" "$R/run"
 	expect_fail run prepare-env "'/run' is a symbolic link (to '$H/run'), refused"
 
+	# /run/appliance/steps replaced by a link after prepare-env: the next step's record is refused,
+	# and said (the step's own work is not undone by it)
+	ready_for steps prepare-storage
+	rm -rf "$R/run/appliance/steps"
+	ln -s "$H/run" "$R/run/appliance/steps"
+	agent prepare-storage > "$T/out" 2>&1 || true
+	grep -qF "Failed to record the step in '/run/appliance/steps/prepare-storage': '/run/appliance/steps' is a symbolic link (to '$H/run'), refused" "$T/out" ||
+		{ cat "$T/out" >&2; fail "steps: the refused record is not said"; }
+	host_unchanged steps
+
 	# /etc (hostname, hosts)
 	ready_for etc prepare-appliance
 	mv "$R/etc" "$R/etc.real"
