@@ -446,19 +446,26 @@ static int status_data_load(const Agent *a, StatusData *d) {
         return d->state ? 0 : -ENOMEM;
 }
 
+/* The start of both status renderings: the data, and a memory stream to print them into. */
+static int status_begin(const Agent *a, StatusData *d, FILE **ret_f, char **out, size_t *len) {
+        int r = status_data_load(a, d);
+
+        if (r < 0)
+                return r;
+        *ret_f = open_memstream(out, len);
+        return *ret_f ? 0 : -ENOMEM;
+}
+
 int agent_status_json(const Agent *a, char **ret) {
         _cleanup_(status_data_done) StatusData d = {};
         _cleanup_free_ char *out = NULL;
         size_t len = 0;
-        FILE *f;
+        FILE *f = NULL;
         int r;
 
-        r = status_data_load(a, &d);
+        r = status_begin(a, &d, &f, &out, &len);
         if (r < 0)
                 return r;
-        f = open_memstream(&out, &len);
-        if (!f)
-                return -ENOMEM;
         {
                 _cleanup_free_ char *st = json_quote(d.state), *fr = d.failed_reason ? json_quote(d.failed_reason) : NULL,
                                    *es = d.env_source ? json_quote(d.env_source) : NULL;
@@ -482,8 +489,6 @@ int agent_status_json(const Agent *a, char **ret) {
                 json_write_string(f, *n);
         }
         fputs(d.notes ? "\n  ],\n  \"steps\": [" : "],\n  \"steps\": [", f);
-        {
-        }
         for (size_t i = 0; i < ELEMENTSOF(step_order); i++) {
                 _cleanup_free_ char *name = json_quote(step_order[i]), *res = NULL, *msg = NULL, *dur = NULL,
                                    *qres = NULL, *qmsg = NULL;
@@ -523,15 +528,12 @@ int agent_status_text(const Agent *a, char **ret) {
         _cleanup_(status_data_done) StatusData d = {};
         _cleanup_free_ char *out = NULL;
         size_t len = 0;
-        FILE *f;
+        FILE *f = NULL;
         int r;
 
-        r = status_data_load(a, &d);
+        r = status_begin(a, &d, &f, &out, &len);
         if (r < 0)
                 return r;
-        f = open_memstream(&out, &len);
-        if (!f)
-                return -ENOMEM;
         fprintf(f, "State: %s\n", d.state);
         if (d.failed_reason)
                 fprintf(f, "Failed: %s\n  (remove %s to recover, then: systemctl restart appliance)\n",
