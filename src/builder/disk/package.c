@@ -91,7 +91,7 @@ static int write_tar(const PackageInput *in, const char *name, bool ustar, const
         r = atomic_file_open(&f, dirfd, name, output_mode(in->secret));
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot create '%s': %s", name, strerror(-r));
-        r = ar_writer_new(ustar ? AR_USTAR : AR_PAX, 0, NULL, &w, &err);
+        r = ar_writer_new(ustar ? AR_USTAR : AR_PAX, 0, &w, &err);
         if (r >= 0)
                 r = ar_writer_open_fd(w, f.fd, &err);
         if (r < 0 && r != -ENOMEM)

@@ -59,7 +59,7 @@ int bundle_tar_gz(const BundleFile *files, size_t n_files, time_t mtime, void **
         Growbuf g = {};
         int r;
 
-        r = ar_writer_new(AR_PAX, AR_GZIP, NULL, &w, &err);
+        r = ar_writer_new(AR_PAX, AR_GZIP, &w, &err);
         if (r >= 0)
                 r = bundle_write(w, &g, files, n_files, mtime, &err);
         w = ar_writer_free(w); /* may still write through the callback */

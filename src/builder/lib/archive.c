@@ -47,16 +47,13 @@ static int ar_fail(struct archive *a, int fallback, char **reterr) {
         return e > 0 ? -e : fallback;
 }
 
-int ar_writer_new(ArFormat format, ArFlags flags, const char *options, ArWriter **ret, char **reterr) {
+int ar_writer_new(ArFormat format, ArFlags flags, ArWriter **ret, char **reterr) {
         _cleanup_(ar_writer_freep) ArWriter *w = calloc(1, sizeof *w);
         int r;
 
         if (!w || !(w->a = archive_write_new()))
                 return -ENOMEM;
         switch (format) {
-        case AR_ISO9660:
-                r = archive_write_set_format_iso9660(w->a);
-                break;
         case AR_PAX:
                 r = archive_write_set_format_pax_restricted(w->a);
                 break;
@@ -70,8 +67,6 @@ int ar_writer_new(ArFormat format, ArFlags flags, const char *options, ArWriter 
                 return ar_fail(w->a, -EOPNOTSUPP, reterr);
         if ((flags & AR_GZIP) && archive_write_add_filter_gzip(w->a) != ARCHIVE_OK)
                 return ar_fail(w->a, -EOPNOTSUPP, reterr);
-        if (options && archive_write_set_options(w->a, options) != ARCHIVE_OK)
-                return ar_fail(w->a, -EINVAL, reterr);
         if (archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK)
                 return ar_fail(w->a, -EIO, reterr);
         *ret = TAKE_PTR(w);

@@ -1,12 +1,12 @@
 /**
- * libarchive behind one door: writing tar (pax, ustar, optionally gzip) and ISO 9660 archives from
+ * libarchive behind one door: writing tar archives (pax, ustar, optionally gzip) from
  * members given in memory or streamed, and extracting a tar stream into the working directory with
  * the secure-extraction flags. Callers never see struct archive; every failure is a negative errno
  * with libarchive's message in *reterr (callers prefix it with what they were doing).
  *
  * Writing:
  *     _cleanup_(ar_writer_freep) ArWriter *w = NULL;
- *     r = ar_writer_new(AR_PAX, AR_GZIP, NULL, &w, reterr);
+ *     r = ar_writer_new(AR_PAX, AR_GZIP, &w, reterr);
  *     r = ar_writer_open_fd(w, fd, reterr);                  (or ar_writer_open_sink())
  *     for each member: ar_writer_begin(w, &m, reterr); ar_writer_data(w, data, len, reterr) ...
  *     r = ar_writer_close(w, reterr);                        (the archive is complete only now)
@@ -19,7 +19,6 @@
 #include <sys/types.h>
 
 typedef enum ArFormat {
-        AR_ISO9660, /* options: libarchive's iso9660 options ("volume-id=...,rockridge,joliet") */
         AR_PAX,     /* pax restricted: ustar where it fits */
         AR_USTAR,
 } ArFormat;
@@ -33,12 +32,12 @@ typedef struct ArWriter ArWriter;
 /* Receives the archive's bytes; returns len or -errno. */
 typedef ssize_t (*ArSink)(void *userdata, const void *buf, size_t len);
 
-int ar_writer_new(ArFormat format, ArFlags flags, const char *options, ArWriter **ret, char **reterr);
+int ar_writer_new(ArFormat format, ArFlags flags, ArWriter **ret, char **reterr);
 int ar_writer_open_fd(ArWriter *w, int fd, char **reterr);
 int ar_writer_open_sink(ArWriter *w, ArSink sink, void *userdata, char **reterr);
 
 /* A regular file member. uname/gname NULL: numeric owners only. all_times: atime and ctime are
- * mtime too (ISO 9660 records them). */
+ * mtime too. */
 typedef struct ArMember {
         const char *name;
         uint64_t size;

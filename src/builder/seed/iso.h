@@ -1,6 +1,6 @@
 /**
  * Writing NoCloud seed images: an ISO 9660 file system with Rock Ridge and Joliet extensions whose
- * root directory holds the given files (user-data, meta-data, ...), written through lib/archive.h.
+ * root directory holds the given files (user-data, meta-data, ...), written by seed/iso.c itself.
  */
 #pragma once
 

@@ -1,8 +1,7 @@
 /**
  * Unit tests of the libarchive wrapper: a tar.gz written to memory and extracted again into a
- * temporary directory (modes, contents, entry count, the filter's name), an ISO 9660 written to a
- * file and read back by the common seed reader, and hostile tarballs made by Python's tarfile
- * (a device node, a ".." path, an absolute path, garbage) refused with the entry named.
+ * temporary directory (modes, contents, entry count, the filter's name), and hostile tarballs made by
+ * Python's tarfile (a device node, a ".." path, an absolute path, garbage) refused with the entry named.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +21,6 @@
 #include "fileio.h"
 #include "lib/archive.h"
 #include "macro.h"
-#include "seedfs.h"
 #include "../tmpdir.h"
 
 typedef struct Mem {
@@ -88,7 +86,7 @@ static void test_tar_round_trip(void **state) {
         Mem m = {};
         struct stat st;
 
-        assert_int_equal(ar_writer_new(AR_PAX, AR_GZIP, NULL, &w, &err), 0);
+        assert_int_equal(ar_writer_new(AR_PAX, AR_GZIP, &w, &err), 0);
         assert_int_equal(ar_writer_open_sink(w, mem_write, &m, &err), 0);
         assert_int_equal(ar_writer_begin(w, &(ArMember) { .name = "a.txt", .size = 5, .perm = 0600, .mtime = 1700000000 },
                                          &err), 0);
@@ -116,37 +114,6 @@ static void test_tar_round_trip(void **state) {
         assert_int_equal(st.st_mtime, 1700000000);
         assert_int_equal(read_full_file(pb, &b, NULL, 0), 0);
         assert_string_equal(b, "");
-}
-
-static void test_iso_read_back(void **state) {
-        _cleanup_free_ char *iso = tmpdir_path(state, "seed.iso"), *err = NULL, *text = NULL;
-        _cleanup_(ar_writer_freep) ArWriter *w = NULL;
-        _cleanup_(seedfs_freep) SeedFs *fs = NULL;
-        _cleanup_close_ int fd = open(iso, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        static const char ud[] = "#cloud-config\n";
-        size_t n;
-
-        assert_true(fd >= 0);
-        assert_int_equal(ar_writer_new(AR_ISO9660, 0, "volume-id=cidata,rockridge,joliet,!pad", &w, &err), 0);
-        assert_int_equal(ar_writer_open_fd(w, fd, &err), 0);
-        assert_int_equal(ar_writer_begin(w, &(ArMember) { .name = "user-data", .size = sizeof ud - 1, .perm = 0644,
-                                                          .all_times = true }, &err), 0);
-        assert_int_equal(ar_writer_data(w, ud, sizeof ud - 1, &err), 0);
-        assert_int_equal(ar_writer_close(w, &err), 0);
-
-        assert_int_equal(seedfs_open(fd, &fs), 0);
-        assert_string_equal(seedfs_label(fs), "cidata");
-        assert_true(seedfs_iso_rock_ridge(fs));
-        assert_true(seedfs_iso_joliet(fs));
-        assert_int_equal(seedfs_read_file(fs, "user-data", 0, SEEDFS_FILE_MAX, &text, &n), 0);
-        assert_string_equal(text, ud);
-
-        /* an option the writer does not know: refused with libarchive's message */
-        _cleanup_(ar_writer_freep) ArWriter *bad = NULL;
-        free(err);
-        err = NULL;
-        assert_true(ar_writer_new(AR_ISO9660, 0, "no-such-option", &bad, &err) < 0);
-        assert_non_null(err);
 }
 
 static void test_hostile_tarballs(void **state) {
@@ -192,7 +159,6 @@ static void test_hostile_tarballs(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_tar_round_trip, tmpdir_setup, tmpdir_teardown),
-                cmocka_unit_test_setup_teardown(test_iso_read_back, tmpdir_setup, tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_hostile_tarballs, tmpdir_setup, tmpdir_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

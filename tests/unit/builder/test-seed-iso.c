@@ -124,7 +124,7 @@ static void test_reproducible(void **state) {
         time_t before = time(NULL);
 
         write_default(a, NULL, 1700000000);
-        /* libarchive stamps the volume with time(); a second must pass to make a difference show. */
+        /* Nothing may come from the clock: a second passes between the two images. */
         sleep(1);
         write_default(b, NULL, 1700000000);
         write_default(c, NULL, 1700000001);
@@ -135,7 +135,6 @@ static void test_reproducible(void **state) {
         assert_int_equal(na, nb);
         assert_memory_equal(da, db, na);
         assert_true(na != nc || memcmp(da, dc, na) != 0);
-        /* The real clock is back afterwards. */
         assert_true(time(NULL) >= before);
         /* The fixed date is in the primary volume descriptor's creation date (ISO 9660 8.4.26). */
         assert_memory_equal(da + 16 * 2048 + 813, "2023111422132000", 16);
@@ -194,9 +193,74 @@ static void test_inspect(void **state) {
         assert_int_equal(seed_inspect("/nonexistent.iso", &ins3), -ENOENT);
 }
 
+/* Reads one file back through seedfs: its content must be want. */
+static void assert_seed_file(const char *iso, const char *name, const char *want) {
+        _cleanup_free_ char *buf = NULL;
+        size_t n = SIZE_MAX;
+
+        assert_int_equal(read_seed(iso, name, &buf, &n), 0);
+        assert_int_equal(n, strlen(want));
+        assert_memory_equal(buf, want, n);
+}
+
+static void test_layout(void **state) {
+        _cleanup_free_ char *iso = tmpdir_path(state, "layout.iso"), *img = NULL, *err = NULL;
+        static const char big[] = "vendor";
+        char vendor[3000];
+        const SeedFile files[] = {
+                { "user-data", user_data, strlen(user_data) },
+                { "meta-data", meta_data, strlen(meta_data) },
+                { "network-config", net_config, strlen(net_config) },
+                { "vendor-data", vendor, sizeof vendor },
+                { "user-data-2", "", 0 },
+        };
+        size_t n;
+
+        for (size_t i = 0; i < sizeof vendor; i++)
+                vendor[i] = big[i % (sizeof big - 1)];
+        assert_int_equal(seed_iso_write(iso, NULL, files, ELEMENTSOF(files), 1700000000, 0644, &err), 0);
+        assert_int_equal(read_full_file(iso, &img, &n, 0), 0);
+        const uint8_t *u = (const uint8_t *) img, *pvd = u + 16 * 2048, *svd = u + 17 * 2048;
+
+        /* 23 fixed blocks, two directories, the continuation area, 1 + 1 + 1 + 2 data blocks (the
+         * empty file has none). */
+        assert_int_equal(n, 31 * 2048);
+        assert_memory_equal(pvd, "\x01" "CD001\x01", 7);
+        assert_memory_equal(pvd + 80, "\x1f\0\0\0\0\0\0\x1f", 8);
+        assert_memory_equal(pvd + 40, "CIDATA                          ", 32);
+        assert_memory_equal(svd, "\x02" "CD001\x01", 7);
+        assert_memory_equal(svd + 88, "%/E", 3);
+        assert_memory_equal(svd + 40, "\0c\0i\0d\0a\0t\0a\0 ", 14);
+        assert_memory_equal(u + 18 * 2048, "\xff" "CD001\x01", 7);
+        /* 1700000000 is 2023-11-14 22:13:20 UTC: descriptor dates and the root record's date. */
+        assert_memory_equal(pvd + 813, "2023111422132000\0", 17);
+        assert_memory_equal(svd + 830, "2023111422132000\0", 17);
+        assert_memory_equal(pvd + 156 + 18, "\x7b\x0b\x0e\x16\x0d\x14\0", 7);
+
+        /* The root's "." opens its system use area with SP; names in NM; the colliding short
+         * name gets a number; Joliet names in UCS-2; RRIP_1991A in the ER entry. */
+        const uint8_t *root = u + 23 * 2048;
+        assert_memory_equal(root + 34, "SP\x07\x01\xbe\xef\0", 7);
+        assert_non_null(memmem(root, 2048, "NM\x13\x01\0network-config", 19));
+        assert_non_null(memmem(root, 2048, "USER_DAT.;1", 11));
+        assert_non_null(memmem(root, 2048, "USER_DA1.;1", 11));
+        assert_non_null(memmem(u + 24 * 2048, 2048, "\0v\0e\0n\0d\0o\0r\0-\0d\0a\0t\0a", 22));
+        assert_non_null(memmem(u + 25 * 2048, 2048, "RRIP_1991A", 10));
+
+        assert_seed_file(iso, "user-data", user_data);
+        assert_seed_file(iso, "meta-data", meta_data);
+        assert_seed_file(iso, "network-config", net_config);
+        assert_seed_file(iso, "user-data-2", "");
+        _cleanup_free_ char *v = NULL;
+        assert_int_equal(read_seed(iso, "vendor-data", &v, &n), 0);
+        assert_int_equal(n, sizeof vendor);
+        assert_memory_equal(v, vendor, n);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write_read, tmpdir_setup, tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_layout, tmpdir_setup, tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_aliases_and_errors, tmpdir_setup, tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_reproducible, tmpdir_setup, tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_write_failures, tmpdir_setup, tmpdir_teardown),
