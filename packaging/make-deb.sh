@@ -46,6 +46,8 @@ printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$pkg" "$pkg" >"$stage/d
 depends=$(cd "$stage" && dpkg-shlibdeps -O -e"$root/usr/bin/appliance-builder" 2>/dev/null |
 	sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "make-deb: dpkg-shlibdeps gave no dependencies" >&2; exit 1; }
+# libarchive is dlopen()ed (only the commands that write or extract archives map it), yet image needs it.
+depends="$depends, libarchive13"
 rm -rf "$stage/debian"
 
 size=$(du -sk --apparent-size "$root" | cut -f1)
