@@ -253,7 +253,7 @@ int atomic_file_commit(AtomicFile *f) {
         if (f->fd < 0 || f->committed)
                 return -EBADF;
 
-        if (fsync(f->fd) < 0)
+        if ((f->data_sync_only ? fdatasync(f->fd) : fsync(f->fd)) < 0)
                 return -errno;
 
         if (!f->tmp_name) {
@@ -286,7 +286,8 @@ int atomic_file_commit(AtomicFile *f) {
         if (renameat(f->dirfd, f->tmp_name, f->dirfd, f->name) < 0)
                 return -errno;
         f->committed = true;
-        (void) fsync(f->dirfd);
+        if (!f->data_sync_only)
+                (void) fsync(f->dirfd);
         return 0;
 }
 

@@ -44,6 +44,9 @@ typedef struct AtomicFile {
         char *tmp_path;     /* a path through which the temporary can be opened */
         mode_t mode;
         bool committed;
+        bool data_sync_only; /* set by the caller after open: the commit fdatasync()s the file, does not
+                              * fsync() the directory (the rename is durable with the file system's
+                              * next commit; after a crash the old file or the whole new one is there) */
 } AtomicFile;
 
 int atomic_file_open(AtomicFile *f, int dirfd, const char *path, mode_t mode);

@@ -565,6 +565,9 @@ int seed_iso_write(const char *path, const char *volume_id, const SeedFile *file
         r = atomic_file_open(&f, AT_FDCWD, path, mode);
         if (r < 0)
                 return reterr_printf(reterr, 0, "cannot create the file: %s", strerror(-r)), r;
+        /* A seed is small and made again in a moment: its data is made durable before the rename,
+         * the rename is left to the file system's next commit (no fsync of the directory). */
+        f.data_sync_only = true;
 
         r = write_image(f.fd, volume_id, files, n_files, epoch != (time_t) -1 ? epoch : time(NULL));
         if (r == -EFBIG)
