@@ -30,6 +30,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
+#include "reterr.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -698,6 +699,24 @@ int agent_systemctl(const Agent *a, const char *verb, const char *unit) {
         if (r < 0)
                 return r;
         return spawn_capture(argv, NULL, 0, SPAWN_NULL_STDOUT, NULL, NULL);
+}
+
+int agent_unit_dropin(const Agent *a, const char *path, const char *text, char **reterr) {
+        int r;
+
+        if (text)
+                r = agent_write_text(a, path, text, 0644, 0, 0, reterr);
+        else if (!agent_exists(a, path))
+                r = 0;
+        else {
+                r = agent_unlink(a, path);
+                if (r < 0)
+                        return reterr_printf(reterr, r, "cannot remove '%s': %s", path, strerror(-r));
+                r = 1;
+        }
+        if (r > 0 && agent_is_host_root(a))
+                (void) agent_systemctl(a, "daemon-reload", NULL);
+        return r;
 }
 
 int agent_step_begin(const Agent *a, const char *step, Env **ret_env) {

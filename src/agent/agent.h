@@ -86,4 +86,11 @@ int agent_load_active_env(const Agent *a, Env **ret);
  * waiting, for units ordered after the calling one) through a->systemctl; returns its exit status. */
 int agent_systemctl(const Agent *a, const char *verb, const char *unit);
 
+/* A unit's drop-in at path (below /etc/systemd/system): text written with mode 0644, or with
+ * text NULL removed, so that the unit's own setting applies. systemd reloads its units (on the
+ * host root) only when the file changed: a drop-in that would repeat the unit's default is never
+ * written, which spares a first boot the reload (seconds under emulation). Returns 1 if changed,
+ * 0 if not, <0 with *reterr. */
+int agent_unit_dropin(const Agent *a, const char *path, const char *text, char **reterr);
+
 uint64_t now_usec(void);

@@ -425,11 +425,11 @@ int backup_prepare(const Agent *a, const Env *env, char **reterr) {
         if (r < 0)
                 return r;
         changed |= r;
-        r = agent_write_text(a, BACKUP_TIMER_DROPIN, dropin, 0644, 0, 0, reterr);
+        /* appliance-backup.timer's own schedule is the default: a drop-in only for another one. */
+        r = agent_unit_dropin(a, BACKUP_TIMER_DROPIN, streq(s.oncalendar, BACKUP_DEFAULT_ONCALENDAR) ? NULL : dropin,
+                              reterr);
         if (r < 0)
                 return r;
-        if (r > 0 && agent_is_host_root(a))
-                (void) agent_systemctl(a, "daemon-reload", NULL);
         changed |= r;
         if (agent_is_host_root(a)) {
                 r = import_key(a, s.key, reterr);
@@ -696,23 +696,29 @@ int backup_recovery_wait(const Agent *a, const Env *env, char **ret_reason) {
         r = backup_settings_from_env(env, &s, &err);
         if (r < 0 || !s.key)
                 return 0;
-        tables = database_has_tables(s.database);
-        if (tables != 0 || dir_is_empty(a, BACKUP_VAULT) != 1)
+        /* The database is asked last: a query costs seconds of an emulated first boot, where the
+         * vault and the target's listing already say no. */
+        if (dir_is_empty(a, BACKUP_VAULT) != 1)
                 return 0;
         dir = backup_file_url_path(s.url);
         if (!dir) {
-                log_info("Empty database; the backup target '%s' is not a local directory, so the agent does not "
-                         "look for a backup there.", s.url);
+                if (database_has_tables(s.database) == 0)
+                        log_info("Empty database; the backup target '%s' is not a local directory, so the agent "
+                                 "does not look for a backup there.", s.url);
                 return 0;
         }
         mounted = backup_mount(a, &s, &err);
         if (mounted < 0) {
-                log_warning("Empty database; cannot look for a backup: %s", err);
+                if (database_has_tables(s.database) == 0)
+                        log_warning("Empty database; cannot look for a backup: %s", err);
                 return 0;
         }
         r = dir_listing(dir, &listing);
         backup_umount(&s, mounted);
         if (r < 0 || !backup_listing_has_backup(listing))
+                return 0;
+        tables = database_has_tables(s.database);
+        if (tables != 0)
                 return 0;
         return (*ret_reason = strdup("Empty database, waiting for recovery: a backup exists at appliance:backup:url "
                                      "(recover-from-backup.sh --yes-i-am-sure)")) ? 1 : -ENOMEM;

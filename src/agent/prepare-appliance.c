@@ -229,12 +229,11 @@ static int update_timer_write(const Agent *a, const Env *env, const char *domain
                      "OnCalendar=%s\n",
                      value) < 0)
                 return -ENOMEM;
-        r = agent_write_text(a, UPDATE_TIMER_DROPIN, text, 0644, 0, 0, reterr);
+        /* The unit's own schedule is the default: a drop-in only for another one. */
+        r = agent_unit_dropin(a, UPDATE_TIMER_DROPIN, streq(when, UPDATE_ONCALENDAR_DEFAULT) ? NULL : text, reterr);
         if (r < 0)
                 return r;
         changed = r;
-        if (r > 0 && agent_is_host_root(a))
-                (void) agent_systemctl(a, "daemon-reload", NULL);
 
         /* unattended-upgrades (where the image has it) follows appliance:update:automatic. */
         if (!agent_exists(a, "/etc/apt/apt.conf.d"))

@@ -23,6 +23,7 @@
 #include "backup.h"
 #include "cleanup.h"
 #include "env.h"
+#include "prepare-appliance.h"
 #include "rm-rf.h"
 #include "spawn.h"
 
@@ -196,7 +197,8 @@ static void test_prepare(void **state) {
         assert_int_equal(strlen(strstr(conf, "\nGPG_KEY='") + 10), strlen(strstr(conf, "\nGPG_KEY='") + 10));
         assert_int_equal(strcspn(strstr(conf, "\nGPG_KEY='") + 10, "'"), 40);
         assert_string_equal(excl, backup_exclude);
-        assert_non_null(strstr(dropin, "OnCalendar=*-*-* 22:30:00\n"));
+        /* The default schedule is the timer unit's own: no drop-in (no daemon-reload). */
+        assert_null(dropin);
         {
                 struct stat st;
                 assert_int_equal(stat(strjoina(f->dir, "/root/.duply/appliance-backup/conf"), &st), 0);
@@ -204,13 +206,51 @@ static void test_prepare(void **state) {
         }
         /* Again: unchanged. */
         assert_int_equal(backup_prepare(&f->agent, e2, &reason), 0);
+
+        /* Another schedule: a drop-in; back to the default: removed, a change. */
+        {
+                static const char url[] = "    url: \"file:///mnt/b/\"\n";
+                const char *at = strstr(env_text, url);
+                _cleanup_free_ char *text3 = NULL;
+                _cleanup_(env_freep) Env *e3 = NULL;
+
+                assert_non_null(at);
+                assert_true(asprintf(&text3, "%.*s%s    oncalendar: \"*-*-* 03:00:00\"\n%s", (int) (at - env_text),
+                                     env_text, url, at + strlen(url)) > 0);
+                e3 = load(text3);
+                assert_int_equal(backup_prepare(&f->agent, e3, &reason), 1);
+                dropin = read_at(f->dir, "/etc/systemd/system/appliance-backup.timer.d/oncalendar.conf");
+                assert_non_null(dropin);
+                assert_non_null(strstr(dropin, "\nOnCalendar=*-*-* 03:00:00\n"));
+                assert_int_equal(backup_prepare(&f->agent, e3, &reason), 0);
+                assert_int_equal(backup_prepare(&f->agent, e2, &reason), 1);
+                assert_false(exists_at(f->dir, "/etc/systemd/system/appliance-backup.timer.d/oncalendar.conf"));
+                assert_int_equal(backup_prepare(&f->agent, e2, &reason), 0);
+        }
         fixture_free(f);
+}
+
+/* Without a drop-in the timers run on their units' own schedules: those are the agent's defaults. */
+static void test_timer_defaults(void **state) {
+        const char *src = getenv("SRCDIR");
+        _cleanup_free_ char *backup = NULL, *update = NULL;
+        (void) state;
+
+        if (!src)
+                skip();
+        backup = read_at(src, "/src/agent/rootfs/usr/lib/systemd/system/appliance-backup.timer");
+        update = read_at(src, "/src/agent/rootfs/usr/lib/systemd/system/appliance-update.timer");
+        assert_non_null(backup);
+        assert_non_null(update);
+        assert_non_null(strstr(backup, "\nOnCalendar=" BACKUP_DEFAULT_ONCALENDAR "\n"));
+        assert_non_null(strstr(update, "\nOnCalendar=" UPDATE_ONCALENDAR_DEFAULT "\n"));
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_settings), cmocka_unit_test(test_conf),     cmocka_unit_test(test_fpr),
                 cmocka_unit_test(test_decisions), cmocka_unit_test(test_prepare),
+                cmocka_unit_test(test_timer_defaults),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
