@@ -56,6 +56,7 @@ cmp "$tmp/stdout.json" "$out/manifest.json"
 qemu-img check "$out/disk.qcow2"
 qemu-img check "$out/disk.vmdk"
 [ "$(qemu-img info --output=json "$out/disk.qcow2" | jq -r '.["format-specific"].data["compression-type"]')" = zstd ]
+[ "$(qemu-img info --output=json "$out/disk.qcow2" | jq -r '.["cluster-size"]')" = 1048576 ]
 [ "$(qemu-img info --output=json "$out/disk.vmdk" | jq -r '.["format-specific"].data["create-type"]')" = streamOptimized ]
 qemu-img compare -f raw -F qcow2 "$out/disk.raw" "$out/disk.qcow2"
 qemu-img compare -f raw -F vmdk "$out/disk.raw" "$out/disk.vmdk"

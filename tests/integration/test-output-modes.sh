@@ -83,6 +83,11 @@ expect_modes img "disk.raw 600" "disk.qcow2 600" "disk.vmdk 600" \
 secret=$(jq -r '.outputs[] | "\(.file) \(.secret)"' img/manifest.json | sort | tr '\n' ' ')
 [ "$secret" = "disk.qcow2 true disk.raw true disk.vmdk true ecs-volatile.qcow2 false ecs-volatile.raw false ecs-volatile.vmdk false " ] ||
 	fail "manifest secret flags: $secret"
+# The root disk's qcow2 has 1 MiB clusters (smaller when compressed), a volume disk qemu's 64 KiB.
+for q in "disk.qcow2 1048576" "ecs-volatile.qcow2 65536"; do
+	cs=$(qemu-img info --output=json "img/${q% *}" | jq -r '.["cluster-size"]')
+	[ "$cs" = "${q#* }" ] || fail "${q% *}: cluster size $cs, expected ${q#* }"
+done
 [ -z "$(ls -A "$TMPDIR")" ] || fail "scratch left: $(ls -A "$TMPDIR")"
 
 step "make image (a new env)"
