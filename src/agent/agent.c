@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -61,8 +62,27 @@ static int agent_write(const Agent *a, const char *path, const char *text, mode_
         return r < 0 ? r : 0;
 }
 
+/* The two names of the failed flag are written one after the other: a check between the two writes
+ * would take the one name it sees for an administrator's rm of the other and clear the state. So
+ * both writes and every check hold an flock of /run (a lock without a file of its own). Where /run
+ * cannot be opened, *ret_fd stays -EBADF and the caller goes on unlocked. */
+static void failed_flag_lock(const Agent *a, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (agent_open(a, "/run", O_RDONLY | O_DIRECTORY | O_CLOEXEC, &fd) < 0)
+                return;
+        if (flock(fd, LOCK_EX) < 0)
+                return;
+        *ret_fd = TAKE_FD(fd);
+}
+
 int agent_failed_check(const Agent *a, char **ret_reason) {
-        bool hyphen = agent_exists(a, AGENT_FAILED_FLAG), underscore = agent_exists(a, AGENT_FAILED_FLAG_MANUAL);
+        _cleanup_close_ int lock = -EBADF;
+        bool hyphen, underscore;
+
+        failed_flag_lock(a, &lock);
+        hyphen = agent_exists(a, AGENT_FAILED_FLAG);
+        underscore = agent_exists(a, AGENT_FAILED_FLAG_MANUAL);
 
         if (hyphen && underscore) {
                 if (ret_reason) {
@@ -222,12 +242,17 @@ int agent_set_failed_step(const Agent *a, const char *step, const char *reason) 
          * status.json show of it is the public, bounded form. */
         if (!pub || asprintf(&text, "%s\n", pub) < 0)
                 return -ENOMEM;
-        r = agent_write(a, AGENT_FAILED_FLAG, text, 0600);
-        if (r < 0)
-                return r;
-        r = agent_write(a, AGENT_FAILED_FLAG_MANUAL, text, 0600);
-        if (r < 0)
-                return r;
+        {
+                _cleanup_close_ int lock = -EBADF;
+
+                failed_flag_lock(a, &lock);
+                r = agent_write(a, AGENT_FAILED_FLAG, text, 0600);
+                if (r < 0)
+                        return r;
+                r = agent_write(a, AGENT_FAILED_FLAG_MANUAL, text, 0600);
+                if (r < 0)
+                        return r;
+        }
         (void) agent_unlink(a, AGENT_READY_FLAG);
         if (step && asprintf(&page, "Step %s failed: %s", step, pub) < 0)
                 return -ENOMEM;
