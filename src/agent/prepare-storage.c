@@ -518,7 +518,16 @@ static int mount_label(const Agent *a, const Env *env, const char *label, const 
         FsType type;
 
         if (ignore == 1) {
-                log_info("%s is true: '%s' stays a directory on the root filesystem.", ignore_key, where);
+                _cleanup_close_ int wfd = -EBADF;
+                struct stat wst, rst;
+
+                /* The agent leaves it alone; the image's own fstab line may have mounted it. */
+                if (agent_open(a, where, O_PATH | O_DIRECTORY | O_CLOEXEC, &wfd) >= 0 && fstat(wfd, &wst) >= 0 &&
+                    fstat(a->root_fd, &rst) >= 0 && wst.st_dev != rst.st_dev)
+                        log_info("%s is true: the agent leaves '%s' alone (a filesystem is mounted there by /etc/fstab).",
+                                 ignore_key, where);
+                else
+                        log_info("%s is true: '%s' stays a directory on the root filesystem.", ignore_key, where);
                 return 0;
         }
         r = probe_find_label(a, (const char *const[]) { label, NULL }, &dev, &type);

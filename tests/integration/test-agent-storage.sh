@@ -156,6 +156,16 @@ echo "$dump" | grep -q "gpt.img1 : start= *12288, size= *$size," || fail "GPT ta
 echo "$dump" | grep -q '^last-lba: 819166$' || fail "GPT last usable LBA not at the new end: $dump"
 agent prepare-storage   # idempotent: nothing left to do
 grep -q '^RESULT=ok$' "$R/run/appliance/steps/prepare-storage" || fail "GPT second run was not a no-op"
+# storage:ignore:data true while something (the image's fstab) mounted a filesystem on /data: the
+# agent leaves it alone and says that, not that /data stays on the root filesystem.
+mkdir -p "$R/data"
+mount -t tmpfs -o size=1m tmpfs "$R/data"
+printf '#cloud-config\nappliance:\n  domain: gpt.example.org\n  storage:\n    ignore:\n      data: true\n' > "$R/app/env.yml"
+agent prepare-env
+agent prepare-storage > "$T/ignore.log" 2>&1 || { cat "$T/ignore.log" >&2; fail "prepare-storage with ignore:data"; }
+grep -qF "the agent leaves '/data' alone (a filesystem is mounted there by /etc/fstab)" "$T/ignore.log" ||
+	{ cat "$T/ignore.log" >&2; fail "ignore:data over a mounted /data: not said"; }
+umount "$R/data"
 umount "$R"
 e2fsck -fn "${LOOP}p1" >/dev/null || fail "e2fsck after the GPT grow"
 echo "OK"
