@@ -25,22 +25,12 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "unaligned.h"
 
 #ifndef EXT4_IOC_RESIZE_FS
 #define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
 #endif
 #define EXT4_SUPER_MAGIC_VALUE 0xEF53
-
-static uint32_t get_le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-        p[0] = (uint8_t) v;
-        p[1] = (uint8_t) (v >> 8);
-        p[2] = (uint8_t) (v >> 16);
-        p[3] = (uint8_t) (v >> 24);
-}
 
 static int mbr_check(const uint8_t s[512]) {
         if (s[510] != 0x55 || s[511] != 0xAA)
@@ -111,17 +101,7 @@ void mbr_apply_plan(uint8_t s[512], const GrowPlan *plan) {
         put_le32(s + 446 + 16 * (plan->partno - 1) + 12, (uint32_t) plan->new_size);
 }
 
-
 /* ---- GPT ---- */
-
-static uint64_t get_le64(const uint8_t *p) {
-        return (uint64_t) get_le32(p) | (uint64_t) get_le32(p + 4) << 32;
-}
-
-static void put_le64(uint8_t *p, uint64_t v) {
-        put_le32(p, (uint32_t) v);
-        put_le32(p + 4, (uint32_t) (v >> 32));
-}
 
 uint32_t crc32_ieee(const void *data, size_t len) {
         static uint32_t table[256];

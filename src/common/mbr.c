@@ -6,21 +6,11 @@
 
 #include "mbr.h"
 #include "macro.h"
+#include "unaligned.h"
 
 #define MBR_TABLE_OFFSET 446U
 #define MBR_SIGNATURE_OFFSET 440U
 #define MBR_MAX_LBA UINT64_C(0xffffffff)
-
-static void put_le32(uint8_t *p, uint32_t v) {
-        p[0] = v & 0xff;
-        p[1] = (v >> 8) & 0xff;
-        p[2] = (v >> 16) & 0xff;
-        p[3] = (v >> 24) & 0xff;
-}
-
-static uint32_t get_le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
 
 int mbr_layout(const uint64_t *sizes, size_t n, MbrPartition *ret, uint64_t *ret_disk_bytes) {
         const uint64_t align = MBR_ALIGN_BYTES / MBR_SECTOR_SIZE;

@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "macro.h"
 #include "seedfs.h"
+#include "unaligned.h"
 
 #define ISO_SECTOR 2048U
 #define ISO_VD_FIRST 16U
@@ -82,14 +83,6 @@ struct SeedFs {
         unsigned susp_skip;
         Fat fat;
 };
-
-static uint16_t le16(const uint8_t *p) {
-        return (uint16_t) (p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
 
 static char *trimmed_copy(const char *s, size_t n) {
         char *out;
@@ -275,9 +268,9 @@ static int rock_parse(const SeedFs *fs, const uint8_t *p, size_t len, RockName *
                                 rn->len += n;
                                 rn->buf[rn->len] = 0;
                         } else if (p[0] == 'C' && p[1] == 'E' && el >= 28) {
-                                ce_block = le32(p + 4);
-                                ce_off = le32(p + 12);
-                                ce_len = le32(p + 20);
+                                ce_block = get_le32(p + 4);
+                                ce_off = get_le32(p + 12);
+                                ce_len = get_le32(p + 20);
                         } else if ((p[0] == 'P' && p[1] == 'X') || (p[0] == 'R' && p[1] == 'R') ||
                                    (p[0] == 'S' && p[1] == 'P'))
                                 rn->rock = true;
@@ -381,7 +374,7 @@ static int iso_read_dir(const SeedFs *fs, const Node *dir, NodeList *ret) {
                         strip_version(name, !joliet);
                 uint64_t xattr = rec[1];
                 bool readable = !(flags & 0x80) && rec[26] == 0 && rec[27] == 0;
-                r = node_list_add(&l, name, NULL, le32(rec + 10), le32(rec + 2) + xattr, flags & 0x02, readable);
+                r = node_list_add(&l, name, NULL, get_le32(rec + 10), get_le32(rec + 2) + xattr, flags & 0x02, readable);
                 if (r < 0)
                         return r;
         }
@@ -419,12 +412,12 @@ static int iso_descriptors(int fd, char **ret_label, char **ret_pvd_label, Node 
                         break;
                 iso = true;
                 /* the root directory record at 156: extent at +2, length at +10; blocks of 2048 only */
-                bool block_ok = le16(vd + 128) == ISO_SECTOR;
+                bool block_ok = get_le16(vd + 128) == ISO_SECTOR;
                 if (vd[0] == 1 && !pvd_root.size) {
                         free(pvd);
                         pvd = trimmed_copy((const char *) vd + 40, 32);
                         if (block_ok)
-                                pvd_root = (Node) { .loc = le32(vd + 158), .size = le32(vd + 166), .directory = true };
+                                pvd_root = (Node) { .loc = get_le32(vd + 158), .size = get_le32(vd + 166), .directory = true };
                 }
                 if (vd[0] == 2 && !joliet_root.size && vd[88] == '%' && vd[89] == '/' &&
                     (vd[90] == '@' || vd[90] == 'C' || vd[90] == 'E')) {
@@ -435,7 +428,7 @@ static int iso_descriptors(int fd, char **ret_label, char **ret_pvd_label, Node 
                         joliet = trimmed_copy(l, strlen(l));
                         free(l);
                         if (block_ok)
-                                joliet_root = (Node) { .loc = le32(vd + 158), .size = le32(vd + 166), .directory = true };
+                                joliet_root = (Node) { .loc = get_le32(vd + 158), .size = get_le32(vd + 166), .directory = true };
                 }
         }
         if (!iso)
@@ -495,13 +488,13 @@ static int fat_parse_bpb(int fd, uint64_t size, Fat *ret) {
                 return -EMEDIUMTYPE;
         if (bs[510] != 0x55 || bs[511] != 0xAA)
                 return -EMEDIUMTYPE;
-        bps = le16(bs + 11);
+        bps = get_le16(bs + 11);
         spc = bs[13];
-        reserved = le16(bs + 14);
+        reserved = get_le16(bs + 14);
         nfats = bs[16];
-        root_entries = le16(bs + 17);
-        total = le16(bs + 19) ?: le32(bs + 32);
-        fatsz = le16(bs + 22) ?: le32(bs + 36);
+        root_entries = get_le16(bs + 17);
+        total = get_le16(bs + 19) ?: get_le32(bs + 32);
+        fatsz = get_le16(bs + 22) ?: get_le32(bs + 36);
         if (!IN_SET_BPS(bps) || spc == 0 || (spc & (spc - 1)) != 0 || reserved == 0 || nfats == 0 || nfats > 4 ||
             fatsz == 0 || total == 0)
                 return -EMEDIUMTYPE;
@@ -514,14 +507,14 @@ static int fat_parse_bpb(int fd, uint64_t size, Fat *ret) {
         data_sectors = total - reserved - nfats * fatsz - root_sectors;
         f.clusters = data_sectors / spc;
         f.bits = f.clusters < 4085 ? 12 : f.clusters < 65525 ? 16 : 32;
-        if (le16(bs + 22) == 0)
+        if (get_le16(bs + 22) == 0)
                 f.bits = 32;
         f.cluster_size = bps * spc;
         f.fat_offset = (uint64_t) reserved * bps;
         f.root_offset = f.fat_offset + (uint64_t) nfats * fatsz * bps;
         f.root_entries = root_entries;
         f.data_offset = f.root_offset + (uint64_t) root_sectors * bps;
-        f.root_cluster = f.bits == 32 ? le32(bs + 44) : 0;
+        f.root_cluster = f.bits == 32 ? get_le32(bs + 44) : 0;
         /* A FAT that claims more clusters than the image holds is cut to what is there (mkfs.vfat
          * -C images are sparse but whole; a truncated copy then fails on the clusters it lacks). */
         if (f.data_offset >= size)
@@ -546,20 +539,20 @@ static int fat_next_cluster(const SeedFs *fs, uint32_t c, uint32_t *ret) {
                 r = pread_full(fs->fd, b, 2, f->fat_offset + c + c / 2);
                 if (r < 0)
                         return r;
-                uint16_t v = le16(b);
+                uint16_t v = get_le16(b);
                 v = (c & 1) ? v >> 4 : v & 0xFFF;
                 *ret = v >= 0xFF8 ? UINT32_MAX : v;
         } else if (f->bits == 16) {
                 r = pread_full(fs->fd, b, 2, f->fat_offset + (uint64_t) c * 2);
                 if (r < 0)
                         return r;
-                uint16_t v = le16(b);
+                uint16_t v = get_le16(b);
                 *ret = v >= 0xFFF8 ? UINT32_MAX : v;
         } else {
                 r = pread_full(fs->fd, b, 4, f->fat_offset + (uint64_t) c * 4);
                 if (r < 0)
                         return r;
-                uint32_t v = le32(b) & 0x0FFFFFFF;
+                uint32_t v = get_le32(b) & 0x0FFFFFFF;
                 *ret = v >= 0x0FFFFFF8 ? UINT32_MAX : v;
         }
         return 0;
@@ -651,7 +644,7 @@ static int fat_parse_dir(const uint8_t *dir, size_t len, NodeList *l, char *labe
                                 continue;
                         }
                         for (size_t i = 0; i < 13; i++) {
-                                uint16_t c = le16(e + pos[i]);
+                                uint16_t c = get_le16(e + pos[i]);
                                 size_t idx = (seq - 1) * 13 + i;
                                 if (idx >= sizeof lfn - 1)
                                         break;
@@ -698,8 +691,8 @@ static int fat_parse_dir(const uint8_t *dir, size_t len, NodeList *l, char *labe
                         free(alt);
                         return -ENOMEM;
                 }
-                uint32_t cluster = (uint32_t) le16(e + 26) | (uint32_t) le16(e + 20) << 16;
-                r = node_list_add(l, name, alt, le32(e + 28), cluster, attr & 0x10, true);
+                uint32_t cluster = (uint32_t) get_le16(e + 26) | (uint32_t) get_le16(e + 20) << 16;
+                r = node_list_add(l, name, alt, get_le32(e + 28), cluster, attr & 0x10, true);
                 if (r < 0)
                         return r;
         }
@@ -948,7 +941,7 @@ static int probe_ext(int fd, char **ret_label) {
 
         if (pread_full(fd, sb, sizeof sb, 1024) < 0)
                 return 0;
-        if (le16(sb + 56) != 0xEF53)
+        if (get_le16(sb + 56) != 0xEF53)
                 return 0;
         *ret_label = trimmed_copy((const char *) sb + 120, 16);
         return 1;

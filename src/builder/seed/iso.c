@@ -29,6 +29,7 @@
 #include "macro.h"
 #include "reterr.h"
 #include "seed/iso.h"
+#include "unaligned.h"
 
 #define SECTOR 2048U
 #define LBA_PVD 16U
@@ -88,25 +89,6 @@ static bool file_name_valid(const char *n) {
 }
 
 /* ECMA-119 7.2 and 7.3: little-endian, big-endian and both-byte orders. */
-static void put_le16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) v;
-        p[1] = (uint8_t) (v >> 8);
-}
-
-static void put_be16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-        for (unsigned i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put_be32(uint8_t *p, uint32_t v) {
-        for (unsigned i = 0; i < 4; i++)
-                p[3 - i] = (uint8_t) (v >> (8 * i));
-}
 
 static void put_both16(uint8_t *p, uint16_t v) {
         put_le16(p, v);
