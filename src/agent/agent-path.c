@@ -19,17 +19,6 @@
 #include "profile.h"
 #include "reterr.h"
 
-const AgentLink agent_links[] = {
-        { "/app/etc", "/data/etc", NULL },
-        { "/app/ecs-ca", "/data/ecs-ca", NULL },
-        { "/app/ecs-gpg", "/data/ecs-gpg", NULL },
-        { "/app/ecs-storage-vault", "/data/ecs-storage-vault", NULL },
-        { "/app/ecs-cache", "/volatile/ecs-cache", NULL },
-        { "/var/lib/postgresql", "/data/postgresql", "postgresql.service" },
-        { "/var/lib/docker", "/volatile/docker", "docker.service" },
-};
-const size_t agent_links_n = ELEMENTSOF(agent_links);
-
 #define AGENT_READ_MAX (64U * 1024U * 1024U)
 
 bool agent_is_host_root(const Agent *a) {
@@ -46,23 +35,6 @@ char *agent_path(const Agent *a, const char *path) {
         return p;
 }
 
-char *relative_link_target(const char *path, const char *target) {
-        size_t depth = 0;
-        char *out, *o;
-
-        for (const char *c = path + 1; *c; c++)
-                if (*c == '/')
-                        depth++;
-        out = malloc(depth * 3 + strlen(target) + 1);
-        if (!out)
-                return NULL;
-        o = out;
-        for (size_t i = 0; i < depth; i++)
-                o = stpcpy(o, "../");
-        strcpy(o, target + 1);
-        return out;
-}
-
 int agent_open_root(Agent *a) {
         int fd = open(a->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -73,8 +45,8 @@ int agent_open_root(Agent *a) {
 }
 
 int agent_resolve(const Agent *a, const char *path, char **ret) {
-        for (size_t i = 0; i < agent_links_n; i++) {
-                const AgentLink *l = &agent_links[i];
+        for (size_t i = 0; i < appliance_links_n; i++) {
+                const ApplianceLink *l = &appliance_links[i];
                 size_t n = strlen(l->path);
                 _cleanup_free_ char *cur = NULL, *want = NULL;
                 int r;

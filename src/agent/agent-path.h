@@ -4,7 +4,7 @@
  *
  * Two kinds of access:
  *  - strict (writes, and reads of what /run, the volumes and the administrator's files hold): no
- *    symlink is followed, except the appliance's own links (agent_links: /app/etc -> ../data/etc,
+ *    symlink is followed, except the appliance's own links (appliance_links, layout.h: /app/etc -> ../data/etc,
  *    ...) and those only when they are exactly what prepare-storage makes. Anything else that is a
  *    symlink on the way fails with -ELOOP; agent_io_reason() names the link in the message.
  *  - image (the profile, template sources, /etc/passwd and /etc/group, /dev/disk/by-label): links
@@ -19,18 +19,7 @@
 #include <sys/types.h>
 
 #include "agent-context.h"
-
-typedef struct AgentLink {
-        const char *path;     /* the link, e.g. "/app/etc" */
-        const char *target;   /* where it leads, e.g. "/data/etc" (the link holds "../data/etc") */
-        const char *unit;     /* the service stopped around the move, or NULL */
-} AgentLink;
-
-extern const AgentLink agent_links[];
-extern const size_t agent_links_n;
-
-/* "../data/etc" for path "/app/etc", target "/data/etc". Newly allocated. */
-char *relative_link_target(const char *path, const char *target);
+#include "layout.h"
 
 /* Agent paths: a newly allocated root + path (path must be absolute). NULL on OOM. */
 char *agent_path(const Agent *a, const char *path);

@@ -270,26 +270,14 @@ static int database_has_tables(const char *db) {
 /* 1 if the directory has no entries (or does not exist), 0 if it has, <0 on error. */
 static int dir_is_empty(const Agent *a, const char *path) {
         _cleanup_close_ int fd = -EBADF;
-        DIR *d;
-        struct dirent *de;
-        int r, empty = 1;
+        int r;
 
         r = agent_open(a, path, O_RDONLY | O_DIRECTORY, &fd);
         if (r == -ENOENT)
                 return 1;
         if (r < 0)
                 return r;
-        d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        fd = -EBADF;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-                        empty = 0;
-                        break;
-                }
-        closedir(d);
-        return empty;
+        return dir_fd_is_empty(fd);
 }
 
 /* The names in a directory, one per line (for backup_listing_has_backup). */

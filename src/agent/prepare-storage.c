@@ -15,6 +15,9 @@
  *     and becomes a relative symlink (../data/etc), which resolves the same in the image and under
  *     --root. A non-empty target wins: the old directory is kept as NAME.appliance-old. The move is
  *     crash-safe (move_tree()): a cut at any point leaves a state the next run finishes or redoes.
+ *     An image whose builder wrote the volume with the copy on it (disk/prefill.h) ships the state
+ *     after the commit point: with that volume, the first boot's move is two renames; without it
+ *     (a blank volume, or none), the old directory comes back and moves as above.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -112,26 +115,6 @@ static int ensure_dir(const Agent *a, const LayoutDir *d, char **reason) {
         return r;
 }
 
-static int dir_fd_is_empty(int fd) {
-        DIR *d;
-        int empty = 1, copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (copy < 0)
-                return -errno;
-        d = fdopendir(copy);
-        if (!d) {
-                safe_close(copy);
-                return -errno;
-        }
-        for (struct dirent *de; (de = readdir(d));)
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-                        empty = 0;
-                        break;
-                }
-        closedir(d);
-        return empty;
-}
-
 /* Makes dir_fd/name a symlink to target, replacing whatever link is there in one rename. */
 static int symlink_atomic_at(int dir_fd, const char *target, const char *name) {
         _cleanup_free_ char *tmp = NULL;
@@ -190,19 +173,6 @@ static int sync_dir(int dir_fd) {
         return fsync(fd) < 0 ? -errno : 0;
 }
 
-/* "NAME.appliance-moved": the old directory once its copy is complete (the commit point of a move),
- * removed after the link is in place. */
-static char *moved_name(const char *name) {
-        char *p;
-        return asprintf(&p, "%s.appliance-moved", name) < 0 ? NULL : p;
-}
-
-/* ".TARGET.appliance-tmp", next to the target on its filesystem: where a copy is made. */
-static char *tmp_name(const char *tname) {
-        char *p;
-        return asprintf(&p, ".%s.appliance-tmp", tname) < 0 ? NULL : p;
-}
-
 static int remove_at(int dir_fd, const char *name) {
         _cleanup_free_ char *p = fd_child_path(dir_fd, name);
         struct stat st;
@@ -222,7 +192,7 @@ static int remove_at(int dir_fd, const char *name) {
  * A cut before the commit point leaves the source in place and a temporary copy that the next run
  * removes and makes again; a cut after it is finished by finish_move(). */
 static int move_tree(int src_dir, const char *src, int target_dir, const char *target) {
-        _cleanup_free_ char *from = NULL, *to = NULL, *tmp = tmp_name(target), *moved = moved_name(src);
+        _cleanup_free_ char *from = NULL, *to = NULL, *tmp = layout_tmp_name(target), *moved = layout_moved_name(src);
         int r;
 
         if (!tmp || !moved)
@@ -268,11 +238,12 @@ static int move_tree(int src_dir, const char *src, int target_dir, const char *t
         return 0;
 }
 
-/* After the commit point of a cut move (dir_fd/NAME gone, NAME.appliance-moved there): the complete
- * copy still at its temporary name goes over the target. Returns 1 if a move was finished. */
-static int finish_move(const AgentLink *l, int dir_fd, const char *name, int tparent, const char *tname,
+/* After the commit point of a move (dir_fd/NAME gone, NAME.appliance-moved there), left by a cut or
+ * made so by the builder on the volume it wrote (disk/prefill.h): the complete copy still at its
+ * temporary name goes over the target. Returns 1 if a move was finished. */
+static int finish_move(const ApplianceLink *l, int dir_fd, const char *name, int tparent, const char *tname,
                        char **reason) {
-        _cleanup_free_ char *tmp = tmp_name(tname), *moved = moved_name(name);
+        _cleanup_free_ char *tmp = layout_tmp_name(tname), *moved = layout_moved_name(name);
         struct stat st;
         int r;
 
@@ -287,14 +258,17 @@ static int finish_move(const AgentLink *l, int dir_fd, const char *name, int tpa
                 r = sync_dir(tparent);
                 if (r < 0)
                         return reterr_printf(reason, r, "Cannot sync '%s': %s", l->target, strerror(-r));
-        }
-        log_info("Finishing the interrupted move of '%s' to '%s'.", l->path, l->target);
+                log_info("Finishing the move of '%s' to '%s': its copy there is complete.", l->path, l->target);
+        } else
+                /* The copy was renamed into place before a cut, or the volume came with data of its
+                 * own (one from an earlier appliance): what the target holds is kept. */
+                log_info("Finishing the move of '%s' to '%s': the data there is kept.", l->path, l->target);
         return 1;
 }
 
 /* The non-empty directory dir_fd/name moves to l->target (service stopped around it), or aside when
  * the target holds data already. Returns 1 if the service was stopped. */
-static int relocate_dir(const Agent *a, const AgentLink *l, int dir_fd, const char *name, char **reason) {
+static int relocate_dir(const Agent *a, const ApplianceLink *l, int dir_fd, const char *name, char **reason) {
         _cleanup_close_ int target_fd = -EBADF, tparent = -EBADF;
         _cleanup_free_ char *tname = NULL;
         bool stopped = false;
@@ -345,7 +319,7 @@ static int relocate_dir(const Agent *a, const AgentLink *l, int dir_fd, const ch
 /* Returns 1 if changed. The link is the appliance's exactly, or the step refuses: a link the tree
  * holds with another target is never followed nor silently replaced. A move that a cut interrupted
  * is finished (after its commit point) or made again (before it). */
-static int relocate(const Agent *a, const AgentLink *l, char **reason) {
+static int relocate(const Agent *a, const ApplianceLink *l, char **reason) {
         _cleanup_free_ char *link = relative_link_target(l->path, l->target), *parent = NULL, *tname = NULL,
                            *moved = NULL;
         _cleanup_close_ int dir_fd = -EBADF, tparent = -EBADF;
@@ -359,7 +333,7 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
         r = path_split(l->path, &parent, &name);
         if (r < 0)
                 return log_oom();
-        moved = moved_name(name);
+        moved = layout_moved_name(name);
         if (!moved)
                 return log_oom();
         r = chase_mkdir_p(a->root_fd, parent, CHASE_NO_SYMLINKS, 0755, (uid_t) -1, (gid_t) -1, &dir_fd);
@@ -380,7 +354,7 @@ static int relocate(const Agent *a, const AgentLink *l, char **reason) {
                         return reterr_printf(reason, r, "Cannot finish moving '%s' to '%s': %s", l->path, l->target,
                                              why ?: strerror(-r));
                 }
-                _cleanup_free_ char *tmp = tmp_name(tname);
+                _cleanup_free_ char *tmp = layout_tmp_name(tname);
                 if (!tmp)
                         return log_oom();
                 r = dir_fd_is_empty(target_fd);
@@ -648,8 +622,8 @@ int step_prepare_storage(const Agent *a) {
                         return agent_step_fail(a, "prepare-storage", t0, reason ?: "Cannot create the runtime layout");
                 changed |= r > 0;
         }
-        for (size_t i = 0; i < agent_links_n; i++) {
-                r = relocate(a, &agent_links[i], &reason);
+        for (size_t i = 0; i < appliance_links_n; i++) {
+                r = relocate(a, &appliance_links[i], &reason);
                 if (r < 0)
                         return agent_step_fail(a, "prepare-storage", t0, reason ?: "Cannot move the service state");
                 changed |= r > 0;

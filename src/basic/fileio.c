@@ -1,6 +1,7 @@
 /**
  * File I/O: whole-file reads, atomic writes (O_TMPFILE + linkat + renameat), directory creation.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -347,4 +348,25 @@ int path_same_file(const char *a, const char *b) {
         if (stat(b, &sb) < 0)
                 return errno == ENOENT ? 0 : -errno;
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int dir_fd_is_empty(int fd) {
+        int copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), empty = 1;
+        DIR *d;
+
+        if (copy < 0)
+                return -errno;
+        d = fdopendir(copy);
+        if (!d) {
+                int r = -errno;
+                safe_close(copy);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                        empty = 0;
+                        break;
+                }
+        closedir(d);
+        return empty;
 }

@@ -71,6 +71,10 @@ void atomic_file_done(AtomicFile *f);
 /* Creates a directory and its parents (mode for the ones created). 0 if it existed, 1 if created. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* 1 if the directory open at fd has no entries, 0 if it has, -errno. fd stays open, its position
+ * unchanged (the listing reads a new descriptor of the same directory). */
+int dir_fd_is_empty(int fd);
+
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 int loop_write(int fd, const void *buf, size_t len);
 /* Reads up to len bytes, retrying on EINTR and short reads; returns bytes read or -errno. */

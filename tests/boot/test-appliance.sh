@@ -89,6 +89,14 @@ log "root filesystem: $root_bytes bytes on a $disk_bytes byte disk"
 # PostgreSQL keeps its data on /data and the database exists.
 pgdata=$(vm_ssh "$SSH" root "cd / && readlink -f \"\$(runuser -u postgres -- psql -XtAc 'show data_directory')\"")
 case "$pgdata" in /data/*) ;; *) fail "PostgreSQL's data is at '$pgdata', not on /data" ;; esac
+# The builder wrote ecs-data with the copy of /var/lib/postgresql (disk/prefill.h): the first boot
+# finished the move with renames, it did not copy the data again, and left nothing behind.
+vm_ssh "$SSH" root journalctl -b -o cat -u prepare-storage --no-pager >"$W/storage.journal" || true
+grep -q "Finishing the move of '/var/lib/postgresql' to '/data/postgresql': its copy there is complete" "$W/storage.journal" ||
+	{ cat "$W/storage.journal" >&2; fail "prepare-storage did not take the copy on the image's ecs-data"; }
+! grep -q "Moved '/var/lib/postgresql'" "$W/storage.journal" || fail "prepare-storage copied PostgreSQL's data again"
+vm_ssh "$SSH" root 'test ! -e /var/lib/postgresql.appliance-moved && test ! -e /data/.postgresql.appliance-tmp' ||
+	fail "the move left its old directory or its copy behind"
 vm_ssh "$SSH" root "cd / && runuser -u postgres -- psql -XtAc \"select 1 from pg_database where datname = 'ecs'\"" |
 	grep -qx 1 || fail "the ecs database does not exist"
 vm_ssh "$SSH" root "cd / && runuser -u postgres -- psql -X -q ecs -c 'create table boot_marker (x int); insert into boot_marker values (42)'"

@@ -3,8 +3,9 @@
 # as a power cut or a SIGKILL of the VM would: APPLIANCE_AGENT_CUT ends the agent there at once.
 # The next run must finish or redo the move: the link in place, the data complete and identical
 # (names, owners, modes, sizes, contents), no temporary copy nor old directory left, and a third
-# run changes nothing. Also a copy cut half way (a truncated file in the temporary copy), and an
-# old directory half removed when the cut came during its removal.
+# run changes nothing. Also a copy cut half way (a truncated file in the temporary copy), an old
+# directory half removed when the cut came during its removal, and the image as the builder ships
+# it, booted with the volume it wrote, with a blank one and with one from an earlier appliance.
 set -euo pipefail
 
 : "${AGENT:?}"
@@ -107,6 +108,44 @@ rm -rf "$R/var/lib/postgresql.appliance-moved/15/main/base"
 agent prepare-storage
 check_done "a removal cut half way"
 echo "ok: a removal cut half way"
+
+# The image as the builder ships it with the ecs-data it wrote (disk/prefill.h): the old directory
+# aside, its complete copy on the volume. The first boot finishes the move without copying.
+fresh_root
+agent_env
+cp -a "$R/var/lib/postgresql" "$R/data/.postgresql.appliance-tmp"
+mv "$R/var/lib/postgresql" "$R/var/lib/postgresql.appliance-moved"
+agent prepare-storage >"$T/run.log" 2>&1 || { cat "$T/run.log" >&2; fail "the builder's volume: the run failed"; }
+grep -q "Finishing the move of '/var/lib/postgresql' to '/data/postgresql': its copy there is complete" "$T/run.log" ||
+	{ cat "$T/run.log" >&2; fail "the builder's volume: the move was not finished"; }
+! grep -q "Moved '/var/lib/postgresql'" "$T/run.log" || fail "the builder's volume: the data was copied again"
+check_done "the builder's volume"
+echo "ok: the builder's volume"
+
+# The same image with a blank volume instead: the old directory comes back and moves (a copy).
+fresh_root
+agent_env
+mv "$R/var/lib/postgresql" "$R/var/lib/postgresql.appliance-moved"
+agent prepare-storage >"$T/run.log" 2>&1 || { cat "$T/run.log" >&2; fail "a blank volume: the run failed"; }
+grep -q "Moving '/var/lib/postgresql' again" "$T/run.log" && grep -q "Moved '/var/lib/postgresql'" "$T/run.log" ||
+	{ cat "$T/run.log" >&2; fail "a blank volume: the old directory was not moved"; }
+check_done "a blank volume"
+echo "ok: a blank volume"
+
+# The same image with the ecs-data of an earlier appliance: the volume's data is kept as it is.
+fresh_root
+agent_env
+mkdir -p "$R/data/postgresql/15/main"
+echo 15 >"$R/data/postgresql/15/main/PG_VERSION"
+head -c 64k /dev/urandom >"$R/data/postgresql/15/main/earlier"
+chown -R 115:120 "$R/data/postgresql"
+manifest "$R/data/postgresql" >"$T/before"
+mv "$R/var/lib/postgresql" "$R/var/lib/postgresql.appliance-moved"
+agent prepare-storage >"$T/run.log" 2>&1 || { cat "$T/run.log" >&2; fail "an earlier volume: the run failed"; }
+grep -q "Finishing the move of '/var/lib/postgresql' to '/data/postgresql': the data there is kept" "$T/run.log" ||
+	{ cat "$T/run.log" >&2; fail "an earlier volume: not kept"; }
+check_done "an earlier volume"
+echo "ok: an earlier volume"
 
 # The same filesystem (one rename), cut right after it, before the link: nothing lost.
 fresh_root

@@ -34,6 +34,11 @@ files:
     mode: "0640"
     content: |
       hello from the profile
+  # Service state the agent moves onto ecs-data: the builder writes the volume with its copy.
+  - path: /var/lib/postgresql/15/main/PG_VERSION
+    mode: "0600"
+    content: |
+      15
 YML
 printf '#cloud-config\nappliance:\n  domain: test.example\n' >"$tmp/env.yml"
 
@@ -130,11 +135,19 @@ echo ---env
 cat /app/env.yml
 echo ---grub
 cat /boot/grub/grub.cfg
+echo ---pgroot
+exists /var/lib/postgresql
+cat /var/lib/postgresql.appliance-moved/15/main/PG_VERSION
 echo ---inspect
 umount-all
 inspect-os
 inspect-get-distro /dev/sda1
 inspect-get-type /dev/sda1
+echo ---pgdata
+mount-ro /dev/sda3 /
+ll /.postgresql.appliance-tmp/15/main
+cat /.postgresql.appliance-tmp/15/main/PG_VERSION
+umount-all
 echo ---end
 GF
 cat "$tmp/inspect"
@@ -161,6 +174,14 @@ section modes | grep -qx '640 0:0 /etc/appliance-test/secret.conf'
 [ "$(section mtimes | grep . | cut -d' ' -f1 | sort -u)" = 1700000000 ] # clamped to SOURCE_DATE_EPOCH
 section env | grep -q 'domain: test.example'
 section grub | grep -q "linux '/vmlinuz' 'root=UUID=$root_uuid' 'ro' 'console=ttyS0,115200' 'net.ifnames=0'$"
+
+# The move of /var/lib/postgresql onto ecs-data, past its commit point (disk/prefill.h): the root
+# keeps the old directory aside, the volume holds the complete copy with its modes.
+jq -e '.disks[0].filesystems[2].holds_copy_of == ["/var/lib/postgresql"]' "$m"
+jq -e '.disks[0].filesystems[1] | has("holds_copy_of") | not' "$m"
+[ "$(section pgroot | grep . | tr '\n' ' ')" = "false 15 " ]
+section pgdata | grep -Eq '^-rw------- +1 +0 +0 .* PG_VERSION$'
+[ "$(section pgdata | grep . | tail -n 1)" = 15 ]
 
 # libguestfs inspection recognises the OS on p1.
 [ "$(section inspect | tr '\n' ' ')" = "/dev/sda1 debian linux " ]

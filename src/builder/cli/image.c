@@ -472,6 +472,7 @@ static int build(const Profile *profile, const char *agent, ScratchDir *scratch,
                 .env_template = env_template_path,
                 .env_path = arg_env,
                 .kernel_cmdline = profile->kernel_cmdline,
+                .scratch = scratch->path,
         };
         t = progress_now_usec();
         r = image_prepare_tree(tree, plan, &in, &res, &err);

@@ -19,6 +19,7 @@
 #include "disk/bootcode.h"
 #include "disk/env-bake.h"
 #include "disk/image.h"
+#include "disk/prefill.h"
 #include "disk/package.h"
 #include "disk/sbom.h"
 #include "disk/util.h"
@@ -282,6 +283,10 @@ void image_result_done(ImageResult *r) {
         free(r->generator);
         free(r->manifest);
         free(r->sbom);
+        for (size_t i = 0; i < IMAGE_MAX_FS; i++) {
+                free(r->volume_tree[i]);
+                strv_free(r->prefilled[i]);
+        }
         *r = (ImageResult) {};
 }
 
@@ -406,6 +411,21 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
         r = rootfs_write_file(root, "/etc/fstab", fstab, strlen(fstab), 0644);
         if (r < 0)
                 return reterr_printf(reterr, r, "cannot write /etc/fstab: %s", strerror(-r));
+        if (in->scratch) {
+                PrefillVolume vols[IMAGE_MAX_FS] = {};
+                size_t n = 0;
+
+                for (size_t i = 1; i < plan->n_fs; i++)
+                        vols[n++] = (PrefillVolume) { plan->fs[i].label, plan->fs[i].mountpoint, plan->fs[i].size };
+                r = prefill_volumes(root, vols, n, in->scratch, plan->source_date_epoch, reterr);
+                for (size_t i = 0; i < n; i++) {
+                        res->volume_tree[i + 1] = TAKE_PTR(vols[i].tree);
+                        res->prefilled[i + 1] = TAKE_PTR(vols[i].copied);
+                        prefill_volume_done(&vols[i]);
+                }
+                if (r < 0)
+                        return r;
+        }
 
         /* Bootloader configuration. */
         r = grub_find_kernel(root, &kernel, &initrd);
@@ -731,8 +751,8 @@ int image_write(const char *root, const ImagePlan *plan, const char *output_dir,
                         if (fs->disk != d)
                                 continue;
                         t = progress_now_usec();
-                        r = mkfs_one(fs, plan->target, o->f.fd, fs->from_tree ? root : NULL, usage.bytes, plan->source_date_epoch,
-                                     reterr);
+                        r = mkfs_one(fs, plan->target, o->f.fd, fs->from_tree ? root : res->volume_tree[i],
+                                     fs->from_tree ? usage.bytes : 0, plan->source_date_epoch, reterr);
                         if (r >= 0 && plan->reproducible) {
                                 _cleanup_free_ char *path = fd_path(o->f.fd);
                                 char sde[32];

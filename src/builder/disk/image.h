@@ -128,6 +128,8 @@ typedef struct ImageResult {
         char *generator;
         char *manifest;         /* the text written to manifest.json */
         char *sbom;             /* the text written to sbom.spdx.json (SPDX 2.3, disk/sbom.h) */
+        char *volume_tree[IMAGE_MAX_FS]; /* by fs index: a volume's content (disk/prefill.h), NULL = empty */
+        char **prefilled[IMAGE_MAX_FS];  /* by fs index: the link paths whose copy the volume holds */
 } ImageResult;
 
 void image_result_done(ImageResult *r);
@@ -143,6 +145,8 @@ typedef struct ImageInputs {
         const char *image_cloud_config; /* -> /usr/share/appliance/cloud-config.d/90-image.cfg (the box's
                                          * vagrant user, applied by the agent at boot); NULL = none */
         const char *kernel_cmdline; /* after "root=UUID=... ro"; NULL = serial console default */
+        const char *scratch;        /* where the volumes' content is put together (disk/prefill.h);
+                                     * NULL = the volumes are written empty */
 } ImageInputs;
 
 /* Completes the tree at root (step 2 above, hygiene included). */

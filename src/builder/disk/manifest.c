@@ -11,6 +11,7 @@
 #include "disk/image.h"
 #include "json-util.h"
 #include "macro.h"
+#include "strv.h"
 
 static void json_strv(FILE *f, char *const *l, const char *indent) {
         bool first = true;
@@ -121,6 +122,15 @@ char *image_manifest_json(const ImagePlan *plan, const ImageResult *res) {
                                         disk->parts[fs->partno - 1].type,
                                         disk->parts[fs->partno - 1].bootable ? "true" : "false",
                                         fs->partno == disk->n_parts ? "true" : "false");
+                        if (res->prefilled[i]) {
+                                fputs(", \"holds_copy_of\": [", f);
+                                STRV_FOREACH(q, res->prefilled[i]) {
+                                        if (q != res->prefilled[i])
+                                                fputs(", ", f);
+                                        json_write_string(f, *q);
+                                }
+                                fputc(']', f);
+                        }
                         fputc('}', f);
                         first = false;
                 }
