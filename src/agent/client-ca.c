@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,48 @@ static int write_crl(const Agent *a, const char *key, const char *cert, const Cl
         return agent_write_text(a, CA_CRL, crl, 0644, 0, 0, reterr);
 }
 
+/* The CA's RSA key takes seconds of a first boot under emulation and needs no input: when there is
+ * no CA yet, it is made on a thread while the step does its other parts, and client_ca_ensure()
+ * takes it. The process forks while the thread runs; the child only execs (spawn.c). */
+static struct {
+        pthread_t thread;
+        bool started;
+        int r;
+        char *key;
+} ca_key_job;
+
+static void *ca_key_worker(void *userdata) {
+        _cleanup_free_ char *pub = NULL;
+
+        (void) userdata;
+        ca_key_job.r = pem_make_rsa(CLIENT_CA_BITS, &ca_key_job.key, &pub);
+        return NULL;
+}
+
+void client_ca_key_start(const Agent *a) {
+        if (ca_key_job.started || agent_exists(a, CA_KEY) || agent_exists(a, CA_CERT))
+                return;
+        ca_key_job.key = NULL;
+        ca_key_job.started = pthread_create(&ca_key_job.thread, NULL, ca_key_worker, NULL) == 0;
+}
+
+/* The key made on the thread, or NULL (none started, or it failed: the caller makes one). */
+static char *ca_key_take(void) {
+        if (!ca_key_job.started)
+                return NULL;
+        (void) pthread_join(ca_key_job.thread, NULL);
+        ca_key_job.started = false;
+        if (ca_key_job.r < 0) {
+                free(ca_key_job.key);
+                ca_key_job.key = NULL;
+        }
+        return TAKE_PTR(ca_key_job.key);
+}
+
+void client_ca_key_done(void) {
+        free(ca_key_take());
+}
+
 int client_ca_ensure(const Agent *a, const char *domain, char **reterr) {
         _cleanup_free_ char *key = NULL, *cert = NULL, *cn = NULL;
         _cleanup_(client_cert_index_done) ClientCertIndex idx = {};
@@ -254,9 +297,11 @@ int client_ca_ensure(const Agent *a, const char *domain, char **reterr) {
         if (r < 0)
                 return r;
         if (r == 0) {
+                _cleanup_free_ char *made_key = ca_key_take();
+
                 if (asprintf(&cn, "%s client CA", domain ?: "appliance") < 0)
                         return -ENOMEM;
-                r = pem_make_ca(cn, CLIENT_CA_BITS, CLIENT_CA_DAYS, &key, &cert);
+                r = pem_make_ca(cn, made_key, CLIENT_CA_BITS, CLIENT_CA_DAYS, &key, &cert);
                 if (r < 0)
                         return reterr_printf(reterr, r, "Cannot make the client CA: %s", strerror(-r));
                 /* The key first: a certificate alone is refused by read_ca() next time. */

@@ -66,6 +66,11 @@ int client_cert_parse_days(const char *s, unsigned *ret, char **reterr);
  * CRL again when it is missing. Returns 1 if it made something, 0 if all was there. */
 int client_ca_ensure(const Agent *a, const char *domain, char **reterr);
 
+/* Starts making the CA's key on a thread when there is no CA yet (client_ca_ensure() takes it);
+ * client_ca_key_done() waits for it and drops it when it was not taken. */
+void client_ca_key_start(const Agent *a);
+void client_ca_key_done(void);
+
 /* Whether the CA certificate and the CRL exist. */
 bool client_ca_exists(const Agent *a);
 

@@ -11,11 +11,13 @@
  *     echo did) with owner and permissions; rewritten only when something differs.
  *  4. TLS: the env's appliance:ssl:key/cert, checked to belong together, else a self-signed
  *     certificate for appliance:domain, kept while it still fits (tls.h).
- *  5. The client certificate authority on /data/ecs-ca, made once, and nginx's client
- *     verification from appliance:ssl:client_certs_mandatory (client-ca.h).
- *  6. appliance:update: the schedule of appliance-update.timer (oncalendar, a drop-in) and apt's
+ *  5. appliance:update: the schedule of appliance-update.timer (oncalendar, a drop-in) and apt's
  *     unattended upgrades (automatic, /etc/apt/apt.conf.d/20auto-upgrades).
- *  7. The profile's templates, rendered from the env (template.h).
+ *  6. The profile's templates, rendered from the env (template.h).
+ *  7. With a configured env: the backup profile (backup.h) and the metric switches (metric.h).
+ *  8. The client certificate authority on /data/ecs-ca, made once, and nginx's client
+ *     verification from appliance:ssl:client_certs_mandatory (client-ca.h). A new CA's RSA key is
+ *     made on a thread from the step's start, beside parts 1-7.
  * Every file is written atomically, owner and mode set before it appears.
  *
  * Whatever fails, here or in an earlier step (the failed flag is set), the appliance still answers
@@ -275,7 +277,10 @@ static int setup_client_ca(const Agent *a, const Env *env, const char *domain, c
         return changed | r;
 }
 
-int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, char ***ret_changed, char **reason) {
+/* The parts in order; the client CA last, so that a new CA's key, made on a thread since the step
+ * began (client_ca_key_start()), has had the other parts' time. */
+static int apply_parts(const Agent *a, const Env *env, const char *domain, bool configured, char ***changed,
+                       char **reason) {
         static const struct {
                 const char *what;
                 int (*fn)(const Agent *a, const Env *env, const char *domain, char **reason);
@@ -285,15 +290,34 @@ int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, cha
                 { "ssh keys", NULL, "Cannot install the ssh keys" },
                 { "extra files", NULL, "Cannot write the extra files" },
                 { "tls certificate", setup_tls, "Cannot set up the TLS certificate" },
-                { "client ca", setup_client_ca, "Cannot set up the client certificate authority" },
                 { "update timer", update_timer_write, "Cannot write the update timer's schedule" },
                 { "templates", NULL, "Cannot render the templates" },
+                { "client ca", setup_client_ca, "Cannot set up the client certificate authority" },
         };
-        _cleanup_strv_free_ char **changed = NULL;
-        const char *domain = env_get_string(env, "appliance:domain", NULL);
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                if (i + 1 == ELEMENTSOF(parts) && configured) {
+                        /* A backup that cannot be set up is the backup's failure (status, journal), not
+                         * the appliance's: the "backup" line says why, and no profile is left behind. */
+                        _cleanup_free_ char *why = NULL;
+                        r = backup_prepare(a, env, &why);
+                        if (r < 0) {
+                                _cleanup_free_ char *pub = agent_public_reason(a, why, env);
+                                log_error("Cannot set up the backup: %s", why ?: strerror(-r));
+                                (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
+                                (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0,
+                                                         NULL);
+                        } else if (r > 0 && strv_extend(changed, "backup") < 0)
+                                return log_oom();
+                        r = metric_prepare(a, env);
+                        if (r < 0) {
+                                *reason = strdup("Cannot write the metric switches");
+                                return r;
+                        }
+                        if (r > 0 && strv_extend(changed, "metrics") < 0)
+                                return log_oom();
+                }
                 switch (i) {
                 case 0:
                         r = hostname_set(a, domain, reason);
@@ -304,7 +328,7 @@ int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, cha
                 case 2:
                         r = setup_extra_files(a, env, reason);
                         break;
-                case 6:
+                case 5:
                         r = render_templates(a, env, reason);
                         break;
                 default:
@@ -315,29 +339,22 @@ int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, cha
                                 *reason = strdup(parts[i].fail);
                         return r;
                 }
-                if (r > 0 && strv_extend(&changed, parts[i].what) < 0)
+                if (r > 0 && strv_extend(changed, parts[i].what) < 0)
                         return log_oom();
         }
-        if (configured) {
-                /* A backup that cannot be set up is the backup's failure (status, journal), not the
-                 * appliance's: the "backup" line says why, and no profile is left behind. */
-                _cleanup_free_ char *why = NULL;
-                r = backup_prepare(a, env, &why);
-                if (r < 0) {
-                        _cleanup_free_ char *pub = agent_public_reason(a, why, env);
-                        log_error("Cannot set up the backup: %s", why ?: strerror(-r));
-                        (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
-                        (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
-                } else if (r > 0 && strv_extend(&changed, "backup") < 0)
-                        return log_oom();
-                r = metric_prepare(a, env);
-                if (r < 0) {
-                        *reason = strdup("Cannot write the metric switches");
-                        return r;
-                }
-                if (r > 0 && strv_extend(&changed, "metrics") < 0)
-                        return log_oom();
-        }
+        return 0;
+}
+
+int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, char ***ret_changed, char **reason) {
+        _cleanup_strv_free_ char **changed = NULL;
+        const char *domain = env_get_string(env, "appliance:domain", NULL);
+        int r;
+
+        client_ca_key_start(a);
+        r = apply_parts(a, env, domain, configured, &changed, reason);
+        client_ca_key_done();
+        if (r < 0)
+                return r;
         r = changed ? 1 : 0;
         if (ret_changed)
                 *ret_changed = TAKE_PTR(changed);

@@ -13,7 +13,8 @@
 int step_prepare_appliance(const Agent *a);
 
 /* The work of the step on env, for the step and for appliance-update: returns 1 if something
- * changed (what, in *ret_changed if not NULL: "hostname", "ssh keys", "extra files", "tls
- * certificate", "client ca", "update timer", "templates", and with configured (an
- * env, not the placeholder of the unconfigured appliance) "backup", "metrics"), 0 if nothing did, <0 with *reason. Sets no flag. */
+ * changed (what, in *ret_changed if not NULL, in this order: "hostname", "ssh keys", "extra
+ * files", "tls certificate", "update timer", "templates", with configured (an env, not the
+ * placeholder of the unconfigured appliance) "backup", "metrics", then "client ca"), 0 if nothing
+ * did, <0 with *reason. Sets no flag. */
 int prepare_appliance_apply(const Agent *a, const Env *env, bool configured, char ***ret_changed, char **reason);

@@ -395,8 +395,10 @@ static int add_ext_issued(X509 *x, X509 *issuer, int nid, const char *value) {
         return 0;
 }
 
-int pem_make_ca(const char *cn, unsigned bits, unsigned days, char **ret_key_pem, char **ret_cert_pem) {
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) bits);
+int pem_make_ca(const char *cn, const char *key_pem, unsigned bits, unsigned days, char **ret_key_pem,
+                char **ret_cert_pem) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = key_pem ? parse_key(key_pem)
+                                                       : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) bits);
         _cleanup_(X509_freep) X509 *x = X509_new();
         _cleanup_(BN_freep) BIGNUM *serial = BN_new();
 

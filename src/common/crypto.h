@@ -66,10 +66,11 @@ int pem_make_self_signed(const char *domain, unsigned days, char **ret_key_pem, 
  * SubjectPublicKeyInfo (what "openssl rsa -pubout" prints without the armor). */
 int pem_make_rsa(unsigned bits, char **ret_key_pem, char **ret_public_base64);
 
-/* The client certificate authority (the original's parameters): a self-signed CA of an RSA key
- * of bits, CN cn, CA:TRUE with keyCertSign and cRLSign, SHA-256, valid from 5 minutes ago for
- * days. PEM key (PKCS#8) and certificate, newly allocated. */
-int pem_make_ca(const char *cn, unsigned bits, unsigned days, char **ret_key_pem, char **ret_cert_pem);
+/* The client certificate authority (the original's parameters): a self-signed CA of key_pem, or
+ * of a new RSA key of bits when key_pem is NULL, CN cn, CA:TRUE with keyCertSign and cRLSign,
+ * SHA-256, valid from 5 minutes ago for days. PEM key (PKCS#8) and certificate, newly allocated. */
+int pem_make_ca(const char *cn, const char *key_pem, unsigned bits, unsigned days, char **ret_key_pem,
+                char **ret_cert_pem);
 
 /* A client certificate issued by the CA: a new RSA key of bits, subject CN=name and
  * emailAddress=email, the serial, CA:FALSE, clientAuth, valid from 5 minutes ago for days.

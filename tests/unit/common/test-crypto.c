@@ -163,15 +163,23 @@ static void test_encrypted_key_refused(void **state) {
 
 static void test_ca_client_p12_crl(void **state) {
         _cleanup_free_ char *ca_key = NULL, *ca_cert = NULL, *key = NULL, *cert = NULL, *crl = NULL, *serial = NULL,
-                            *other_key = NULL, *other_cert = NULL;
+                            *other_key = NULL, *other_cert = NULL, *pre = NULL, *pre_pub = NULL, *ca2_key = NULL,
+                            *ca2_cert = NULL, *junk_key = NULL, *junk_cert = NULL;
         _cleanup_free_ void *p12 = NULL;
         CrlEntry revoked[] = { { 0x2a, 1700000000 } };
         char pw[17], pw2[17];
         size_t len = 0;
         (void) state;
 
-        assert_int_equal(pem_make_ca("test CA", 2048, 3650, &ca_key, &ca_cert), 0);
+        assert_int_equal(pem_make_ca("test CA", NULL, 2048, 3650, &ca_key, &ca_cert), 0);
         assert_int_equal(pem_pair_check(ca_key, ca_cert), PEM_PAIR_OK);
+        /* A CA of a key made beforehand (the agent makes it on a thread) is the CA of that key. */
+        assert_int_equal(pem_make_rsa(2048, &pre, &pre_pub), 0);
+        assert_int_equal(pem_make_ca("test CA", pre, 0, 3650, &ca2_key, &ca2_cert), 0);
+        assert_int_equal(pem_pair_check(pre, ca2_cert), PEM_PAIR_OK);
+        assert_int_equal(pem_pair_check(ca2_key, ca2_cert), PEM_PAIR_OK);
+        assert_int_equal(pem_pair_check(ca_key, ca2_cert), PEM_PAIR_MISMATCH);
+        assert_int_equal(pem_make_ca("test CA", "junk", 0, 3650, &junk_key, &junk_cert), -EIO);
         assert_int_equal(pem_issue_client_cert(ca_key, ca_cert, "a@example.org", "Alice Example", 0x2a, 2048, 7, &key,
                                                &cert), 0);
         assert_int_equal(pem_pair_check(key, cert), PEM_PAIR_OK);
