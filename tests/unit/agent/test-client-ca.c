@@ -152,11 +152,46 @@ static void test_issue_revoke(void **state) {
         fixture_free(f);
 }
 
+/* The key made on a thread (client_ca_key_start()) is the CA's; none is started once a CA exists,
+ * and one that was not taken is dropped. */
+static void test_key_thread(void **state) {
+        Fixture *f = fixture_new("test-client-ca");
+        _cleanup_free_ char *err = NULL, *key1 = NULL, *key2 = NULL, *cert = NULL;
+        (void) state;
+
+        assert_non_null(f);
+        client_ca_key_start(&f->agent);
+        client_ca_key_start(&f->agent); /* once only */
+        assert_int_equal(client_ca_ensure(&f->agent, "ecs.example.org", &err), 1);
+        client_ca_key_done();
+        key1 = read_at(f->dir, "/data/ecs-ca/ca.key.pem");
+        cert = read_at(f->dir, "/data/ecs-ca/ca.cert.pem");
+        assert_non_null(key1);
+        assert_non_null(cert);
+        assert_int_equal(pem_pair_check(key1, cert), PEM_PAIR_OK);
+
+        client_ca_key_start(&f->agent); /* a CA exists: nothing is started */
+        assert_int_equal(client_ca_ensure(&f->agent, "ecs.example.org", &err), 0);
+        client_ca_key_done();
+        key2 = read_at(f->dir, "/data/ecs-ca/ca.key.pem");
+        assert_string_equal(key1, key2);
+        fixture_free(f);
+
+        /* Started and never taken (a part before the CA failed): dropped, no leak. */
+        f = fixture_new("test-client-ca");
+        assert_non_null(f);
+        client_ca_key_start(&f->agent);
+        client_ca_key_done();
+        client_ca_key_done();
+        fixture_free(f);
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_index),
                 cmocka_unit_test(test_arguments),
                 cmocka_unit_test(test_issue_revoke),
+                cmocka_unit_test(test_key_thread),
         };
 
         if (argc > 1)
