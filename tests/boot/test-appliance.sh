@@ -161,7 +161,11 @@ until vm_ssh "$SSH" root blkid -p -s LABEL -o value /dev/sr0 2>/dev/null | grep 
 	[ $((SECONDS - start)) -lt 60 ] || fail "the guest does not see the new seed"
 	sleep 2
 done
-vm_ssh "$SSH" root 'rm /run/appliance_failed && systemctl restart appliance'
+vm_ssh "$SSH" root 'rm /run/appliance_failed && systemctl restart appliance' || {
+	vm_ssh "$SSH" root journalctl -b -o short-monotonic -u prepare-env -u prepare-storage -u prepare-appliance \
+		-u appliance -u appliance-database --no-pager | tail -n 80 >&2 || true
+	fail "the restart with the corrected seed failed"
+}
 wait_http "$url/" 200 600
 curl -sk "$url/status.json" | jq -e '.state == "ready" and (.env_source | startswith("cidata"))' >/dev/null ||
 	fail "not ready from the cloud-localds seed: $(curl -sk "$url/status.json")"
