@@ -70,7 +70,8 @@ static int env_string_list(const Env *e, const char *path, char ***ret) {
         return 0;
 }
 
-static int setup_ssh_keys(const Agent *a, const Env *env, char **reason) {
+static int setup_ssh_keys(const Agent *a, const Env *env, const char *domain, char **reason) {
+        (void) domain;
         _cleanup_strv_free_ char **add = NULL, **del = NULL;
         int r, changed = 0;
 
@@ -88,7 +89,8 @@ static int setup_ssh_keys(const Agent *a, const Env *env, char **reason) {
         return changed;
 }
 
-static int setup_extra_files(const Agent *a, const Env *env, char **reason) {
+static int setup_extra_files(const Agent *a, const Env *env, const char *domain, char **reason) {
+        (void) domain;
         const EnvNode *files = env_lookup(env, "appliance:extra:files");
         int changed = 0, r;
 
@@ -177,7 +179,8 @@ static int setup_tls(const Agent *a, const Env *env, const char *domain, char **
         return changed | r;
 }
 
-static int render_templates(const Agent *a, const Env *env, char **reason) {
+static int render_templates(const Agent *a, const Env *env, const char *domain, char **reason) {
+        (void) domain;
         _cleanup_(profile_freep) Profile *p = NULL;
         _cleanup_free_ char *err = NULL;
         int r, changed = 0;
@@ -277,6 +280,35 @@ static int setup_client_ca(const Agent *a, const Env *env, const char *domain, c
         return changed | r;
 }
 
+static int setup_hostname(const Agent *a, const Env *env, const char *domain, char **reason) {
+        (void) env;
+        return hostname_set(a, domain, reason);
+}
+
+/* A backup that cannot be set up is the backup's failure (status, journal), not the appliance's:
+ * the "backup" line says why, and no profile is left behind. Never fails the step. */
+static int setup_backup(const Agent *a, const Env *env, const char *domain, char **reason) {
+        _cleanup_free_ char *why = NULL, *pub = NULL;
+        int r;
+
+        (void) domain;
+        (void) reason;
+        r = backup_prepare(a, env, &why);
+        if (r >= 0)
+                return r;
+        pub = agent_public_reason(a, why, env);
+        log_error("Cannot set up the backup: %s", why ?: strerror(-r));
+        (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
+        (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0, NULL);
+        return 0;
+}
+
+static int setup_metrics(const Agent *a, const Env *env, const char *domain, char **reason) {
+        (void) domain;
+        (void) reason;
+        return metric_prepare(a, env);
+}
+
 /* The parts in order; the client CA last, so that a new CA's key, made on a thread since the step
  * began (client_ca_key_start()), has had the other parts' time. */
 static int apply_parts(const Agent *a, const Env *env, const char *domain, bool configured, char ***changed,
@@ -285,55 +317,24 @@ static int apply_parts(const Agent *a, const Env *env, const char *domain, bool 
                 const char *what;
                 int (*fn)(const Agent *a, const Env *env, const char *domain, char **reason);
                 const char *fail;
+                bool configured_only; /* an env, not the placeholder of the unconfigured appliance */
         } parts[] = {
-                { "hostname", NULL, "Cannot set the hostname" },
-                { "ssh keys", NULL, "Cannot install the ssh keys" },
-                { "extra files", NULL, "Cannot write the extra files" },
+                { "hostname", setup_hostname, "Cannot set the hostname" },
+                { "ssh keys", setup_ssh_keys, "Cannot install the ssh keys" },
+                { "extra files", setup_extra_files, "Cannot write the extra files" },
                 { "tls certificate", setup_tls, "Cannot set up the TLS certificate" },
                 { "update timer", update_timer_write, "Cannot write the update timer's schedule" },
-                { "templates", NULL, "Cannot render the templates" },
+                { "templates", render_templates, "Cannot render the templates" },
+                { "backup", setup_backup, "Cannot set up the backup", true },
+                { "metrics", setup_metrics, "Cannot write the metric switches", true },
                 { "client ca", setup_client_ca, "Cannot set up the client certificate authority" },
         };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
-                if (i + 1 == ELEMENTSOF(parts) && configured) {
-                        /* A backup that cannot be set up is the backup's failure (status, journal), not
-                         * the appliance's: the "backup" line says why, and no profile is left behind. */
-                        _cleanup_free_ char *why = NULL;
-                        r = backup_prepare(a, env, &why);
-                        if (r < 0) {
-                                _cleanup_free_ char *pub = agent_public_reason(a, why, env);
-                                log_error("Cannot set up the backup: %s", why ?: strerror(-r));
-                                (void) agent_unlink(a, BACKUP_PROFILE_DIR "/conf");
-                                (void) agent_record_step(a, "backup", STEP_FAILED, pub ?: "cannot set up the backup", 0,
-                                                         NULL);
-                        } else if (r > 0 && strv_extend(changed, "backup") < 0)
-                                return log_oom();
-                        r = metric_prepare(a, env);
-                        if (r < 0) {
-                                *reason = strdup("Cannot write the metric switches");
-                                return r;
-                        }
-                        if (r > 0 && strv_extend(changed, "metrics") < 0)
-                                return log_oom();
-                }
-                switch (i) {
-                case 0:
-                        r = hostname_set(a, domain, reason);
-                        break;
-                case 1:
-                        r = setup_ssh_keys(a, env, reason);
-                        break;
-                case 2:
-                        r = setup_extra_files(a, env, reason);
-                        break;
-                case 5:
-                        r = render_templates(a, env, reason);
-                        break;
-                default:
-                        r = parts[i].fn(a, env, domain, reason);
-                }
+                if (parts[i].configured_only && !configured)
+                        continue;
+                r = parts[i].fn(a, env, domain, reason);
                 if (r < 0) {
                         if (!*reason)
                                 *reason = strdup(parts[i].fail);

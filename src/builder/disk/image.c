@@ -421,7 +421,6 @@ int image_prepare_tree(const char *root, const ImagePlan *plan, const ImageInput
                 for (size_t i = 0; i < n; i++) {
                         res->volume_tree[i + 1] = TAKE_PTR(vols[i].tree);
                         res->prefilled[i + 1] = TAKE_PTR(vols[i].copied);
-                        prefill_volume_done(&vols[i]);
                 }
                 if (r < 0)
                         return r;

@@ -99,13 +99,6 @@ static int prefill_one(int root_fd, const ApplianceLink *l, const PrefillVolume 
         return 1;
 }
 
-void prefill_volume_done(PrefillVolume *v) {
-        free(v->tree);
-        strv_free(v->copied);
-        v->tree = NULL;
-        v->copied = NULL;
-}
-
 int prefill_volumes(const char *root, PrefillVolume *vols, size_t n_vols, const char *scratch,
                     uint64_t source_date_epoch, char **reterr) {
         _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);

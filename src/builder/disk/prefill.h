@@ -24,8 +24,6 @@ typedef struct PrefillVolume {
         char **copied;          /* out: the link paths whose copy it holds ("/var/lib/postgresql") */
 } PrefillVolume;
 
-void prefill_volume_done(PrefillVolume *v);
-
 /* Fills tree and copied of each volume that gets content, the directories made below scratch,
  * their times clamped to source_date_epoch when it is not 0. A copy whose data and inodes would take
  * more than half of its volume is not made (the agent copies at boot). *reterr on failure. */
